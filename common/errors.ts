@@ -1,0 +1,44 @@
+/**
+ * Error codes shared by every edge (GraphQL extensions.code, CLI exit codes).
+ * Inside the code base errors are thrown as AppError; the edges turn them into values.
+ */
+export type ErrorCode =
+  | 'BAD_MODEL'
+  | 'UNSUPPORTED_OP'
+  | 'BAD_DATASET'
+  | 'DATASET_MISMATCH'
+  | 'BAD_PARAMS'
+  | 'NOT_FOUND'
+  | 'TOO_LARGE'
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'CANCELLED'
+  | 'TIMEOUT'
+  | 'INTERNAL';
+
+export class AppError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = 'AppError';
+  }
+}
+
+/** Errors caused by the caller's input (exit code 2 in the CLI); everything else is internal. */
+export function isUserError(code: ErrorCode): boolean {
+  return code !== 'INTERNAL';
+}
+
+export function toAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new AppError('INTERNAL', message);
+}
+
+export const badModel = (message: string, details?: Record<string, unknown>) =>
+  new AppError('BAD_MODEL', message, details);
+export const badParams = (message: string, details?: Record<string, unknown>) =>
+  new AppError('BAD_PARAMS', message, details);

@@ -1,0 +1,54 @@
+import { onnx } from './proto.js';
+import { modelFromProto, type Model } from './ir.js';
+import { AppError, badModel } from '../../common/errors.js';
+
+export interface LoadLimits {
+  /** Refuse files above this many bytes (TOO_LARGE). */
+  maxBytes?: number;
+}
+
+/**
+ * Parses ONNX bytes into the IR and checks that the graph is well formed: every node input
+ * is produced earlier, by an initializer or a graph input, and no tensor is produced twice.
+ * Models are never handed to the runtime before this passes.
+ */
+export function loadModel(bytes: Uint8Array, limits: LoadLimits = {}): Model {
+  if (limits.maxBytes !== undefined && bytes.length > limits.maxBytes) {
+    throw new AppError('TOO_LARGE', `model is ${bytes.length} bytes; the limit is ${limits.maxBytes}`);
+  }
+  if (bytes.length === 0) throw badModel('the file is empty');
+  let proto;
+  try {
+    proto = onnx.ModelProto.decode(bytes);
+  } catch (err) {
+    throw badModel(`not a valid ONNX protobuf: ${(err as Error).message}`);
+  }
+  const model = modelFromProto(proto);
+  if (model.graph.nodes.length === 0) throw badModel('the graph has no nodes');
+  if (model.graph.outputs.length === 0) throw badModel('the graph has no outputs');
+  validateTopology(model);
+  return model;
+}
+
+export function validateTopology(model: Model): void {
+  const g = model.graph;
+  const defined = new Set<string>(['']);
+  for (const v of g.inputs) defined.add(v.name);
+  for (const name of g.initializers.keys()) defined.add(name);
+  for (const n of g.nodes) {
+    if (!n.opType) throw badModel(`node "${n.name}" has no op type`);
+    for (const i of n.inputs) {
+      if (!defined.has(i)) {
+        throw badModel(`node "${n.name}" (${n.opType}) reads "${i}", which nothing produces before it`);
+      }
+    }
+    for (const o of n.outputs) {
+      if (o === '') continue;
+      if (defined.has(o)) throw badModel(`tensor "${o}" is produced twice`);
+      defined.add(o);
+    }
+  }
+  for (const o of g.outputs) {
+    if (!defined.has(o.name)) throw badModel(`graph output "${o.name}" is never produced`);
+  }
+}
