@@ -1,0 +1,65 @@
+/**
+ * The contract every analyzer implements. An analyzer is a pure function of
+ * (model, dataset, params, progress, abort signal) -> typed, JSON-serializable result.
+ * The registry (analyzers/registry.ts) lists them; the service and the CLI share it.
+ */
+import type { Model } from '../native/onnx/ir.js';
+
+export type ParamType = 'int' | 'float' | 'bool' | 'string' | 'enum' | 'intList' | 'stringList';
+
+export interface ParamSpec {
+  name: string;
+  type: ParamType;
+  description: string;
+  /** Filled in when the caller leaves the param out; undefined means "optional, no default". */
+  default?: number | boolean | string | number[] | string[];
+  min?: number;
+  max?: number;
+  /** For 'enum'. */
+  choices?: string[];
+}
+
+export type ParamValues = Record<string, number | boolean | string | number[] | string[] | undefined>;
+
+/** A model as the analyzers see it: bytes (for runtime sessions) and the parsed IR. */
+export interface LoadedModel {
+  sha256: string;
+  bytes: Uint8Array;
+  ir: Model;
+}
+
+/** A dataset decoded to dense arrays (see DESIGN.md conventions). */
+export interface LoadedDataset {
+  sha256: string;
+  format: 'npz' | 'csv' | 'imagefolder';
+  count: number;
+  /** Per-sample shape of x, as stored. */
+  sampleShape: number[];
+  /** count * prod(sampleShape) values, sample-major. */
+  x: Float32Array;
+  /** Class labels (classification) or float targets (regression); null when absent. */
+  y: Int32Array | Float32Array | null;
+  /** Per-sample shape of y ([] for class labels). */
+  yShape: number[];
+  /** Class names, when the format carries them (image folders). */
+  classes?: string[];
+}
+
+export interface AnalyzerContext<P extends ParamValues = ParamValues> {
+  model: LoadedModel;
+  dataset: LoadedDataset | null;
+  params: P;
+  /** fraction in [0, 1]. Cheap to call often; the caller throttles. */
+  progress(fraction: number, message?: string): void;
+  signal: AbortSignal;
+}
+
+export interface Analyzer<P extends ParamValues = ParamValues, R = unknown> {
+  name: string;
+  /** Bumped whenever results could change; part of the cache key. */
+  version: number;
+  description: string;
+  needsDataset: boolean;
+  params: ParamSpec[];
+  run(ctx: AnalyzerContext<P>): Promise<R>;
+}
