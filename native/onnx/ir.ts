@@ -131,7 +131,7 @@ function attrFromProto(a: AttributeProto): Attr {
 
 function valueInfoFromProto(v: ValueInfoProto): ValueInfo {
   const tt = v.type?.tensorType;
-  if (!tt) return { name: v.name, dtype: 'float32', shape: null };
+  if (!tt) return { name: v.name, dtype: 'float32', shape: null, untyped: true };
   const dtype = dtypeFromCode(tt.elemType ?? 1);
   const shape = tt.shape
     ? (tt.shape.dim ?? []).map((d): Dim =>

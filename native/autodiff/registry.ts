@@ -1,0 +1,33 @@
+/**
+ * The rule registry: which ops the autodiff can differentiate. Rule files register here.
+ * (Filled in by native/autodiff/rules/*; this file owns the lookup.)
+ */
+import type { Model } from '../onnx/ir.js';
+import type { OpRule } from './types.js';
+
+const rules = new Map<string, OpRule>();
+
+export function registerRule(rule: OpRule): void {
+  for (const op of rule.ops) {
+    if (rules.has(op)) throw new Error(`autodiff: rule for ${op} registered twice`);
+    rules.set(op, rule);
+  }
+}
+
+export function ruleFor(opType: string, domain = ''): OpRule | undefined {
+  if (domain !== '' && domain !== 'ai.onnx') return undefined;
+  return rules.get(opType);
+}
+
+export function supportedOps(): string[] {
+  return [...rules.keys()].sort();
+}
+
+/** Every op type of the model that has no rule, sorted (empty when the model is supported). */
+export function unsupportedOps(model: Model): string[] {
+  const missing = new Set<string>();
+  for (const n of model.graph.nodes) {
+    if (!ruleFor(n.opType, n.domain)) missing.add(n.domain && n.domain !== 'ai.onnx' ? `${n.domain}.${n.opType}` : n.opType);
+  }
+  return [...missing].sort();
+}

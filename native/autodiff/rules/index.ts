@@ -1,0 +1,5 @@
+// Importing this module registers every rule. One file per op family; see ../README.md.
+import './arithmetic.js';
+import './nondifferentiable.js';
+import './reduce-sum.js';
+import './reshape-expand.js';

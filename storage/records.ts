@@ -1,0 +1,83 @@
+/** The shapes of stored rows, as the rest of the code base sees them (camelCase, parsed JSON). */
+
+export interface TensorSummary {
+  name: string;
+  dtype: string;
+  /** Fixed dims as numbers, symbolic dims as their names, unknown as null. */
+  shape: Array<number | string | null> | null;
+}
+
+export interface ModelSummary {
+  opsetImports: Array<{ domain: string; version: number }>;
+  producer: { name: string; version: string };
+  irVersion: number;
+  inputs: TensorSummary[];
+  outputs: TensorSummary[];
+  parameterCount: number;
+  opHistogram: Array<{ opType: string; count: number }>;
+  autodiffSupported: boolean;
+  unsupportedOps: string[];
+}
+
+export interface ModelRecord {
+  id: string;
+  sha256: string;
+  name: string;
+  sizeBytes: number;
+  summary: ModelSummary;
+  createdAt: Date;
+}
+
+export interface DatasetSummary {
+  count: number;
+  sampleShape: number[];
+  yShape: number[];
+  hasLabels: boolean;
+  classes?: string[];
+}
+
+export type DatasetFormat = 'npz' | 'csv' | 'imagefolder';
+
+export interface DatasetRecord {
+  id: string;
+  sha256: string;
+  name: string;
+  format: DatasetFormat;
+  sizeBytes: number;
+  summary: DatasetSummary;
+  createdAt: Date;
+}
+
+export type AnalysisStatus = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
+
+export const TERMINAL_STATUSES: readonly AnalysisStatus[] = ['SUCCEEDED', 'FAILED', 'CANCELLED'];
+
+export interface AnalysisRecord {
+  id: string;
+  modelId: string;
+  datasetId: string | null;
+  analyzer: string;
+  analyzerVersion: number;
+  /** Canonical params (defaults filled in). */
+  params: Record<string, unknown>;
+  cacheKey: string;
+  status: AnalysisStatus;
+  progress: number;
+  message: string | null;
+  cached: boolean;
+  attempts: number;
+  error: { code: string; message: string } | null;
+  createdAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  durationMs: number | null;
+}
+
+export interface ResultRecord {
+  cacheKey: string;
+  analyzer: string;
+  analyzerVersion: number;
+  result: unknown;
+  durationMs: number;
+  createdAt: Date;
+}
