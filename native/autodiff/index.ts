@@ -1,0 +1,117 @@
+/**
+ * The autodiff's front door: prepare a model for differentiation (opset upgrade, support
+ * check, loss head, parameters lifted to inputs, shape probe) and derive graphs from it.
+ */
+import './rules/index.js';
+import { AppError } from '../../common/errors.js';
+import type { Model } from '../onnx/ir.js';
+import type { Tensor } from '../onnx/tensor.js';
+import { upgradeOpset } from '../onnx/upgrade.js';
+import { canRunInFloat64, toFloat64 } from '../onnx/precision.js';
+import { unsupportedOps } from './registry.js';
+import { attachLoss, type LossKind, type LossOptions } from './loss.js';
+import { liftParameters, selectParameters, type ParameterFilter } from './params.js';
+import { probeShapes, type ShapeMap } from './shapes.js';
+import { buildGradient, type GradientGraph } from './gradient.js';
+import { buildHvp, type HvpGraph } from './hvp.js';
+import { prune } from './prune.js';
+
+export { unsupportedOps, supportedOps } from './registry.js';
+
+/** Throws UNSUPPORTED_OP naming every op of the model without a rule. */
+export function assertSupported(model: Model): void {
+  const missing = unsupportedOps(model);
+  if (missing.length > 0) {
+    throw new AppError('UNSUPPORTED_OP', `the autodiff has no rule for: ${missing.join(', ')}`, { ops: missing });
+  }
+}
+
+export interface PrepareOptions extends LossOptions {
+  parameters?: ParameterFilter;
+  /** 'auto' (default): float64 when ONNX Runtime's CPU provider has every kernel, else float32. */
+  precision?: 'auto' | 'float32' | 'float64';
+}
+
+export interface PreparedModel {
+  /** Loss model: original graph + loss head, parameters as graph inputs. */
+  model: Model;
+  /** The data input(s) of the original model. */
+  dataInputs: string[];
+  labels: string;
+  weights?: string;
+  loss: string;
+  sampleLosses: string;
+  lossKind: LossKind;
+  params: string[];
+  values: Map<string, Tensor>;
+  parameterCount: number;
+  dtype: 'float32' | 'float64';
+  shapes: ShapeMap;
+}
+
+export async function prepareLossModel(source: Model, opts: PrepareOptions = {}): Promise<PreparedModel> {
+  let model = upgradeOpset(source);
+  assertSupported(model);
+  const wide = opts.precision === 'float64' || ((opts.precision ?? 'auto') === 'auto' && canRunInFloat64(model));
+  if (wide) model = toFloat64(model);
+  const dataInputs = model.graph.inputs.map((v) => v.name);
+  const head = attachLoss(model, { weighted: true, ...opts });
+  const params = selectParameters(head.model, opts.parameters);
+  const lifted = liftParameters(head.model, params);
+  prune(lifted.model);
+  const shapes = await probeShapes(lifted.model);
+  return {
+    model: lifted.model,
+    dataInputs,
+    labels: head.labels,
+    ...(head.weights ? { weights: head.weights } : {}),
+    loss: head.loss,
+    sampleLosses: head.sampleLosses,
+    lossKind: head.lossKind,
+    params,
+    values: lifted.values,
+    parameterCount: params.reduce((s, p) => s + lifted.values.get(p)!.data.length, 0),
+    dtype: wide ? 'float64' : 'float32',
+    shapes,
+  };
+}
+
+/** d loss / d parameters (all, or a subset). Outputs: loss, sample_losses, grad/<param>. */
+export function parameterGradientGraph(p: PreparedModel, wrt: string[] = p.params): GradientGraph {
+  const g = buildGradient(p.model, { of: p.loss, wrt }, p.shapes);
+  prune(g.model);
+  return g;
+}
+
+/** Exact H v of the loss w.r.t. the parameters. */
+export async function hvpGraph(p: PreparedModel, wrt: string[] = p.params): Promise<HvpGraph> {
+  return buildHvp(p.model, p.loss, wrt, { shapes: p.shapes });
+}
+
+/**
+ * Gradient of <seed, tensor> for any tensor of a model (an output, an intermediate layer),
+ * with respect to any tensors (the input, intermediates): saliency and input-gradient uses.
+ * The seed is a graph input named `seed/<of>` with the tensor's shape. Also outputs `of`
+ * itself and every `wrt` (so callers get activations in the same run).
+ */
+export async function vjpGraph(
+  source: Model,
+  of: string,
+  wrt: string[],
+  opts: { upgrade?: boolean } = {},
+): Promise<{ model: Model; seed: string; grads: Map<string, string> }> {
+  const model = opts.upgrade === false ? source : upgradeOpset(source);
+  assertSupported(model);
+  const shapes = await probeShapes(model);
+  const seed = `seed/${of}`;
+  const g = buildGradient(model, { of, seed, wrt }, shapes);
+  const exposed = new Set(g.model.graph.outputs.map((o) => o.name));
+  for (const name of [of, ...wrt]) {
+    if (!exposed.has(name)) {
+      const info = shapes.get(name)!;
+      g.model.graph.outputs.push({ name, dtype: info.dtype, shape: info.dims.map((d, i) => d ?? `d${i}`) });
+    }
+  }
+  prune(g.model);
+  return { model: g.model, seed, grads: g.grads };
+}

@@ -1,0 +1,37 @@
+/**
+ * Converts a float32 model to float64 end to end (initializers, inputs, outputs, Cast targets,
+ * constants). Exact-arithmetic checks and high-accuracy curvature use it where ONNX Runtime's
+ * CPU provider has float64 kernels (not Conv, ConvTranspose, AveragePool, GlobalAveragePool, Erf).
+ */
+import { cloneModel, tensorAttr, type Attr, type Model } from './ir.js';
+import type { Tensor } from './tensor.js';
+
+const FLOAT = 1;
+const DOUBLE = 11;
+export const NO_FLOAT64_KERNEL = new Set(['Conv', 'ConvTranspose', 'AveragePool', 'GlobalAveragePool', 'Erf']);
+
+function widen(t: Tensor): Tensor {
+  return t.dtype === 'float32' ? { dtype: 'float64', dims: t.dims, data: Float64Array.from(t.data as Float32Array) } : t;
+}
+
+export function canRunInFloat64(model: Model): boolean {
+  return !model.graph.nodes.some((n) => NO_FLOAT64_KERNEL.has(n.opType));
+}
+
+export function toFloat64(source: Model): Model {
+  const m = cloneModel(source);
+  const g = m.graph;
+  for (const [k, t] of g.initializers) g.initializers.set(k, widen(t));
+  for (const list of [g.inputs, g.outputs]) for (const v of list) if (v.dtype === 'float32') v.dtype = 'float64';
+  for (const [k, v] of g.valueInfo) if (v.dtype === 'float32') g.valueInfo.set(k, { ...v, dtype: 'float64' });
+  for (const n of g.nodes) {
+    const attrs: Record<string, Attr> = {};
+    for (const [k, a] of Object.entries(n.attrs)) {
+      if (a.kind === 'tensor') attrs[k] = tensorAttr(widen(a.value));
+      else if (n.opType === 'Cast' && k === 'to' && a.kind === 'int' && a.value === FLOAT) attrs[k] = { kind: 'int', value: DOUBLE };
+      else attrs[k] = a;
+    }
+    n.attrs = attrs;
+  }
+  return m;
+}
