@@ -8,6 +8,7 @@ import { serializeModel } from '../onnx/ir.js';
 import { tensor, type Tensor } from '../onnx/tensor.js';
 import { createSession, runSession } from '../runtime/session.js';
 import { hvpGraph, parameterGradientGraph, type PreparedModel } from './index.js';
+import { buildPerExampleGrams } from './per-example.js';
 
 export interface Batch {
   /** Data input(s) by name, batch-major. */
@@ -17,10 +18,39 @@ export interface Batch {
   weights?: Tensor;
 }
 
+/** Per-example gradient geometry of one batch (loss = sum of per-example losses). */
+export interface PerExampleStats {
+  batch: number;
+  /** sum_i g_i over the batch, flat (prepared.params order). */
+  sumGrad: Float64Array;
+  /** <g_i, g_j> over all parameters, row-major B x B. */
+  gram: Float64Array;
+  /** Per parameter tensor: ||g_i||^2 restricted to it, per example. */
+  sqNorms: Map<string, Float64Array>;
+}
+
+/** Examples [i, i+1) of a batch. */
+export function sliceBatch(batch: Batch, i: number): Batch {
+  const one = (t: Tensor): Tensor => {
+    const per = t.data.length / t.dims[0]!;
+    return { dtype: t.dtype, dims: [1, ...t.dims.slice(1)], data: t.data.slice(i * per, (i + 1) * per) as Tensor['data'] };
+  };
+  const inputs: Record<string, Tensor> = {};
+  for (const [k, t] of Object.entries(batch.inputs)) inputs[k] = one(t);
+  return { inputs, labels: one(batch.labels), ...(batch.weights ? { weights: one(batch.weights) } : {}) };
+}
+
 export class LossRunner {
   readonly offsets: number[] = [];
   readonly dim: number;
   private params: Map<string, Tensor>;
+
+  private perExample: {
+    session: ort.InferenceSession;
+    grads: Map<string, string>;
+    grams: Map<string, string>;
+    fallback: string[];
+  } | null = null;
 
   private constructor(
     readonly prepared: PreparedModel,
@@ -94,8 +124,87 @@ export class LossRunner {
     };
   }
 
+  /**
+   * Per-example gradient Gram matrix, squared norms per tensor and the summed gradient of one
+   * batch, batched where the layer type allows (per-example.ts) and by per-sample runs otherwise.
+   */
+  async perExampleStats(batch: Batch): Promise<PerExampleStats> {
+    if (!this.perExample) {
+      const pe = buildPerExampleGrams(this.prepared);
+      this.perExample = {
+        session: await createSession(serializeModel(pe.gradient.model)),
+        grads: pe.gradient.grads,
+        grams: pe.grams,
+        fallback: pe.fallback,
+      };
+    }
+    const { session, grads, grams, fallback } = this.perExample;
+    const n = batch.labels.dims[0]!;
+    const ones = tensor(this.prepared.dtype, [n], new Array(n).fill(1));
+    const summed = { ...batch, weights: ones };
+    const out = await runSession(session, this.feeds(summed), [...grads.values(), ...grams.values()]);
+    const gram = new Float64Array(n * n);
+    const sqNorms = new Map<string, Float64Array>();
+    for (const [p, name] of grams) {
+      const k = out[name]!.data as Float32Array;
+      const diag = new Float64Array(n);
+      for (let i = 0; i < n * n; i++) gram[i] += k[i]!;
+      for (let i = 0; i < n; i++) diag[i] = k[i * n + i]!;
+      sqNorms.set(p, diag);
+    }
+    if (fallback.length > 0) {
+      const rows: Float64Array[] = [];
+      for (let i = 0; i < n; i++) {
+        const one = sliceBatch(summed, i);
+        const g = await this.gradient(one);
+        rows.push(this.restrict(g.grad, fallback));
+      }
+      for (const p of fallback) sqNorms.set(p, new Float64Array(n));
+      for (let i = 0; i < n; i++) {
+        for (let j = i; j < n; j++) {
+          let s = 0;
+          const a = rows[i]!;
+          const c = rows[j]!;
+          for (let k = 0; k < a.length; k++) s += a[k]! * c[k]!;
+          gram[i * n + j] += s;
+          if (j !== i) gram[j * n + i] += s;
+        }
+        let offset = 0;
+        for (const p of fallback) {
+          const size = this.prepared.values.get(p)!.data.length;
+          let s = 0;
+          for (let k = offset; k < offset + size; k++) s += rows[i]![k]! ** 2;
+          sqNorms.get(p)![i] = s;
+          offset += size;
+        }
+      }
+    }
+    return { batch: n, sumGrad: this.flatten((p) => out[grads.get(p)!]!), gram, sqNorms };
+  }
+
+  /** The entries of a flat vector that belong to `names`, concatenated in that order. */
+  private restrict(flat: Float64Array, names: string[]): Float64Array {
+    const parts = names.map((p) => {
+      const k = this.prepared.params.indexOf(p);
+      const o = this.offsets[k]!;
+      return flat.subarray(o, o + this.prepared.values.get(p)!.data.length);
+    });
+    const out = new Float64Array(parts.reduce((s, x) => s + x.length, 0));
+    let o = 0;
+    for (const part of parts) {
+      out.set(part, o);
+      o += part.length;
+    }
+    return out;
+  }
+
   async release(): Promise<void> {
-    await Promise.all([this.lossSession.release(), this.gradSession?.release(), this.hvpSession?.release()]);
+    await Promise.all([
+      this.lossSession.release(),
+      this.gradSession?.release(),
+      this.hvpSession?.release(),
+      this.perExample?.session.release(),
+    ]);
   }
 
   private feeds(batch: Batch): Record<string, Tensor> {
