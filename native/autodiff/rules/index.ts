@@ -3,3 +3,6 @@ import './arithmetic.js';
 import './nondifferentiable.js';
 import './reduce-sum.js';
 import './reshape-expand.js';
+import './transpose.js';
+import './matmul.js';
+import './gemm.js';

@@ -1,0 +1,130 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import '../native/autodiff/rules/index.js';
+import { buildModel, singleOp, type InputSpec } from './helpers/onnx-builder.js';
+import { checkGradient, checkHvp } from './helpers/gradcheck.js';
+import { tensor, type Tensor } from '../native/onnx/tensor.js';
+import { float, ints, int, type Attr, type Model } from '../native/onnx/ir.js';
+import { Rng } from '../common/random.js';
+
+const rng = new Rng(3);
+const rand = (dims: number[], lo = -1, hi = 1) =>
+  tensor('float64', dims, Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => rng.uniform(lo, hi)));
+
+/** Gradient and HVP of a model; the HVP of a product of inputs is non-zero, so both can fail. */
+async function checkBoth(model: Model, feeds: Record<string, Tensor>, label: string): Promise<void> {
+  const g = await checkGradient(model, feeds);
+  assert.ok(g.ok, `${label} gradient: ${JSON.stringify(g)}`);
+  assert.ok(Math.abs(g.analytic) > 1e-6, `${label}: directional derivative is not trivially zero`);
+  const h = await checkHvp(model, feeds);
+  assert.ok(h.ok, `${label} hvp: ${JSON.stringify(h)}`);
+}
+
+function opWith(op: string, specs: InputSpec[], attrs: Record<string, Attr> = {}): { model: Model; feeds: Record<string, Tensor> } {
+  const feeds: Record<string, Tensor> = {};
+  for (const s of specs) feeds[s.name] = rand(s.dims as number[]);
+  return { model: singleOp(op, specs, attrs), feeds };
+}
+
+test('Transpose: default and explicit perm', async () => {
+  const variants: Record<string, Attr>[] = [{}, { perm: ints([1, 2, 0]) }, { perm: ints([0, 2, 1]) }];
+  for (const attrs of variants) {
+    const { model, feeds } = opWith('Transpose', [{ name: 'x', dims: [2, 3, 4] }], attrs);
+    const g = await checkGradient(model, feeds);
+    assert.ok(g.ok, `${JSON.stringify(attrs)}: ${JSON.stringify(g)}`);
+  }
+  // Transpose(x) * x is not linear: its HVP exercises the Transpose JVP.
+  const model = buildModel({
+    inputs: [{ name: 'x', dims: [3, 3] }],
+    nodes: [
+      { op: 'Transpose', inputs: ['x'], outputs: ['t'] },
+      { op: 'Mul', inputs: ['t', 'x'], outputs: ['y'] },
+    ],
+    outputs: ['y'],
+  });
+  await checkBoth(model, { x: rand([3, 3]) }, 'Transpose*x');
+});
+
+const matmulCases: [number[], number[]][] = [
+  [[3, 4], [4, 5]],
+  [[2, 3, 4], [2, 4, 5]],
+  [[2, 3, 4], [4, 5]],
+  [[3, 4], [2, 4, 5]],
+  [[2, 1, 3, 4], [3, 4, 2]],
+  [[1, 3, 4], [2, 1, 4, 2]],
+  [[4], [4, 5]],
+  [[4], [2, 4, 5]],
+  [[3, 4], [4]],
+  [[2, 3, 4], [4]],
+  [[4], [4]],
+];
+for (const [ad, bd] of matmulCases) {
+  test(`MatMul ${JSON.stringify(ad)} x ${JSON.stringify(bd)}`, async () => {
+    const { model, feeds } = opWith('MatMul', [
+      { name: 'a', dims: ad },
+      { name: 'b', dims: bd },
+    ]);
+    await checkBoth(model, feeds, 'MatMul');
+  });
+}
+
+test('MatMul with a batch dimension that follows the batch (symbolic N)', async () => {
+  const model = singleOp('MatMul', [
+    { name: 'a', dims: ['N', 3, 4] },
+    { name: 'b', dims: [1, 4, 2] },
+  ]);
+  for (const n of [2, 4]) await checkBoth(model, { a: rand([n, 3, 4]), b: rand([1, 4, 2]) }, `N=${n}`);
+  const v = singleOp('MatMul', [
+    { name: 'a', dims: [4] },
+    { name: 'b', dims: ['N', 4, 2] },
+  ]);
+  await checkBoth(v, { a: rand([4]), b: rand([3, 4, 2]) }, '1-D x [N,4,2]');
+});
+
+const gemmVariants: { tA: number; tB: number; alpha: number; beta: number; c: number[] | null }[] = [
+  { tA: 0, tB: 0, alpha: 1, beta: 1, c: [3, 5] },
+  { tA: 1, tB: 0, alpha: 0.7, beta: 1, c: [5] },
+  { tA: 0, tB: 1, alpha: 1, beta: -1.5, c: [1, 5] },
+  { tA: 1, tB: 1, alpha: 2, beta: 0.5, c: [3, 1] },
+  { tA: 1, tB: 1, alpha: 1, beta: 1, c: [] },
+  { tA: 0, tB: 1, alpha: 1.3, beta: 1, c: null },
+];
+for (const v of gemmVariants) {
+  test(`Gemm transA=${v.tA} transB=${v.tB} alpha=${v.alpha} beta=${v.beta} C=${JSON.stringify(v.c)}`, async () => {
+    const specs: InputSpec[] = [
+      { name: 'a', dims: v.tA ? [4, 3] : [3, 4] },
+      { name: 'b', dims: v.tB ? [5, 4] : [4, 5] },
+    ];
+    if (v.c) specs.push({ name: 'c', dims: v.c });
+    const { model, feeds } = opWith('Gemm', specs, {
+      transA: int(v.tA),
+      transB: int(v.tB),
+      alpha: float(v.alpha),
+      beta: float(v.beta),
+    });
+    await checkBoth(model, feeds, 'Gemm');
+  });
+}
+
+test('a two-layer MLP (Gemm, MatMul, Transpose): gradient and HVP w.r.t. weights only', async () => {
+  const model = buildModel({
+    inputs: [
+      { name: 'x', dims: [5, 3] },
+      { name: 'w1', dims: [4, 3] },
+      { name: 'b1', dims: [4] },
+      { name: 'w2', dims: [4, 2] },
+    ],
+    nodes: [
+      { op: 'Gemm', inputs: ['x', 'w1', 'b1'], outputs: ['h'], attrs: { transB: int(1) } },
+      { op: 'Mul', inputs: ['h', 'h'], outputs: ['h2'] },
+      { op: 'MatMul', inputs: ['h2', 'w2'], outputs: ['z'] },
+      { op: 'Transpose', inputs: ['z'], outputs: ['y'] },
+    ],
+    outputs: ['y'],
+  });
+  const feeds = { x: rand([5, 3]), w1: rand([4, 3]), b1: rand([4]), w2: rand([4, 2]) };
+  const g = await checkGradient(model, feeds, { wrt: ['w1', 'b1', 'w2'] });
+  assert.ok(g.ok, JSON.stringify(g));
+  const h = await checkHvp(model, feeds, { wrt: ['w1', 'b1', 'w2'] });
+  assert.ok(h.ok, JSON.stringify(h));
+});
