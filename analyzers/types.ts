@@ -45,6 +45,15 @@ export interface LoadedDataset {
   classes?: string[];
 }
 
+/**
+ * Where an analyzer puts files people look at or download (PNG overlays, SVG plots, .npz
+ * arrays). The CLI's --out writes them to a folder; the service stores them as blobs and
+ * serves them by URL. Names are plain file names ("gradient.npz", "saliency_0.png").
+ */
+export interface ArtifactSink {
+  write(name: string, bytes: Uint8Array, mimeType: string): Promise<void>;
+}
+
 export interface AnalyzerContext<P extends ParamValues = ParamValues> {
   model: LoadedModel;
   dataset: LoadedDataset | null;
@@ -52,6 +61,8 @@ export interface AnalyzerContext<P extends ParamValues = ParamValues> {
   /** fraction in [0, 1]. Cheap to call often; the caller throttles. */
   progress(fraction: number, message?: string): void;
   signal: AbortSignal;
+  /** Absent when nobody collects artifacts: analyzers then skip rendering them. */
+  artifacts?: ArtifactSink;
 }
 
 export interface Analyzer<P extends ParamValues = ParamValues, R = unknown> {
