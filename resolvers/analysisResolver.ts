@@ -1,0 +1,79 @@
+import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import { AnalysisFilter, AnalysisPage, AnalysisType, Pagination, RunAnalysisInput } from '../schema/analysis.js';
+import { ModelType } from '../schema/model.js';
+import { DatasetType } from '../schema/dataset.js';
+import { JSONScalar } from '../schema/scalars.js';
+import { AnalysisResultUnion } from '../schema/results/index.js';
+import { typedResult } from '../schema/results/registry.js';
+import type { GqlContext } from './context.js';
+import { clampLimit } from './modelResolver.js';
+
+@Resolver(() => AnalysisType)
+export class AnalysisResolver {
+  @Authorized('read')
+  @Query(() => AnalysisType)
+  async analysis(@Arg('id', () => ID) id: string, @Ctx() { app }: GqlContext): Promise<AnalysisType> {
+    return AnalysisType.from(await app.analyses.get(id));
+  }
+
+  @Authorized('read')
+  @Query(() => AnalysisPage, { description: 'Analyses, newest first.' })
+  async analyses(
+    @Arg('filter', () => AnalysisFilter, { nullable: true }) filter: AnalysisFilter | null,
+    @Arg('pagination', () => Pagination, { nullable: true }) pagination: Pagination | null,
+    @Ctx() { app }: GqlContext,
+  ): Promise<AnalysisPage> {
+    const { items, total } = await app.analyses.list(
+      {
+        status: filter?.status ?? undefined,
+        analyzer: filter?.analyzer ?? undefined,
+        modelId: filter?.modelId ?? undefined,
+        datasetId: filter?.datasetId ?? undefined,
+      },
+      Math.max(0, pagination?.offset ?? 0),
+      clampLimit(pagination?.limit ?? 50),
+    );
+    return Object.assign(new AnalysisPage(), { items: items.map(AnalysisType.from), total });
+  }
+
+  @Authorized('write')
+  @Mutation(() => AnalysisType, { description: 'Answered from the cache at once (cached: true), or queued.' })
+  async runAnalysis(@Arg('input', () => RunAnalysisInput) input: RunAnalysisInput, @Ctx() { app }: GqlContext): Promise<AnalysisType> {
+    return AnalysisType.from(await app.analyses.run(input));
+  }
+
+  @Authorized('write')
+  @Mutation(() => AnalysisType)
+  async cancelAnalysis(@Arg('id', () => ID) id: string, @Ctx() { app }: GqlContext): Promise<AnalysisType> {
+    return AnalysisType.from(await app.analyses.cancel(id));
+  }
+
+  @Authorized('read')
+  @Subscription(() => AnalysisType, {
+    description: 'The analysis each time its status or progress changes (starting with its current state).',
+    subscribe: ({ args, context }) => (context as GqlContext).app.events.subscribe(String(args.id)),
+  })
+  async analysisUpdated(@Arg('id', () => ID) id: string, @Ctx() { app }: GqlContext): Promise<AnalysisType> {
+    return AnalysisType.from(await app.analyses.get(id));
+  }
+
+  @FieldResolver(() => ModelType)
+  async model(@Root() a: AnalysisType, @Ctx() { app }: GqlContext): Promise<ModelType> {
+    return ModelType.from(await app.models.get(a.record.modelId));
+  }
+
+  @FieldResolver(() => DatasetType, { nullable: true })
+  async dataset(@Root() a: AnalysisType, @Ctx() { app }: GqlContext): Promise<DatasetType | null> {
+    return a.record.datasetId ? DatasetType.from(await app.datasets.get(a.record.datasetId)) : null;
+  }
+
+  @FieldResolver(() => AnalysisResultUnion, { nullable: true, description: 'The typed result once SUCCEEDED.' })
+  async result(@Root() a: AnalysisType, @Ctx() { app }: GqlContext): Promise<object | null> {
+    return typedResult(a.analyzer, await app.analyses.result(a.record));
+  }
+
+  @FieldResolver(() => JSONScalar, { nullable: true, description: 'The raw result once SUCCEEDED.' })
+  async resultJson(@Root() a: AnalysisType, @Ctx() { app }: GqlContext): Promise<unknown> {
+    return app.analyses.result(a.record);
+  }
+}

@@ -1,0 +1,34 @@
+import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { DatasetType } from '../schema/dataset.js';
+import { UploadScalar, type FileUpload } from '../schema/scalars.js';
+import type { GqlContext } from './context.js';
+import { readUpload } from './upload.js';
+
+@Resolver(() => DatasetType)
+export class DatasetResolver {
+  @Authorized('read')
+  @Query(() => [DatasetType])
+  async datasets(@Ctx() { app }: GqlContext): Promise<DatasetType[]> {
+    return (await app.datasets.list()).map(DatasetType.from);
+  }
+
+  @Authorized('read')
+  @Query(() => DatasetType)
+  async dataset(@Arg('id', () => ID) id: string, @Ctx() { app }: GqlContext): Promise<DatasetType> {
+    return DatasetType.from(await app.datasets.get(id));
+  }
+
+  @Authorized('write')
+  @Mutation(() => DatasetType, {
+    description: 'Upload a dataset (.npz, .csv, or .zip of class folders). With modelId it must fit that model (DATASET_MISMATCH).',
+  })
+  async uploadDataset(
+    @Arg('file', () => UploadScalar) file: Promise<FileUpload>,
+    @Arg('name', () => String, { nullable: true }) name: string | null,
+    @Arg('modelId', () => ID, { nullable: true }) modelId: string | null,
+    @Ctx() { app }: GqlContext,
+  ): Promise<DatasetType> {
+    const { bytes, filename } = await readUpload(file, app.config.maxUploadBytes);
+    return DatasetType.from(await app.datasets.ingest({ bytes, filename, name, modelId }));
+  }
+}

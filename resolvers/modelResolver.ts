@@ -1,0 +1,44 @@
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { ModelType } from '../schema/model.js';
+import { AnalysisType } from '../schema/analysis.js';
+import { UploadScalar, type FileUpload } from '../schema/scalars.js';
+import type { GqlContext } from './context.js';
+import { readUpload } from './upload.js';
+
+@Resolver(() => ModelType)
+export class ModelResolver {
+  @Authorized('read')
+  @Query(() => [ModelType])
+  async models(@Ctx() { app }: GqlContext): Promise<ModelType[]> {
+    return (await app.models.list()).map(ModelType.from);
+  }
+
+  @Authorized('read')
+  @Query(() => ModelType)
+  async model(@Arg('id', () => ID) id: string, @Ctx() { app }: GqlContext): Promise<ModelType> {
+    return ModelType.from(await app.models.get(id));
+  }
+
+  @Authorized('write')
+  @Mutation(() => ModelType, { description: 'Upload an ONNX model (GraphQL multipart request). The same bytes give the same model.' })
+  async uploadModel(
+    @Arg('file', () => UploadScalar) file: Promise<FileUpload>,
+    @Arg('name', () => String, { nullable: true }) name: string | null,
+    @Ctx() { app }: GqlContext,
+  ): Promise<ModelType> {
+    const { bytes, filename } = await readUpload(file, app.config.maxUploadBytes);
+    return ModelType.from(await app.models.ingest(bytes, name ?? filename.replace(/\.onnx$/i, '')));
+  }
+
+  @FieldResolver(() => [AnalysisType], { description: 'Analyses of this model, newest first.' })
+  async analyses(
+    @Root() model: ModelType,
+    @Arg('limit', () => Int, { defaultValue: 50 }) limit: number,
+    @Ctx() { app }: GqlContext,
+  ): Promise<AnalysisType[]> {
+    const page = await app.analyses.list({ modelId: model.id }, 0, clampLimit(limit));
+    return page.items.map(AnalysisType.from);
+  }
+}
+
+export const clampLimit = (limit: number) => Math.max(1, Math.min(500, Math.trunc(limit)));

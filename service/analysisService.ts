@@ -1,0 +1,103 @@
+/**
+ * Analyses: turn a request into a cache hit, a share of an identical job in flight, or a new
+ * queued job; cancel; read results. The GraphQL resolvers and the CLI both go through here.
+ */
+import { randomUUID } from 'node:crypto';
+import { AppError } from '../common/errors.js';
+import { canonicalJson, validateParams } from '../analyzers/params.js';
+import type { Store } from '../storage/store.js';
+import type { AnalysisFilter, NewAnalysis } from '../storage/analyses.js';
+import type { AnalysisRecord } from '../storage/records.js';
+import { TERMINAL_STATUSES } from '../storage/records.js';
+import { cacheKey } from '../storage/cacheKey.js';
+import type { AnalyzerCatalog } from './analyzerCatalog.js';
+import type { AnalysisEvents } from './events.js';
+import type { JobQueue } from './jobs/queue.js';
+
+export interface RunAnalysisRequest {
+  modelId: string;
+  datasetId?: string | null;
+  analyzer: string;
+  params?: Record<string, unknown> | null;
+}
+
+/** Stops a running job's worker; the pool implements it (absent in the CLI, which runs in-process). */
+export interface JobCanceller {
+  cancel(analysisId: string): void;
+}
+
+export class AnalysisService {
+  constructor(
+    private readonly store: Store,
+    private readonly catalog: AnalyzerCatalog,
+    private readonly queue: JobQueue,
+    private readonly events: AnalysisEvents,
+    private readonly canceller?: JobCanceller,
+  ) {}
+
+  /** Checks a request and computes its cache key, without storing anything. */
+  async prepare(req: RunAnalysisRequest): Promise<NewAnalysis & { modelSha256: string; datasetSha256: string | null }> {
+    const analyzer = this.catalog.get(req.analyzer);
+    const model = await this.store.models.byId(req.modelId);
+    if (!model) throw new AppError('NOT_FOUND', `no model with id ${req.modelId}`, { modelId: req.modelId });
+    const dataset = req.datasetId ? await this.store.datasets.byId(req.datasetId) : null;
+    if (req.datasetId && !dataset) throw new AppError('NOT_FOUND', `no dataset with id ${req.datasetId}`, { datasetId: req.datasetId });
+    if (analyzer.needsDataset && !dataset) throw new AppError('BAD_DATASET', `analyzer ${analyzer.name} needs a dataset (datasetId)`);
+    const params = validateParams(analyzer.params, req.params ?? {});
+    const paramsJson = canonicalJson(params);
+    return {
+      id: randomUUID(),
+      modelId: model.id,
+      datasetId: dataset?.id ?? null,
+      analyzer: analyzer.name,
+      analyzerVersion: analyzer.version,
+      paramsJson,
+      modelSha256: model.sha256,
+      datasetSha256: dataset?.sha256 ?? null,
+      cacheKey: cacheKey({
+        modelSha256: model.sha256,
+        datasetSha256: dataset?.sha256 ?? null,
+        analyzer: analyzer.name,
+        analyzerVersion: analyzer.version,
+        canonicalParams: paramsJson,
+      }),
+    };
+  }
+
+  /** A cached answer at once; else the identical job already queued or running; else a new job. */
+  async run(req: RunAnalysisRequest): Promise<AnalysisRecord> {
+    const job = await this.prepare(req);
+    if (await this.store.results.has(job.cacheKey)) return this.store.analyses.insertCached(job);
+    const inFlight = await this.store.analyses.activeByKey(job.cacheKey);
+    if (inFlight) return inFlight;
+    const record = await this.queue.enqueue(job);
+    this.events.publish(record.id);
+    return record;
+  }
+
+  async cancel(id: string): Promise<AnalysisRecord> {
+    const before = await this.get(id);
+    if (TERMINAL_STATUSES.includes(before.status)) return before;
+    if (await this.store.analyses.cancel(id)) {
+      this.canceller?.cancel(id);
+      this.events.publish(id);
+    }
+    return this.get(id);
+  }
+
+  async get(id: string): Promise<AnalysisRecord> {
+    const a = await this.store.analyses.byId(id);
+    if (!a) throw new AppError('NOT_FOUND', `no analysis with id ${id}`, { analysisId: id });
+    return a;
+  }
+
+  list(filter: AnalysisFilter, offset: number, limit: number) {
+    return this.store.analyses.list(filter, offset, limit);
+  }
+
+  /** The stored result of a succeeded analysis (null otherwise). */
+  async result(a: AnalysisRecord): Promise<unknown> {
+    if (a.status !== 'SUCCEEDED') return null;
+    return (await this.store.results.get(a.cacheKey))?.result ?? null;
+  }
+}

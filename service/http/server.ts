@@ -1,0 +1,100 @@
+/**
+ * HTTP front: Express 5 with /healthz, /readyz and /graphql (Apollo Server 5, multipart uploads
+ * through graphql-upload, bearer auth, depth limit) plus graphql-ws subscriptions on the same path.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { ApolloServer } from '@apollo/server';
+import { expressMiddleware } from '@as-integrations/express5';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import depthLimit from 'graphql-depth-limit';
+import { specifiedRules, validate, type ValidationRule } from 'graphql';
+import graphqlUploadExpress from 'graphql-upload/graphqlUploadExpress.mjs';
+import { WebSocketServer } from 'ws';
+import { useServer } from 'graphql-ws/use/ws';
+import { buildGraphQLSchema } from '../../resolvers/index.js';
+import type { GqlContext } from '../../resolvers/context.js';
+import type { App } from '../app.js';
+import type { Scope } from '../config.js';
+import { authenticate, scopesFor } from './auth.js';
+import { healthRoutes } from './health.js';
+import { makeFormatError } from './formatError.js';
+
+export interface HttpServer {
+  server: http.Server;
+  /** The Express app (tests drive it with supertest). */
+  express: express.Express;
+  listen(port: number, host: string): Promise<AddressInfo>;
+  /** Stops accepting requests and waits for those in flight. */
+  close(): Promise<void>;
+}
+
+export async function createHttpServer(app: App): Promise<HttpServer> {
+  const { config, log } = app;
+  const schema = await buildGraphQLSchema();
+  const ex = express();
+  const server = http.createServer(ex);
+  let shuttingDown = false;
+  const depthRule = depthLimit(config.maxQueryDepth) as ValidationRule;
+
+  const wsServer = new WebSocketServer({ server, path: '/graphql' });
+  const wsCleanup = useServer(
+    {
+      schema,
+      validate: (s, doc) => validate(s, doc, [...specifiedRules, depthRule]),
+      onConnect: (ctx) => scopesFor(config.tokens, connectionAuthorization(ctx.connectionParams)) !== null,
+      context: (ctx): GqlContext => ({
+        app,
+        scopes: scopesFor(config.tokens, connectionAuthorization(ctx.connectionParams)) ?? new Set<Scope>(),
+      }),
+    },
+    wsServer,
+  );
+
+  const apollo = new ApolloServer<GqlContext>({
+    schema,
+    validationRules: [depthRule],
+    formatError: makeFormatError(log),
+    // CSRF prevention stays on (the default): multipart uploads need `apollo-require-preflight: true`.
+    csrfPrevention: true,
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer: server }),
+      { async serverWillStart() { return { async drainServer() { await wsCleanup.dispose(); } }; } },
+    ],
+  });
+  await apollo.start();
+
+  ex.disable('x-powered-by');
+  ex.use(healthRoutes(app, () => shuttingDown));
+  ex.use(
+    '/graphql',
+    authenticate(config.tokens),
+    graphqlUploadExpress({ maxFileSize: config.maxUploadBytes, maxFiles: 1 }),
+    express.json({ limit: '2mb' }),
+    expressMiddleware(apollo, {
+      context: async ({ res }): Promise<GqlContext> => ({ app, scopes: res.locals.scopes as ReadonlySet<Scope> }),
+    }),
+  );
+
+  return {
+    server,
+    express: ex,
+    listen: (port, host) =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => resolve(server.address() as AddressInfo));
+      }),
+    async close() {
+      shuttingDown = true;
+      await apollo.stop();
+      // When never listening, Apollo's drain plugin leaves the server as it is.
+      if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+function connectionAuthorization(params: Record<string, unknown> | undefined): string | undefined {
+  const v = params?.authorization ?? params?.Authorization;
+  return typeof v === 'string' ? v : undefined;
+}

@@ -1,0 +1,71 @@
+/**
+ * Runs one job to a result: load the model and dataset from the blob store by hash, run the
+ * analyzer, store the result and the job's end in one transaction. The worker process and the
+ * CLI both call this, so they behave identically.
+ */
+import type { Store } from '../../storage/store.js';
+import type { AnalyzerCatalog } from '../analyzerCatalog.js';
+import { AppError, toAppError } from '../../common/errors.js';
+import { loadStoredModel } from '../modelService.js';
+import { loadStoredDataset } from '../datasetService.js';
+import type { JobPayload } from './payload.js';
+
+export type ProgressFn = (fraction: number, message?: string) => void;
+
+export interface JobOutcome {
+  /** False when the database no longer expected this attempt (cancelled, timed out, re-queued). */
+  recorded: boolean;
+  result: unknown;
+  durationMs: number;
+}
+
+export async function executeJob(
+  store: Store,
+  catalog: AnalyzerCatalog,
+  job: JobPayload,
+  progress: ProgressFn,
+  signal: AbortSignal,
+): Promise<JobOutcome> {
+  const started = performance.now();
+  const analyzer = catalog.get(job.analyzer);
+  if (analyzer.version !== job.analyzerVersion) {
+    // The cache key names the version; running another one would file its result under a wrong key.
+    throw new AppError('INTERNAL', `job wants ${job.analyzer} v${job.analyzerVersion}, this build has v${analyzer.version}`);
+  }
+  const model = await loadStoredModel(store, job.modelSha256);
+  const dataset =
+    job.datasetSha256 && job.datasetFormat ? await loadStoredDataset(store, job.datasetSha256, job.datasetFormat, model.ir) : null;
+  throwIfAborted(signal);
+  const result = await analyzer.run({
+    model,
+    dataset,
+    params: JSON.parse(job.paramsJson) as Record<string, never>,
+    progress,
+    signal,
+  });
+  throwIfAborted(signal);
+  const durationMs = Math.round(performance.now() - started);
+  const recorded = await store.analyses.complete(
+    { id: job.analysisId, attempt: job.attempt, cacheKey: job.cacheKey, modelSha256: job.modelSha256,
+      datasetSha256: job.datasetSha256, analyzer: job.analyzer, analyzerVersion: job.analyzerVersion, paramsJson: job.paramsJson },
+    JSON.stringify(result),
+    durationMs,
+  );
+  return { recorded, result, durationMs };
+}
+
+/** Records a failed attempt (a no-op when the job already ended, e.g. by cancellation). */
+export async function recordFailure(store: Store, job: JobPayload, err: unknown, signal: AbortSignal): Promise<AppError> {
+  const error = signal.aborted ? abortError(signal) : toAppError(err);
+  await store.analyses.fail(job.analysisId, job.attempt, error.code, error.message);
+  return error;
+}
+
+function throwIfAborted(signal: AbortSignal): void {
+  if (signal.aborted) throw abortError(signal);
+}
+
+function abortError(signal: AbortSignal): AppError {
+  const reason = signal.reason;
+  return reason instanceof AppError ? reason : new AppError('CANCELLED', 'the analysis was cancelled');
+}

@@ -1,0 +1,50 @@
+/** Models: ingest uploaded bytes (checked in JavaScript before anything else sees them), look them up. */
+import { randomUUID } from 'node:crypto';
+import { loadModel } from '../native/onnx/load.js';
+import { AppError } from '../common/errors.js';
+import { sha256Hex } from '../storage/blobs.js';
+import type { Store } from '../storage/store.js';
+import type { ModelRecord } from '../storage/records.js';
+import type { LoadedModel } from '../analyzers/types.js';
+import { summarizeModel } from './modelSummary.js';
+
+export class ModelService {
+  constructor(
+    private readonly store: Store,
+    private readonly maxBytes: number,
+  ) {}
+
+  /**
+   * Parses and validates first (BAD_MODEL, TOO_LARGE), then stores: rejected bytes never reach
+   * the blob store or the database. The same bytes uploaded twice give the same model.
+   */
+  async ingest(bytes: Uint8Array, name: string | null | undefined): Promise<ModelRecord> {
+    const ir = loadModel(bytes, { maxBytes: this.maxBytes });
+    const summary = summarizeModel(ir);
+    const sha256 = await this.store.blobs.put(bytes);
+    return this.store.models.insertOrGet({
+      id: randomUUID(),
+      sha256,
+      name: name?.trim() || `model-${sha256.slice(0, 12)}`,
+      sizeBytes: bytes.length,
+      summary,
+    });
+  }
+
+  async get(id: string): Promise<ModelRecord> {
+    const m = await this.store.models.byId(id);
+    if (!m) throw new AppError('NOT_FOUND', `no model with id ${id}`, { modelId: id });
+    return m;
+  }
+
+  list(): Promise<ModelRecord[]> {
+    return this.store.models.list();
+  }
+}
+
+/** A stored model as analyzers see it (bytes re-checked: the blob store is not trusted blindly). */
+export async function loadStoredModel(store: Store, sha256: string): Promise<LoadedModel> {
+  const bytes = await store.blobs.get(sha256);
+  if (sha256Hex(bytes) !== sha256) throw new AppError('INTERNAL', `model blob ${sha256} is corrupt`);
+  return { sha256, bytes, ir: loadModel(bytes) };
+}

@@ -1,0 +1,59 @@
+/**
+ * Worker process entry (forked by WorkerPool). Runs one job at a time: a native crash or a
+ * runaway model here fails only this process's job, never the GraphQL process.
+ */
+import { AppError } from '../../common/errors.js';
+import { openStore } from '../../storage/store.js';
+import { AnalyzerCatalog } from '../analyzerCatalog.js';
+import { createLogger } from '../logger.js';
+import { executeJob, recordFailure } from '../jobs/execute.js';
+import type { JobPayload } from '../jobs/payload.js';
+import { WORKER_SETUP_ENV, type FromWorker, type ToWorker, type WorkerSetup } from './protocol.js';
+
+const setup = JSON.parse(process.env[WORKER_SETUP_ENV] ?? '{}') as WorkerSetup;
+const log = createLogger(setup.logLevel ?? 'info', 2).child({ role: 'worker' });
+const send = (m: FromWorker) => process.send?.(m);
+
+const store = await openStore(setup.dataDir);
+const catalog = await AnalyzerCatalog.load(setup.analyzerModules ?? []);
+let current: { job: JobPayload; controller: AbortController } | null = null;
+
+process.on('message', (m: ToWorker) => {
+  if (m.type === 'run') void run(m.job);
+  else if (m.type === 'abort' && current?.job.analysisId === m.analysisId) {
+    current.controller.abort(new AppError(m.code, m.message));
+  }
+});
+// The parent went away: nothing will read our results' notifications, stop.
+process.on('disconnect', () => process.exit(0));
+
+async function run(job: JobPayload): Promise<void> {
+  const controller = new AbortController();
+  current = { job, controller };
+  const progress = throttledProgress(job, setup.progressIntervalMs ?? 250);
+  try {
+    const outcome = await executeJob(store, catalog, job, progress, controller.signal);
+    log.info({ analysisId: job.analysisId, durationMs: outcome.durationMs, recorded: outcome.recorded }, 'job finished');
+    send({ type: 'finished', analysisId: job.analysisId, attempt: job.attempt, ok: true });
+  } catch (err) {
+    const error = await recordFailure(store, job, err, controller.signal);
+    log.warn({ analysisId: job.analysisId, code: error.code, err: error.message }, 'job failed');
+    send({ type: 'finished', analysisId: job.analysisId, attempt: job.attempt, ok: false, code: error.code, message: error.message });
+  } finally {
+    current = null;
+  }
+}
+
+/** Analyzers may report progress on every sample; the parent hears at most one report per interval. */
+function throttledProgress(job: JobPayload, intervalMs: number) {
+  let last = 0;
+  return (fraction: number, message?: string) => {
+    const t = Date.now();
+    if (t - last < intervalMs && fraction < 1) return;
+    last = t;
+    const progress = Math.min(1, Math.max(0, Number.isFinite(fraction) ? fraction : 0));
+    send({ type: 'progress', analysisId: job.analysisId, attempt: job.attempt, progress, message: message ?? null });
+  };
+}
+
+send({ type: 'ready' });

@@ -1,0 +1,229 @@
+/**
+ * A pool of worker processes (child_process.fork of worker/main.js). The pool claims jobs from
+ * the queue for idle workers, relays progress into the database, enforces each job's time
+ * budget, and turns a worker that dies into a retry (once, by default) or a FAILED job; the
+ * worker is replaced and the service carries on.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
+import type { Store } from '../../storage/store.js';
+import type { AnalysisEvents } from '../events.js';
+import type { JobQueue } from '../jobs/queue.js';
+import type { JobPayload } from '../jobs/payload.js';
+import type { JobCanceller } from '../analysisService.js';
+import { WORKER_SETUP_ENV, type FromWorker, type ToWorker, type WorkerSetup } from './protocol.js';
+
+export interface PoolOptions {
+  size: number;
+  setup: WorkerSetup;
+  jobTimeoutMs: number;
+  /** Starts of one job before a worker death fails it (2 = one retry). */
+  jobAttempts: number;
+  /** How long an aborted job may take to stop before its worker is killed. */
+  abortGraceMs?: number;
+  store: Store;
+  queue: JobQueue;
+  events: AnalysisEvents;
+  log: Logger;
+}
+
+interface Slot {
+  child: ChildProcess;
+  ready: boolean;
+  job: JobPayload | null;
+  budgetTimer?: NodeJS.Timeout;
+  killTimer?: NodeJS.Timeout;
+  exited: Promise<void>;
+}
+
+const WORKER_ENTRY = fileURLToPath(new URL('./main.js', import.meta.url));
+
+export class WorkerPool implements JobCanceller {
+  private readonly slots = new Set<Slot>();
+  private stopping = false;
+  private pumping = false;
+  private pumpAgain = false;
+  private unsubscribe?: () => void;
+  private poller?: NodeJS.Timeout;
+
+  constructor(private readonly opts: PoolOptions) {}
+
+  start(): void {
+    for (let i = 0; i < this.opts.size; i++) this.spawn();
+    this.unsubscribe = this.opts.queue.onAvailable(() => void this.pump());
+    // Jobs can also appear from elsewhere (another process on the same database).
+    this.poller = setInterval(() => void this.pump(), 1000);
+    this.poller.unref();
+  }
+
+  /** Workers alive and ready to take or running a job. */
+  stats() {
+    const slots = [...this.slots];
+    return {
+      size: this.opts.size,
+      ready: slots.filter((s) => s.ready).length,
+      busy: slots.filter((s) => s.job).length,
+    };
+  }
+
+  /** The pid of the worker running an analysis (operators and tests use it to find a stuck job). */
+  pidOf(analysisId: string): number | undefined {
+    for (const s of this.slots) if (s.job?.analysisId === analysisId) return s.child.pid;
+    return undefined;
+  }
+
+  cancel(analysisId: string): void {
+    for (const s of this.slots) if (s.job?.analysisId === analysisId) this.abort(s, 'CANCELLED', 'cancelled by request');
+  }
+
+  /**
+   * Stops taking jobs; running ones get graceMs to finish, then go back to the queue (their
+   * workers are killed). Resolves when every worker has exited.
+   */
+  async stop(graceMs: number): Promise<void> {
+    this.stopping = true;
+    this.unsubscribe?.();
+    clearInterval(this.poller);
+    const deadline = Date.now() + graceMs;
+    while ([...this.slots].some((s) => s.job) && Date.now() < deadline) await sleep(50);
+    const exits = [...this.slots].map((s) => s.exited);
+    for (const s of this.slots) {
+      if (s.job) {
+        const job = s.job;
+        s.job = null;
+        clearTimeout(s.budgetTimer);
+        await this.opts.queue.release(job);
+        this.opts.log.info({ analysisId: job.analysisId }, 'job put back in the queue at shutdown');
+      }
+      s.child.kill('SIGKILL');
+    }
+    await Promise.all(exits);
+  }
+
+  private spawn(): void {
+    const child = fork(WORKER_ENTRY, [], {
+      env: { ...process.env, [WORKER_SETUP_ENV]: JSON.stringify(this.opts.setup) },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    let onExit!: () => void;
+    const slot: Slot = { child, ready: false, job: null, exited: new Promise((r) => (onExit = r)) };
+    this.slots.add(slot);
+    child.on('message', (m: FromWorker) => void this.onMessage(slot, m));
+    child.on('error', (err) => this.opts.log.error({ err: err.message, pid: child.pid }, 'worker process error'));
+    child.on('exit', (code, signal) => {
+      void this.onExit(slot, code, signal).finally(onExit);
+    });
+  }
+
+  private async onMessage(slot: Slot, m: FromWorker): Promise<void> {
+    const { store, events } = this.opts;
+    switch (m.type) {
+      case 'ready':
+        slot.ready = true;
+        this.opts.log.debug({ pid: slot.child.pid }, 'worker ready');
+        return this.pump();
+      case 'progress':
+        await store.analyses.setProgress(m.analysisId, m.attempt, m.progress, m.message);
+        events.publish(m.analysisId);
+        return;
+      case 'finished':
+        if (slot.job?.analysisId !== m.analysisId || slot.job.attempt !== m.attempt) return;
+        this.release(slot);
+        events.publish(m.analysisId);
+        return this.pump();
+    }
+  }
+
+  private async onExit(slot: Slot, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
+    this.slots.delete(slot);
+    const job = slot.job;
+    this.release(slot);
+    if (job && !this.stopping) {
+      const how = signal ? `signal ${signal}` : `exit code ${code}`;
+      const { store, queue, events, log, jobAttempts } = this.opts;
+      if (job.attempt < jobAttempts) {
+        log.warn({ analysisId: job.analysisId, pid: slot.child.pid, how }, 'worker died; job re-queued');
+        await queue.release(job);
+      } else {
+        log.error({ analysisId: job.analysisId, pid: slot.child.pid, how }, 'worker died; job failed');
+        await store.analyses.fail(job.analysisId, job.attempt, 'INTERNAL', `the worker process died (${how}) while running this analysis`);
+      }
+      events.publish(job.analysisId);
+    }
+    if (!this.stopping) {
+      // A short pause keeps a worker that dies at start-up from spinning the CPU.
+      setTimeout(() => {
+        if (!this.stopping) this.spawn();
+      }, 200).unref();
+    }
+  }
+
+  private release(slot: Slot): void {
+    clearTimeout(slot.budgetTimer);
+    clearTimeout(slot.killTimer);
+    slot.job = null;
+  }
+
+  /** Hands queued jobs to idle workers until one or the other runs out. */
+  private async pump(): Promise<void> {
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    try {
+      do {
+        this.pumpAgain = false;
+        for (;;) {
+          if (this.stopping) return;
+          const idle = [...this.slots].find((s) => s.ready && !s.job && s.child.connected);
+          if (!idle) break;
+          const job = await this.opts.queue.claim();
+          if (!job) break;
+          this.assign(idle, job);
+        }
+      } while (this.pumpAgain);
+    } catch (err) {
+      this.opts.log.error({ err: (err as Error).message }, 'could not hand out jobs');
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private assign(slot: Slot, job: JobPayload): void {
+    slot.job = job;
+    slot.budgetTimer = setTimeout(() => void this.outOfTime(slot, job), this.opts.jobTimeoutMs);
+    this.send(slot, { type: 'run', job });
+    this.opts.events.publish(job.analysisId);
+    this.opts.log.info({ analysisId: job.analysisId, analyzer: job.analyzer, attempt: job.attempt, pid: slot.child.pid }, 'job started');
+  }
+
+  private async outOfTime(slot: Slot, job: JobPayload): Promise<void> {
+    if (slot.job !== job) return;
+    const message = `the analysis exceeded its time budget of ${this.opts.jobTimeoutMs} ms`;
+    await this.opts.store.analyses.fail(job.analysisId, job.attempt, 'TIMEOUT', message);
+    this.opts.events.publish(job.analysisId);
+    this.abort(slot, 'TIMEOUT', message);
+  }
+
+  /** Asks the worker to stop its job; a worker that does not stop in time is killed (and replaced). */
+  private abort(slot: Slot, code: 'CANCELLED' | 'TIMEOUT', message: string): void {
+    const job = slot.job;
+    if (!job) return;
+    this.send(slot, { type: 'abort', analysisId: job.analysisId, code, message });
+    clearTimeout(slot.killTimer);
+    slot.killTimer = setTimeout(() => {
+      if (slot.job === job) {
+        this.opts.log.warn({ analysisId: job.analysisId, pid: slot.child.pid }, 'worker did not stop; killing it');
+        slot.child.kill('SIGKILL');
+      }
+    }, this.opts.abortGraceMs ?? 3000);
+  }
+
+  private send(slot: Slot, m: ToWorker): void {
+    if (slot.child.connected) slot.child.send(m);
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
