@@ -6,3 +6,5 @@ import './reshape-expand.js';
 import './transpose.js';
 import './matmul.js';
 import './gemm.js';
+import './conv.js';
+import './pad.js';

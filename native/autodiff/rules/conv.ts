@@ -1,0 +1,204 @@
+/**
+ * Conv and ConvTranspose (any number of spatial dims, groups incl. depthwise, strides, pads,
+ * auto_pad, dilations, optional bias). Spatial dims must be static; N may follow the batch.
+ *
+ * Conv:  Y[n,m,o] = sum_{c,k} W[m,c,k] X[n, G(m)*Cg + c, o*s + k*d - pB]  (+ B[m])
+ *  - dX = ConvTranspose(dY, W) with the same strides/dilations/pads/group, and
+ *    output_padding = in - (s(out-1) + d(k-1) + 1 - pB - pE) so that dX has X's shape exactly.
+ *  - dW[m,c,k] = sum_{n,o} dY[n,m,o] X[n, G(m)Cg+c, o*s + k*d - pB]: a Conv over the batch axis
+ *    (batch and channel axes swapped with Transpose; stride and dilation swap roles), grouped
+ *    so each group only meets its own channels (see correlate()).
+ *  - dB = ReduceSum(dY) over every axis but 1.
+ * ConvTranspose is the adjoint of Conv in its input: Y[n, G*Coutg+co, i*s + k*d - pB] += X[n,ci,i] W[ci,co,k]
+ *  - dX = Conv(dY, W) (same strides/dilations/group, pads chosen so the result has X's shape),
+ *  - dW = correlate(dY, X), dB as for Conv.
+ * JVP (both are bilinear): op(tX, W) + op(X, tW, tB).
+ * (Formulas as in TF.js conv2d_grad / conv2d_transpose, JAX's conv transpose rules.)
+ */
+import { registerRule } from '../registry.js';
+import { attrInt, attrInts, attrString } from '../../onnx/ir.js';
+import { sumTerms } from '../emit.js';
+import type { RuleContext } from '../types.js';
+
+interface Geometry {
+  /** Spatial rank. */
+  nd: number;
+  group: number;
+  k: number[];
+  s: number[];
+  d: number[];
+  /** Begin padding (the shift between input and output grids). */
+  pB: number[];
+  /** Spatial dims of the node's data input and output. */
+  inSp: number[];
+  outSp: number[];
+}
+
+const range = (n: number, from = 0) => Array.from({ length: n }, (_, i) => i + from);
+
+function staticSpatial(ctx: RuleContext, name: string): number[] {
+  const dims = ctx.info(name).dims.slice(2);
+  if (dims.some((d) => d === null)) {
+    throw new Error(`${ctx.node.opType} "${ctx.node.name}": spatial dims of ${name} must not depend on the batch`);
+  }
+  return dims as number[];
+}
+
+function geometry(ctx: RuleContext): Geometry {
+  const [x, w] = ctx.node.inputs as [string, string];
+  const y = ctx.node.outputs[0]!;
+  const inSp = staticSpatial(ctx, x);
+  const outSp = staticSpatial(ctx, y);
+  const nd = inSp.length;
+  const wDims = ctx.info(w).dims.slice(2);
+  const k = attrInts(ctx.node, 'kernel_shape') ?? (wDims as number[]);
+  if (k.some((v) => v === null)) throw new Error(`${ctx.node.opType}: kernel shape unknown`);
+  const s = attrInts(ctx.node, 'strides') ?? new Array<number>(nd).fill(1);
+  const d = attrInts(ctx.node, 'dilations') ?? new Array<number>(nd).fill(1);
+  const group = attrInt(ctx.node, 'group', 1);
+  const autoPad = attrString(ctx.node, 'auto_pad', 'NOTSET');
+  const pads = attrInts(ctx.node, 'pads') ?? new Array<number>(2 * nd).fill(0);
+  let pB: number[];
+  if (ctx.node.opType === 'Conv') {
+    if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
+      pB = range(nd).map((i) => {
+        const total = Math.max(0, (outSp[i]! - 1) * s[i]! + d[i]! * (k[i]! - 1) + 1 - inSp[i]!);
+        return autoPad === 'SAME_UPPER' ? Math.floor(total / 2) : total - Math.floor(total / 2);
+      });
+    } else if (autoPad === 'VALID') {
+      pB = new Array<number>(nd).fill(0);
+    } else {
+      pB = pads.slice(0, nd);
+    }
+  } else {
+    // ConvTranspose: out = s(in-1) + op + d(k-1) + 1 - pB - pE.
+    const op = attrInts(ctx.node, 'output_padding') ?? new Array<number>(nd).fill(0);
+    const hasShape = (attrInts(ctx.node, 'output_shape') ?? []).length > 0;
+    if (autoPad === 'VALID') {
+      pB = new Array<number>(nd).fill(0);
+    } else if (hasShape || autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
+      // ONNX spec: total = s(in-1) + op + d(k-1) + 1 - out; SAME_UPPER puts the smaller half first.
+      pB = range(nd).map((i) => {
+        const total = s[i]! * (inSp[i]! - 1) + op[i]! + d[i]! * (k[i]! - 1) + 1 - outSp[i]!;
+        return autoPad === 'SAME_UPPER' ? Math.floor(total / 2) : total - Math.floor(total / 2);
+      });
+    } else {
+      pB = pads.slice(0, nd);
+    }
+  }
+  return { nd, group, k, s, d, pB, inSp, outSp };
+}
+
+/**
+ * Crops the spatial axes to `want` (static sizes) with a negative end Pad: Pad's rules are in
+ * this family, so the HVP needs no Slice.
+ */
+function cropSpatial(ctx: RuleContext, t: string, have: number[], want: number[]): string {
+  if (have.every((h, i) => h <= want[i]!)) return t;
+  const nd = have.length;
+  const ends = have.map((h, i) => Math.min(0, want[i]! - h));
+  const pads = [0, 0, ...new Array<number>(nd).fill(0), 0, 0, ...ends];
+  return ctx.b.op('Pad', [t, ctx.b.int64s(pads, 'pads')]);
+}
+
+/**
+ * End padding so that a Conv with begin pad pB, stride s, dilation d, kernel span covering
+ * `steps` positions spaced `stepSize` lands exactly `want` outputs from an input of length L:
+ * pE = stepSize(want-1) + span... expressed per axis by the caller as `need`. Returns the pads
+ * (negative needs become 0) and the lengths the Conv will produce.
+ */
+function endPads(need: number[], produced: (i: number, pE: number) => number): { pE: number[]; got: number[] } {
+  const pE = need.map((v) => Math.max(0, v));
+  return { pE, got: pE.map((p, i) => produced(i, p)) };
+}
+
+/**
+ * R[G*Qg+q, p, kk] = sum_{n,j} Q[n, G*Qg+q, j] * P[n, G*Pg+p, j*s + kk*d - pB],  kk in [0, k).
+ * P: [N, g*Pg, Lp...], Q: [N, g*Qg, Lq...]; result [g*Qg, Pg, k...]. One grouped Conv whose
+ * batch is P's per-group channel and whose channels are (group, n) pairs.
+ */
+function correlate(ctx: RuleContext, P: string, Q: string, geo: Geometry, Pg: number, Lp: number[], Lq: number[]): string {
+  const { nd, group: g, k, s, d, pB } = geo;
+  const sp = range(nd, 2);
+  const b = ctx.b;
+  let Pp: string;
+  if (g === 1) {
+    Pp = b.op('Transpose', [P], { perm: [1, 0, ...sp] });
+  } else {
+    const split = b.op('Reshape', [P, b.int64s([0, g, Pg, ...Lp], 'shape')]);
+    const moved = b.op('Transpose', [split], { perm: [2, 1, 0, ...sp.map((a) => a + 1)] });
+    Pp = b.op('Reshape', [moved, b.int64s([Pg, -1, ...Lp], 'shape')]);
+  }
+  const Qp = b.op('Transpose', [Q], { perm: [1, 0, ...sp] });
+  // Output length along an axis with end pad pE: floor((Lp + pB + pE - s(Lq-1) - 1)/d) + 1.
+  const need = range(nd).map((i) => s[i]! * (Lq[i]! - 1) + d[i]! * (k[i]! - 1) + 1 - Lp[i]! - pB[i]!);
+  const { pE, got } = endPads(need, (i, p) => Math.floor((Lp[i]! + pB[i]! + p - s[i]! * (Lq[i]! - 1) - 1) / d[i]!) + 1);
+  const conv = b.op('Conv', [Pp, Qp], { group: g, strides: d, dilations: s, pads: [...pB, ...pE] });
+  const r = b.op('Transpose', [conv], { perm: [1, 0, ...sp] });
+  return cropSpatial(ctx, r, got, k);
+}
+
+function biasGrad(ctx: RuleContext, dy: string, nd: number): string {
+  return ctx.b.reduceSum(dy, [0, ...range(nd, 2)], false);
+}
+
+/** Same op (all attributes) on other operands: the bilinear JVP. */
+function bilinearJvp(ctx: RuleContext, [tx, tw, tb]: (string | null)[]): (string | null)[] {
+  const [x, w] = ctx.node.inputs as [string, string];
+  const attrs = ctx.node.attrs;
+  const op = ctx.node.opType;
+  const terms: (string | null)[] = [];
+  if (tx) terms.push(ctx.b.op(op, [tx, w], attrs));
+  if (tw) terms.push(ctx.b.op(op, tb ? [x, tw, tb] : [x, tw], attrs));
+  if (tb && !tw) {
+    const nd = ctx.info(x).dims.length - 2;
+    const col = ctx.b.op('Reshape', [tb, ctx.b.int64s([-1, ...new Array<number>(nd).fill(1)], 'shape')]);
+    terms.push(terms.length > 0 ? col : ctx.b.op('Expand', [col, ctx.b.shape(ctx.node.outputs[0]!)]));
+  }
+  return [sumTerms(ctx.b, terms)];
+}
+
+registerRule({
+  ops: ['Conv'],
+  vjp(ctx, [dy]) {
+    const [x, w, bias] = ctx.node.inputs as [string, string, string | undefined];
+    const geo = geometry(ctx);
+    const { nd, k, s, d, pB, inSp, outSp, group } = geo;
+    // pE of the forward conv, as the runtime applied it: any value in [pE_min, pE_min + s) gives `out`.
+    const pEmin = range(nd).map((i) => s[i]! * (outSp[i]! - 1) + d[i]! * (k[i]! - 1) + 1 - inSp[i]! - pB[i]!);
+    const dx = ctx.b.op('ConvTranspose', [dy!, w], {
+      group,
+      strides: s,
+      dilations: d,
+      kernel_shape: k,
+      pads: [...pB, ...pEmin.map((v) => Math.max(0, v))],
+      // in = s(out-1) + d(k-1) + 1 - pB - pE + op
+      output_padding: pEmin.map((v) => Math.max(0, v) - v),
+    });
+    const C = ctx.info(x).dims[1];
+    if (C === null || C === undefined) throw new Error(`Conv "${ctx.node.name}": channel count must be static`);
+    const dw = correlate(ctx, x, dy!, geo, C / group, inSp, outSp);
+    return [dx, dw, bias ? biasGrad(ctx, dy!, nd) : null];
+  },
+  jvp: bilinearJvp,
+});
+
+registerRule({
+  ops: ['ConvTranspose'],
+  vjp(ctx, [dy]) {
+    const [, w, bias] = ctx.node.inputs as [string, string, string | undefined];
+    const x = ctx.node.inputs[0]!;
+    const geo = geometry(ctx);
+    const { nd, k, s, d, pB, inSp, outSp, group } = geo;
+    // dX = Conv(dY, W): output length floor((out + pB + pE - d(k-1) - 1)/s) + 1 must be `in`.
+    const need = range(nd).map((i) => s[i]! * (inSp[i]! - 1) + d[i]! * (k[i]! - 1) + 1 - outSp[i]! - pB[i]!);
+    const { pE, got } = endPads(need, (i, p) => Math.floor((outSp[i]! + pB[i]! + p - d[i]! * (k[i]! - 1) - 1) / s[i]!) + 1);
+    const conv = ctx.b.op('Conv', [dy!, w], { group, strides: s, dilations: d, kernel_shape: k, pads: [...pB, ...pE] });
+    const dx = cropSpatial(ctx, conv, got, inSp);
+    const Cout = ctx.info(ctx.node.outputs[0]!).dims[1];
+    if (Cout === null || Cout === undefined) throw new Error(`ConvTranspose "${ctx.node.name}": channel count must be static`);
+    const dw = correlate(ctx, dy!, x, geo, Cout / group, outSp, inSp);
+    return [dx, dw, bias ? biasGrad(ctx, dy!, nd) : null];
+  },
+  jvp: bilinearJvp,
+});
