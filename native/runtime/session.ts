@@ -1,25 +1,66 @@
 /**
  * onnxruntime-node sessions. This file owns session creation; everything that runs a
  * model goes through createSession/runSession.
+ *
+ * Execution provider: CUDA is tried first (ONNXSCOPE_EP unset, 'auto' or 'cuda'), because
+ * onnxruntime-node has no silent fallback: asking for CUDA without its libraries throws
+ * "Failed to load shared library" at session creation. We catch that once, fall back to CPU,
+ * remember the outcome for the life of the process (so later sessions do not pay for the
+ * failed attempt again) and log one line. ONNXSCOPE_EP=cpu skips the attempt.
  */
 import * as ort from 'onnxruntime-node';
 import type { Tensor } from '../onnx/tensor.js';
 import type { DType } from '../onnx/dtype.js';
+import { chooseProviders, onSessionCreated, onSessionFailed, type ProviderPlan } from './providers.js';
 
 export { ort };
+export { runtimeInfo, resetProviderChoice, setRuntimeLogger, type RuntimeInfo } from './providers.js';
 
 export interface SessionOptions {
   /** Disable ORT's graph optimizations (used by shape probing, which needs every intermediate). */
   optimize?: boolean;
   intraOpThreads?: number;
+  interOpThreads?: number;
+}
+
+/** Threads from the environment when the caller does not say (ONNXSCOPE_INTRA_OP_THREADS / _INTER_OP_). */
+function threadOption(explicit: number | undefined, envName: string): number | undefined {
+  if (explicit && explicit > 0) return explicit;
+  const v = Number(process.env[envName]);
+  return Number.isInteger(v) && v > 0 ? v : undefined;
 }
 
 export async function createSession(bytes: Uint8Array, opts: SessionOptions = {}): Promise<ort.InferenceSession> {
-  return ort.InferenceSession.create(bytes, {
-    executionProviders: ['cpu'],
+  const intra = threadOption(opts.intraOpThreads, 'ONNXSCOPE_INTRA_OP_THREADS');
+  const inter = threadOption(opts.interOpThreads, 'ONNXSCOPE_INTER_OP_THREADS');
+  const base: ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: opts.optimize === false ? 'disabled' : 'all',
-    ...(opts.intraOpThreads ? { intraOpNumThreads: opts.intraOpThreads } : {}),
-  });
+    ...(intra ? { intraOpNumThreads: intra } : {}),
+    ...(inter ? { interOpNumThreads: inter } : {}),
+  };
+  const plan: ProviderPlan = chooseProviders();
+  if (plan.tryCuda) {
+    try {
+      // CPU stays in the list so nodes without a CUDA kernel (e.g. some float64 ops) still run.
+      const session = await ort.InferenceSession.create(bytes, { ...base, executionProviders: ['cuda', 'cpu'] });
+      onSessionCreated('cuda', intra, inter);
+      return session;
+    } catch (err) {
+      // A provider that cannot load is remembered, so later sessions go straight to CPU. Any
+      // other failure is retried on CPU below without a verdict: a bad model fails there too,
+      // and that error is the one the caller sees.
+      if (isProviderLoadFailure(err)) onSessionFailed('cuda', (err as Error).message);
+    }
+  }
+  const session = await ort.InferenceSession.create(bytes, { ...base, executionProviders: ['cpu'] });
+  onSessionCreated('cpu', intra, inter);
+  return session;
+}
+
+/** The messages onnxruntime-node gives when an execution provider's shared libraries are missing or broken. */
+export function isProviderLoadFailure(err: unknown): boolean {
+  const message = err instanceof Error ? err.message : String(err);
+  return /Failed to load (shared )?librar|cannot open shared object|AppendExecutionProvider/i.test(message);
 }
 
 const ORT_TYPE: Partial<Record<DType, ort.Tensor.Type>> = {
