@@ -7,6 +7,16 @@ export class RuntimeResolver {
   @Authorized('read')
   @Query(() => RuntimeInfoType, { description: 'ONNX Runtime version, providers available and in use, threads.' })
   async runtime(@Ctx() { app }: GqlContext): Promise<RuntimeInfoType> {
-    return Object.assign(new RuntimeInfoType(), await app.runtime(), { workers: app.config.workers });
+    const info = await app.pool.runtimeInfo();
+    return Object.assign(new RuntimeInfoType(), {
+      onnxruntimeVersion: info.onnxruntimeVersion,
+      providersAvailable: info.availableProviders.map((p) => p.name),
+      providerInUse: info.providerInUse,
+      requested: info.requested,
+      fallbackReason: info.fallbackReason,
+      intraOpThreads: info.intraOpThreads,
+      interOpThreads: info.interOpThreads,
+      workers: app.config.workers,
+    });
   }
 }

@@ -7,12 +7,13 @@ import { AppError } from '../common/errors.js';
 import { canonicalJson, validateParams } from '../analyzers/params.js';
 import type { Store } from '../storage/store.js';
 import type { AnalysisFilter, NewAnalysis } from '../storage/analyses.js';
-import type { AnalysisRecord } from '../storage/records.js';
+import type { AnalysisRecord, DatasetFormat } from '../storage/records.js';
 import { TERMINAL_STATUSES } from '../storage/records.js';
 import { cacheKey } from '../storage/cacheKey.js';
 import type { AnalyzerCatalog } from './analyzerCatalog.js';
 import type { AnalysisEvents } from './events.js';
 import type { JobQueue } from './jobs/queue.js';
+import { executeJob, recordFailure, type ProgressFn } from './jobs/execute.js';
 
 export interface RunAnalysisRequest {
   modelId: string;
@@ -26,6 +27,18 @@ export interface JobCanceller {
   cancel(analysisId: string): void;
 }
 
+export type PreparedAnalysis = NewAnalysis & {
+  modelSha256: string;
+  datasetSha256: string | null;
+  datasetFormat: DatasetFormat | null;
+};
+
+export interface ImmediateOutcome {
+  analysis: AnalysisRecord;
+  result: unknown;
+  cached: boolean;
+}
+
 export class AnalysisService {
   constructor(
     private readonly store: Store,
@@ -36,7 +49,7 @@ export class AnalysisService {
   ) {}
 
   /** Checks a request and computes its cache key, without storing anything. */
-  async prepare(req: RunAnalysisRequest): Promise<NewAnalysis & { modelSha256: string; datasetSha256: string | null }> {
+  async prepare(req: RunAnalysisRequest): Promise<PreparedAnalysis> {
     const analyzer = this.catalog.get(req.analyzer);
     const model = await this.store.models.byId(req.modelId);
     if (!model) throw new AppError('NOT_FOUND', `no model with id ${req.modelId}`, { modelId: req.modelId });
@@ -54,6 +67,7 @@ export class AnalysisService {
       paramsJson,
       modelSha256: model.sha256,
       datasetSha256: dataset?.sha256 ?? null,
+      datasetFormat: dataset?.format ?? null,
       cacheKey: cacheKey({
         modelSha256: model.sha256,
         datasetSha256: dataset?.sha256 ?? null,
@@ -73,6 +87,34 @@ export class AnalysisService {
     const record = await this.queue.enqueue(job);
     this.events.publish(record.id);
     return record;
+  }
+
+  /**
+   * Runs the analysis in this process, now (the CLI): from the cache when it can, else through
+   * the same executeJob a worker uses, filing the result in the same cache.
+   */
+  async runNow(req: RunAnalysisRequest, progress: ProgressFn, signal: AbortSignal): Promise<ImmediateOutcome> {
+    const job = await this.prepare(req);
+    const hit = await this.store.results.get(job.cacheKey);
+    if (hit) return { analysis: await this.store.analyses.insertCached(job), result: hit.result, cached: true };
+    const record = await this.store.analyses.insertRunning(job);
+    const payload = {
+      analysisId: record.id,
+      attempt: record.attempts,
+      cacheKey: job.cacheKey,
+      modelSha256: job.modelSha256,
+      datasetSha256: job.datasetSha256,
+      datasetFormat: job.datasetFormat,
+      analyzer: job.analyzer,
+      analyzerVersion: job.analyzerVersion,
+      paramsJson: job.paramsJson,
+    };
+    try {
+      const outcome = await executeJob(this.store, this.catalog, payload, progress, signal);
+      return { analysis: await this.get(record.id), result: outcome.result, cached: false };
+    } catch (err) {
+      throw await recordFailure(this.store, payload, err, signal);
+    }
   }
 
   async cancel(id: string): Promise<AnalysisRecord> {

@@ -81,6 +81,18 @@ export class AnalysisRepo {
     return (await this.byId(a.id))!;
   }
 
+  /** A job run at once by the process that asks for it (the CLI): born RUNNING, attempt 1. */
+  async insertRunning(a: NewAnalysis): Promise<AnalysisRecord> {
+    const t = now();
+    await this.db.run(
+      `INSERT INTO analyses (id, model_id, dataset_id, analyzer, analyzer_version, params_json, cache_key, status, attempts,
+         created_at, started_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, 'RUNNING', 1, ?, ?)`,
+      [a.id, a.modelId, a.datasetId, a.analyzer, a.analyzerVersion, a.paramsJson, a.cacheKey, t, t],
+    );
+    return (await this.byId(a.id))!;
+  }
+
   /** A request answered from the results cache: born SUCCEEDED, never queued. */
   async insertCached(a: NewAnalysis): Promise<AnalysisRecord> {
     const t = now();

@@ -8,11 +8,14 @@ import { AnalyzerCatalog } from '../analyzerCatalog.js';
 import { createLogger } from '../logger.js';
 import { executeJob, recordFailure } from '../jobs/execute.js';
 import type { JobPayload } from '../jobs/payload.js';
+import { probeRuntime } from './runtimeProbe.js';
+import { setRuntimeLogger } from '../../native/runtime/session.js';
 import { WORKER_SETUP_ENV, type FromWorker, type ToWorker, type WorkerSetup } from './protocol.js';
 
 const setup = JSON.parse(process.env[WORKER_SETUP_ENV] ?? '{}') as WorkerSetup;
 const log = createLogger(setup.logLevel ?? 'info', 2).child({ role: 'worker' });
 const send = (m: FromWorker) => process.send?.(m);
+setRuntimeLogger((line) => log.info(line));
 
 const store = await openStore(setup.dataDir);
 const catalog = await AnalyzerCatalog.load(setup.analyzerModules ?? []);
@@ -22,6 +25,8 @@ process.on('message', (m: ToWorker) => {
   if (m.type === 'run') void run(m.job);
   else if (m.type === 'abort' && current?.job.analysisId === m.analysisId) {
     current.controller.abort(new AppError(m.code, m.message));
+  } else if (m.type === 'runtimeInfo') {
+    void probeRuntime().then((info) => send({ type: 'runtimeInfo', requestId: m.requestId, info }));
   }
 });
 // The parent went away: nothing will read our results' notifications, stop.

@@ -12,6 +12,7 @@ import type { AnalysisEvents } from '../events.js';
 import type { JobQueue } from '../jobs/queue.js';
 import type { JobPayload } from '../jobs/payload.js';
 import type { JobCanceller } from '../analysisService.js';
+import { runtimeInfo, type RuntimeInfo } from '../../native/runtime/session.js';
 import { WORKER_SETUP_ENV, type FromWorker, type ToWorker, type WorkerSetup } from './protocol.js';
 
 export interface PoolOptions {
@@ -46,6 +47,12 @@ export class WorkerPool implements JobCanceller {
   private pumpAgain = false;
   private unsubscribe?: () => void;
   private poller?: NodeJS.Timeout;
+  private nextRequestId = 1;
+  private readonly runtimeRequests = new Map<number, (info: RuntimeInfo) => void>();
+  private knownRuntime: RuntimeInfo | undefined;
+  private firstReady!: () => void;
+  /** Resolves once some worker has started (and can be asked about the runtime). */
+  readonly whenReady = new Promise<void>((resolve) => (this.firstReady = resolve));
 
   constructor(private readonly opts: PoolOptions) {}
 
@@ -71,6 +78,33 @@ export class WorkerPool implements JobCanceller {
   pidOf(analysisId: string): number | undefined {
     for (const s of this.slots) if (s.job?.analysisId === analysisId) return s.child.pid;
     return undefined;
+  }
+
+  /**
+   * The runtime the workers use, asked of a worker (the provider is decided per process, at its
+   * first session). Falls back to what this process knows (version, providers offered) when no
+   * worker answers within timeoutMs.
+   */
+  async runtimeInfo(timeoutMs = 15_000): Promise<RuntimeInfo> {
+    if (this.knownRuntime) return this.knownRuntime;
+    const slots = [...this.slots].filter((s) => s.ready && s.child.connected);
+    const slot = slots.find((s) => !s.job) ?? slots[0];
+    if (!slot) return runtimeInfo();
+    const requestId = this.nextRequestId++;
+    const answer = new Promise<RuntimeInfo | undefined>((resolve) => {
+      const timer = setTimeout(() => {
+        this.runtimeRequests.delete(requestId);
+        resolve(undefined);
+      }, timeoutMs);
+      this.runtimeRequests.set(requestId, (info) => {
+        clearTimeout(timer);
+        resolve(info);
+      });
+    });
+    this.send(slot, { type: 'runtimeInfo', requestId });
+    const info = await answer;
+    if (info?.providerInUse) this.knownRuntime = info;
+    return info ?? runtimeInfo();
   }
 
   cancel(analysisId: string): void {
@@ -121,11 +155,16 @@ export class WorkerPool implements JobCanceller {
     switch (m.type) {
       case 'ready':
         slot.ready = true;
+        this.firstReady();
         this.opts.log.debug({ pid: slot.child.pid }, 'worker ready');
         return this.pump();
       case 'progress':
         await store.analyses.setProgress(m.analysisId, m.attempt, m.progress, m.message);
         events.publish(m.analysisId);
+        return;
+      case 'runtimeInfo':
+        this.runtimeRequests.get(m.requestId)?.(m.info);
+        this.runtimeRequests.delete(m.requestId);
         return;
       case 'finished':
         if (slot.job?.analysisId !== m.analysisId || slot.job.attempt !== m.attempt) return;

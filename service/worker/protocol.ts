@@ -1,5 +1,6 @@
 /** Messages between the pool (parent) and a worker process (child), over the fork IPC channel. */
 import type { JobPayload } from '../jobs/payload.js';
+import type { RuntimeInfo } from '../../native/runtime/session.js';
 
 /** What a worker needs to open the same store and analyzers as its parent. */
 export interface WorkerSetup {
@@ -12,12 +13,15 @@ export interface WorkerSetup {
 export type ToWorker =
   | { type: 'run'; job: JobPayload }
   /** Abort the running job (cancelled or out of time); the parent kills the worker if it does not stop. */
-  | { type: 'abort'; analysisId: string; code: 'CANCELLED' | 'TIMEOUT'; message: string };
+  | { type: 'abort'; analysisId: string; code: 'CANCELLED' | 'TIMEOUT'; message: string }
+  /** Report the runtime this worker uses (provider actually chosen, threads). */
+  | { type: 'runtimeInfo'; requestId: number };
 
 export type FromWorker =
   | { type: 'ready' }
   | { type: 'progress'; analysisId: string; attempt: number; progress: number; message: string | null }
   /** The job ended and its end is in the database (result or error). */
-  | { type: 'finished'; analysisId: string; attempt: number; ok: boolean; code?: string; message?: string };
+  | { type: 'finished'; analysisId: string; attempt: number; ok: boolean; code?: string; message?: string }
+  | { type: 'runtimeInfo'; requestId: number; info: RuntimeInfo };
 
 export const WORKER_SETUP_ENV = 'ONNXSCOPE_WORKER_SETUP';

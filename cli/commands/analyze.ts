@@ -1,0 +1,108 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { AppError } from '../../common/errors.js';
+import { loadConfig } from '../../service/config.js';
+import { createLogger } from '../../service/logger.js';
+import { openLocalServices } from '../../service/local.js';
+import { action } from '../exit.js';
+import { collectParam } from '../options.js';
+import { parseCliParams } from '../params.js';
+
+interface AnalyzeOptions {
+  model: string;
+  data?: string;
+  param: string[];
+  json?: boolean;
+  out?: string;
+  dataDir?: string;
+}
+
+export function registerAnalyze(program: Command): void {
+  program
+    .command('analyze')
+    .description('Run one analyzer on a model (and dataset), in this process, through the shared results cache.')
+    .argument('<analyzer>', 'analyzer name (see the analyzers GraphQL query)')
+    .requiredOption('--model <file>', 'ONNX model file')
+    .option('--data <file>', 'dataset: .npz (x, y), .csv (label + features) or .zip of class folders')
+    .option('--param <key=value>', 'analyzer parameter, repeatable', collectParam, [])
+    .option('--json', 'print exactly one JSON object on stdout')
+    .option('--out <dir>', 'also write result.json (and any artifacts) to this folder')
+    .option('--data-dir <dir>', 'data dir with the cache (env ONNXSCOPE_DATA_DIR, default ./.onnxscope)')
+    .action(action((name: string, opts: AnalyzeOptions) => analyze(name, opts)));
+}
+
+async function analyze(name: string, opts: AnalyzeOptions): Promise<void> {
+  const config = loadConfig({ dataDir: opts.dataDir });
+  // stdout is reserved for the answer; logs go to stderr.
+  const log = createLogger(process.env.ONNXSCOPE_LOG_LEVEL ?? 'warn', 2);
+  const services = await openLocalServices(config);
+  try {
+    const analyzer = services.catalog.get(name);
+    const params = parseCliParams(opts.param, analyzer.params);
+    const model = await services.models.ingest(await readInput(opts.model, '--model'), path.basename(opts.model, '.onnx'));
+    const dataset = opts.data
+      ? await services.datasets.ingest({ bytes: await readInput(opts.data, '--data'), filename: path.basename(opts.data) })
+      : null;
+    const controller = new AbortController();
+    const interrupt = () => controller.abort(new AppError('CANCELLED', 'interrupted'));
+    process.once('SIGINT', interrupt);
+    const budget = setTimeout(
+      () => controller.abort(new AppError('TIMEOUT', `the analysis exceeded its time budget of ${config.jobTimeoutMs} ms`)),
+      config.jobTimeoutMs,
+    );
+    const started = performance.now();
+    const progress = opts.json ? () => undefined : progressPrinter();
+    let outcome;
+    try {
+      outcome = await services.analyses.runNow(
+        { modelId: model.id, datasetId: dataset?.id ?? null, analyzer: analyzer.name, params },
+        progress,
+        controller.signal,
+      );
+    } finally {
+      clearTimeout(budget);
+      process.off('SIGINT', interrupt);
+    }
+    const answer = {
+      analyzer: analyzer.name,
+      version: analyzer.version,
+      cached: outcome.cached,
+      durationMs: Math.round(performance.now() - started),
+      result: outcome.result,
+    };
+    log.info({ analysisId: outcome.analysis.id, cached: outcome.cached }, 'analysis done');
+    if (opts.out) await writeOut(opts.out, answer);
+    if (opts.json) process.stdout.write(`${JSON.stringify(answer)}\n`);
+    else {
+      process.stdout.write(`${analyzer.name} v${analyzer.version}${outcome.cached ? ' (cached)' : ''} in ${answer.durationMs} ms\n`);
+      process.stdout.write(`${JSON.stringify(outcome.result, null, 2)}\n`);
+    }
+  } finally {
+    await services.close();
+  }
+}
+
+async function readInput(file: string, flag: string): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await fs.readFile(file));
+  } catch (err) {
+    throw new AppError('BAD_PARAMS', `${flag} ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+  }
+}
+
+async function writeOut(dir: string, answer: object): Promise<void> {
+  await fs.mkdir(dir, { recursive: true });
+  await fs.writeFile(path.join(dir, 'result.json'), `${JSON.stringify(answer, null, 2)}\n`);
+}
+
+/** Progress on stderr, one line per 10 %, for people watching a terminal. */
+function progressPrinter() {
+  let lastTenth = -1;
+  return (fraction: number, message?: string) => {
+    const tenth = Math.floor(fraction * 10);
+    if (tenth === lastTenth) return;
+    lastTenth = tenth;
+    process.stderr.write(`  ${Math.round(fraction * 100)}%${message ? ` ${message}` : ''}\n`);
+  };
+}

@@ -1,0 +1,6 @@
+/** Every subcommand: one file each, registered here (verify, bench, zoo slot in the same way). */
+import type { Command } from 'commander';
+import { registerServe } from './serve.js';
+import { registerAnalyze } from './analyze.js';
+
+export const COMMANDS: Array<(program: Command) => void> = [registerServe, registerAnalyze];
