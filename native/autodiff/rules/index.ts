@@ -8,3 +8,6 @@ import './matmul.js';
 import './gemm.js';
 import './conv.js';
 import './pad.js';
+import './pool.js';
+import './batchnorm.js';
+import './layernorm.js';

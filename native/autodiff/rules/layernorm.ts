@@ -1,0 +1,92 @@
+/**
+ * LayerNormalization over axes [axis, rank): with mu = mean(x), xc = x - mu,
+ * var = mean(xc^2), r = 1/sqrt(var + eps), xhat = xc * r,  y = xhat * scale + B.
+ * Full gradient through the mean and the variance (means over the normalized axes):
+ *   g = dy * scale,   dx = r * (g - mean(g) - xhat * mean(g * xhat))
+ *   dscale = unbroadcast(dy * xhat),   dB = unbroadcast(dy)
+ * plus, when the Mean / InvStdDev outputs are used: dx += dMean / n - dInv * r^2 * xhat / n.
+ * JVP: tmu = mean(tx), m = mean(xhat * tx), txhat = r * (tx - tmu - xhat * m),
+ *   ty = txhat * scale + xhat * tscale + tB,  tMean = tmu,  tInvStdDev = -r^2 * m.
+ * Means are ReduceSum times 1/n (n static); r comes from invStd() (a BatchNormalization node).
+ */
+import { registerRule } from '../registry.js';
+import { attrFloat, attrInt } from '../../onnx/ir.js';
+import { expandLike, scalarLike, sumTerms, unbroadcast } from '../emit.js';
+import { invStd } from './batchnorm.js';
+import type { RuleContext } from '../types.js';
+
+function lnParts(ctx: RuleContext) {
+  const b = ctx.b;
+  const x = ctx.node.inputs[0]!;
+  const { dtype, dims } = ctx.info(x);
+  const rank = dims.length;
+  let axis = attrInt(ctx.node, 'axis', -1);
+  if (axis < 0) axis += rank;
+  const axes = Array.from({ length: rank - axis }, (_, i) => i + axis);
+  const normDims = axes.map((a) => dims[a]);
+  if (normDims.some((d) => d === null)) throw new Error(`LayerNormalization "${ctx.node.name}": normalized dims must be static`);
+  const n = (normDims as number[]).reduce((p, q) => p * q, 1);
+  const invN = scalarLike(ctx, 1 / n, x);
+  const mean = (t: string) => b.mul(b.reduceSum(t, axes, true), invN);
+  const xc = b.sub(x, mean(x));
+  const r = invStd(ctx, mean(b.mul(xc, xc)), attrFloat(ctx.node, 'epsilon', 1e-5), dtype);
+  return { b, x, mean, invN, r, xhat: b.mul(xc, r) };
+}
+
+registerRule({
+  ops: ['LayerNormalization'],
+  vjp(ctx, [dy, dMean, dInv]) {
+    const { b, x, mean, invN, r, xhat } = lnParts(ctx);
+    const [, scale, bias] = ctx.node.inputs as [string, string, string | undefined];
+    const y = ctx.node.outputs[0]!;
+    let main: string | null = null;
+    if (dy) {
+      const g = b.mul(dy, scale);
+      main = b.mul(r, b.sub(b.sub(g, mean(g)), b.mul(xhat, mean(b.mul(g, xhat)))));
+    }
+    // Mean/InvStdDev are stash_type (float32 by default) even for float64 inputs.
+    const xType = ctx.info(x).dtype;
+    const asX = (t: string | null, o: number) => (t && ctx.info(ctx.node.outputs[o]!).dtype !== xType ? b.cast(t, xType) : t);
+    const dM = asX(dMean ?? null, 1);
+    const dI = asX(dInv ?? null, 2);
+    const stats = sumTerms(b, [
+      dM ? b.mul(dM, invN) : null,
+      dI ? b.mul(b.neg(b.mul(b.mul(dI, b.mul(r, r)), invN)), xhat) : null,
+    ]);
+    let dx: string | null = main;
+    if (stats) {
+      const full = dI ? stats : b.op('Expand', [stats, b.shape(x)]);
+      dx = main ? b.add(main, full) : full;
+    }
+    const dscale = dy ? unbroadcast(ctx, b.mul(dy, xhat), scale, y) : null;
+    const dbias = dy && bias ? unbroadcast(ctx, dy, bias, y) : null;
+    return [dx, dscale, dbias];
+  },
+  jvp(ctx, [tx, tscale, tbias]) {
+    const { b, mean, r, xhat } = lnParts(ctx);
+    const [, scale, bias] = ctx.node.inputs as [string, string, string | undefined];
+    const y = ctx.node.outputs[0]!;
+    let txhat: string | null = null;
+    let tMean: string | null = null;
+    let tInv: string | null = null;
+    if (tx) {
+      tMean = mean(tx);
+      const m = mean(b.mul(xhat, tx));
+      txhat = b.mul(r, b.sub(b.sub(tx, tMean), b.mul(xhat, m)));
+      tInv = b.neg(b.mul(b.mul(r, r), m));
+    }
+    const full = sumTerms(b, [txhat ? b.mul(txhat, scale) : null, tscale ? b.mul(xhat, tscale) : null]);
+    let ty: string | null = full;
+    if (tbias && bias) ty = full ? b.add(full, tbias) : expandLike(ctx, tbias, bias, y);
+    const outs: (string | null)[] = [ty];
+    const asStat = (t: string | null, o: number) => {
+      const name = ctx.node.outputs[o];
+      if (!t || !name) return null;
+      const want = ctx.info(name).dtype;
+      return want === ctx.info(ctx.node.inputs[0]!).dtype ? t : b.cast(t, want);
+    };
+    if (ctx.node.outputs.length > 1) outs.push(asStat(tMean, 1));
+    if (ctx.node.outputs.length > 2) outs.push(asStat(tInv, 2));
+    return outs;
+  },
+});

@@ -1,0 +1,300 @@
+/**
+ * Pooling, Pad and normalization rules. float64 where ORT has kernels (MaxPool, GlobalMaxPool,
+ * Pad, BatchNormalization, LayerNormalization); AveragePool and GlobalAveragePool run in float32
+ * (no float64 kernels): they are linear, so the central difference of u.y has no truncation
+ * error and only float32 rounding remains (measured below 1e-4 relative; rtol 1e-3).
+ * Linear ops (pools, Pad) have a zero Hessian on their own, so their HVPs are checked through
+ * y*y, which sends tangents through each JVP rule and through the ops their VJP emits.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import '../native/autodiff/rules/index.js';
+import { buildModel, type InputSpec } from './helpers/onnx-builder.js';
+import { checkGradient, checkHvp, type CheckOptions } from './helpers/gradcheck.js';
+import { dynamicBatchDiff } from './helpers/dynamic-batch.js';
+import { tensor, type Tensor } from '../native/onnx/tensor.js';
+import { float, int, ints, str, type Attr, type Model } from '../native/onnx/ir.js';
+import type { DType } from '../native/onnx/dtype.js';
+import { ruleFor } from '../native/autodiff/registry.js';
+import { Rng } from '../common/random.js';
+
+const rng = new Rng(23);
+const numel = (dims: number[]) => dims.reduce((a, b) => a * b, 1);
+const rand = (dims: number[], dtype: DType = 'float64', lo = -1, hi = 1) =>
+  tensor(dtype, dims, Array.from({ length: numel(dims) }, () => rng.uniform(lo, hi)));
+/**
+ * Distinct values `gap` apart in random order: no ties, and the finite-difference steps
+ * (h * d with d ~ N(0,1): ~1e-6 in float64, ~1e-2 in float32) never reorder them.
+ */
+const distinct = (dims: number[], dtype: DType = 'float64', gap = 0.05) => {
+  const n = numel(dims);
+  const v = Array.from({ length: n }, (_, i) => (i - n / 2) * gap);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(rng.uniform(0, i + 1));
+    [v[i], v[j]] = [v[j]!, v[i]!];
+  }
+  return tensor(dtype, dims, v);
+};
+
+/** `op` alone, and `op` followed by y*y (for a non-zero Hessian). */
+function models(op: string, inputs: InputSpec[], attrs: Record<string, Attr>, extra: { outputs?: number; initializers?: Record<string, Tensor> } = {}) {
+  const outs = Array.from({ length: extra.outputs ?? 1 }, (_, i) => (i === 0 ? 'y' : `y${i}`));
+  const nodeInputs = [...inputs.map((i) => i.name), ...Object.keys(extra.initializers ?? {})];
+  const base = { inputs, initializers: extra.initializers };
+  const plain = buildModel({ ...base, nodes: [{ op, inputs: nodeInputs, outputs: outs, attrs }], outputs: ['y'] });
+  const squared = buildModel({
+    ...base,
+    nodes: [
+      { op, inputs: nodeInputs, outputs: outs, attrs },
+      { op: 'Mul', inputs: ['y', 'y'], outputs: ['z'] },
+    ],
+    outputs: ['z'],
+  });
+  return { plain, squared };
+}
+
+async function checkOp(
+  label: string,
+  m: { plain: Model; squared: Model },
+  feeds: Record<string, Tensor>,
+  opts: CheckOptions = {},
+  hvp = true,
+): Promise<void> {
+  const g = await checkGradient(m.plain, feeds, opts);
+  assert.ok(g.ok, `${label} gradient: ${JSON.stringify(g)}`);
+  assert.ok(Math.abs(g.analytic) > 1e-4, `${label}: directional derivative is not trivially zero`);
+  const g2 = await checkGradient(m.squared, feeds, opts);
+  assert.ok(g2.ok, `${label} (squared) gradient: ${JSON.stringify(g2)}`);
+  if (!hvp) return;
+  const h = await checkHvp(m.squared, feeds, opts);
+  assert.ok(h.ok, `${label} (squared) hvp: ${JSON.stringify(h)}`);
+}
+
+// ---------------------------------------------------------------- MaxPool
+
+/** MaxPool's VJP emits ScatterElements(reduction=add): its JVP rule belongs to the indexing rules. */
+const scatterReady = ruleFor('ScatterElements')?.jvp !== undefined;
+
+const maxPoolCases: { name: string; x: number[]; attrs: Record<string, Attr> }[] = [
+  { name: 'k2 s2', x: [2, 3, 6, 6], attrs: { kernel_shape: ints([2, 2]), strides: ints([2, 2]) } },
+  { name: 'overlapping k3 s1 pads 1', x: [2, 2, 5, 5], attrs: { kernel_shape: ints([3, 3]), pads: ints([1, 1, 1, 1]) } },
+  { name: 'k3 s2 asymmetric pads ceil_mode', x: [1, 2, 6, 7], attrs: { kernel_shape: ints([3, 3]), strides: ints([2, 2]), pads: ints([1, 0, 0, 1]), ceil_mode: int(1) } },
+  { name: 'dilations 2', x: [2, 2, 7, 7], attrs: { kernel_shape: ints([2, 2]), dilations: ints([2, 2]) } },
+  { name: 'auto_pad SAME_UPPER s2', x: [1, 2, 5, 6], attrs: { kernel_shape: ints([3, 2]), strides: ints([2, 2]), auto_pad: str('SAME_UPPER') } },
+  { name: '1-D k3 s2', x: [2, 3, 9], attrs: { kernel_shape: ints([3]), strides: ints([2]) } },
+];
+for (const c of maxPoolCases) {
+  test(`MaxPool ${c.name}`, async () => {
+    const m = models('MaxPool', [{ name: 'x', dims: c.x }], c.attrs);
+    await checkOp(c.name, m, { x: distinct(c.x) }, {}, scatterReady);
+  });
+}
+
+test('MaxPool whose Indices output is already in the model', async () => {
+  const m = models('MaxPool', [{ name: 'x', dims: [2, 2, 5, 5] }], { kernel_shape: ints([3, 3]), strides: ints([1, 1]) }, { outputs: 2 });
+  await checkOp('with Indices', m, { x: distinct([2, 2, 5, 5]) }, {}, scatterReady);
+});
+
+test('MaxPool HVP (needs the ScatterElements JVP rule)', { skip: scatterReady ? false : 'ScatterElements has no JVP rule yet' }, async () => {
+  const m = models('MaxPool', [{ name: 'x', dims: [2, 2, 5, 5] }], { kernel_shape: ints([3, 3]), pads: ints([1, 1, 1, 1]) });
+  const h = await checkHvp(m.squared, { x: distinct([2, 2, 5, 5]) });
+  assert.ok(h.ok, JSON.stringify(h));
+});
+
+// ---------------------------------------------------------------- AveragePool (float32)
+
+const F32 = { rtol: 1e-3 };
+const avgCases: { name: string; x: number[]; attrs: Record<string, Attr> }[] = [
+  { name: 'k2 s2', x: [2, 3, 6, 6], attrs: { kernel_shape: ints([2, 2]), strides: ints([2, 2]) } },
+  { name: 'overlapping k3 s2', x: [2, 2, 7, 7], attrs: { kernel_shape: ints([3, 3]), strides: ints([2, 2]) } },
+  { name: 'k3 s1 pads 1 count_include_pad 0', x: [2, 2, 5, 5], attrs: { kernel_shape: ints([3, 3]), pads: ints([1, 1, 1, 1]) } },
+  { name: 'k3 s1 pads 1 count_include_pad 1', x: [2, 2, 5, 5], attrs: { kernel_shape: ints([3, 3]), pads: ints([1, 1, 1, 1]), count_include_pad: int(1) } },
+  { name: 'ceil_mode, asymmetric pads, count_include_pad 0', x: [1, 2, 6, 7], attrs: { kernel_shape: ints([3, 3]), strides: ints([2, 2]), pads: ints([1, 0, 0, 1]), ceil_mode: int(1) } },
+  { name: 'ceil_mode, asymmetric pads, count_include_pad 1', x: [1, 2, 6, 7], attrs: { kernel_shape: ints([3, 3]), strides: ints([2, 2]), pads: ints([1, 0, 0, 1]), ceil_mode: int(1), count_include_pad: int(1) } },
+  { name: 'stride 3 leaves a remainder', x: [1, 2, 8, 8], attrs: { kernel_shape: ints([2, 2]), strides: ints([3, 3]) } },
+  { name: 'auto_pad SAME_UPPER s2', x: [1, 2, 5, 6], attrs: { kernel_shape: ints([3, 2]), strides: ints([2, 2]), auto_pad: str('SAME_UPPER') } },
+  { name: 'auto_pad SAME_LOWER s2', x: [1, 2, 5, 6], attrs: { kernel_shape: ints([3, 3]), strides: ints([2, 2]), auto_pad: str('SAME_LOWER') } },
+  { name: '1-D k3 s2 pads 1', x: [2, 3, 9], attrs: { kernel_shape: ints([3]), strides: ints([2]), pads: ints([1, 1]) } },
+];
+for (const c of avgCases) {
+  test(`AveragePool ${c.name}`, async () => {
+    const m = models('AveragePool', [{ name: 'x', dtype: 'float32', dims: c.x }], c.attrs);
+    await checkOp(c.name, m, { x: rand(c.x, 'float32') }, F32);
+  });
+}
+
+test('GlobalAveragePool and GlobalMaxPool (float32: no float64 kernels)', async () => {
+  const a = models('GlobalAveragePool', [{ name: 'x', dtype: 'float32', dims: [2, 3, 4, 5] }], {});
+  await checkOp('GlobalAveragePool', a, { x: rand([2, 3, 4, 5], 'float32') }, F32);
+  const a1 = models('GlobalAveragePool', [{ name: 'x', dtype: 'float32', dims: [2, 3, 7] }], {});
+  await checkOp('GlobalAveragePool 1-D', a1, { x: rand([2, 3, 7], 'float32') }, F32);
+  const m = models('GlobalMaxPool', [{ name: 'x', dtype: 'float32', dims: [2, 3, 4, 5] }], {});
+  await checkOp('GlobalMaxPool', m, { x: distinct([2, 3, 4, 5], 'float32', 0.25) }, F32);
+});
+
+// ---------------------------------------------------------------- Pad
+
+const i64 = (v: number[]) => tensor('int64', [v.length], v);
+
+test('Pad constant: pads as a constant, constant_value differentiated', async () => {
+  const m = models('Pad', [{ name: 'x', dims: [2, 3, 4] }, { name: 'v', dims: [] }], {}, {});
+  // buildModel wires inputs in order: x, v; pads must come second, so build explicitly.
+  void m;
+  const build = (sq: boolean) =>
+    buildModel({
+      inputs: [{ name: 'x', dims: [2, 3, 4] }, { name: 'v', dims: [] }],
+      initializers: { pads: i64([0, 1, 2, 1, 0, 3]) },
+      nodes: [
+        { op: 'Pad', inputs: ['x', 'pads', 'v'], outputs: ['y'] },
+        ...(sq ? [{ op: 'Mul', inputs: ['y', 'y'], outputs: ['z'] }] : []),
+      ],
+      outputs: [sq ? 'z' : 'y'],
+    });
+  await checkOp('Pad constant', { plain: build(false), squared: build(true) }, { x: rand([2, 3, 4]), v: rand([]) });
+});
+
+test('Pad with negative pads (crop), pads as a graph input, no constant_value', async () => {
+  const build = (sq: boolean) =>
+    buildModel({
+      inputs: [{ name: 'x', dims: [3, 5] }, { name: 'pads', dtype: 'int64', dims: [4] }],
+      nodes: [
+        { op: 'Pad', inputs: ['x', 'pads'], outputs: ['y'] },
+        ...(sq ? [{ op: 'Mul', inputs: ['y', 'y'], outputs: ['z'] }] : []),
+      ],
+      outputs: [sq ? 'z' : 'y'],
+    });
+  await checkOp('Pad crop', { plain: build(false), squared: build(true) }, { x: rand([3, 5]), pads: i64([1, -1, -1, 2]) });
+});
+
+test('Pad with an axes input (opset 18) and a constant value', async () => {
+  const build = (sq: boolean) =>
+    buildModel({
+      inputs: [{ name: 'x', dims: [2, 3, 4] }],
+      initializers: { pads: i64([1, 2, 0, 1]), v: tensor('float64', [], [0.5]), axes: i64([-1, 1]) },
+      nodes: [
+        { op: 'Pad', inputs: ['x', 'pads', 'v', 'axes'], outputs: ['y'] },
+        ...(sq ? [{ op: 'Mul', inputs: ['y', 'y'], outputs: ['z'] }] : []),
+      ],
+      outputs: [sq ? 'z' : 'y'],
+    });
+  await checkOp('Pad axes', { plain: build(false), squared: build(true) }, { x: rand([2, 3, 4]) });
+});
+
+test('Pad edge mode: the gradient is refused with a clear error', async () => {
+  const model = buildModel({
+    inputs: [{ name: 'x', dims: [2, 3] }],
+    initializers: { pads: i64([0, 1, 0, 1]) },
+    nodes: [{ op: 'Pad', inputs: ['x', 'pads'], outputs: ['y'], attrs: { mode: str('edge') } }],
+    outputs: ['y'],
+  });
+  await assert.rejects(checkGradient(model, { x: rand([2, 3]) }), /mode="edge"/);
+});
+
+// ---------------------------------------------------------------- BatchNormalization
+
+test('BatchNormalization (inference): all five inputs, 4-D and 2-D, epsilon', async () => {
+  for (const [dims, eps] of [
+    [[2, 3, 4, 4], 1e-5],
+    [[4, 3], 0.1],
+    [[2, 3, 5], 1e-3],
+  ] as [number[], number][]) {
+    const C = dims[1]!;
+    const specs: InputSpec[] = [
+      { name: 'x', dims },
+      { name: 'scale', dims: [C] },
+      { name: 'bias', dims: [C] },
+      { name: 'mean', dims: [C] },
+      { name: 'var', dims: [C] },
+    ];
+    const m = models('BatchNormalization', specs, { epsilon: float(eps) });
+    const feeds = { x: rand(dims), scale: rand([C]), bias: rand([C]), mean: rand([C]), var: rand([C], 'float64', 0.5, 2) };
+    await checkOp(`BN ${JSON.stringify(dims)}`, m, feeds);
+    // Hessian of BN itself (not only through y*y): non-zero in (x, scale, mean, var).
+    const h = await checkHvp(m.plain, feeds);
+    assert.ok(h.ok, `BN plain hvp: ${JSON.stringify(h)}`);
+  }
+});
+
+test('BatchNormalization: only x, scale, bias differentiated (mean/var constant)', async () => {
+  const m = models('BatchNormalization', [
+    { name: 'x', dims: [2, 3, 4] },
+    { name: 'scale', dims: [3] },
+    { name: 'bias', dims: [3] },
+    { name: 'mean', dims: [3] },
+    { name: 'var', dims: [3] },
+  ], {});
+  const feeds = { x: rand([2, 3, 4]), scale: rand([3]), bias: rand([3]), mean: rand([3]), var: rand([3], 'float64', 0.5, 2) };
+  await checkOp('BN x/scale/bias', m, feeds, { wrt: ['x', 'scale', 'bias'] });
+  await checkOp('BN bias only', m, feeds, { wrt: ['bias'] });
+});
+
+// ---------------------------------------------------------------- LayerNormalization
+
+const lnCases: { name: string; x: number[]; scale: number[]; bias: number[] | null; attrs: Record<string, Attr> }[] = [
+  { name: 'axis -1', x: [2, 3, 5], scale: [5], bias: [5], attrs: {} },
+  { name: 'axis 1 over two axes, epsilon 0.1', x: [2, 3, 4], scale: [3, 4], bias: [3, 4], attrs: { axis: int(1), epsilon: float(0.1) } },
+  { name: 'axis 1 with a broadcast scale, no bias', x: [2, 3, 4], scale: [4], bias: null, attrs: { axis: int(1) } },
+  { name: '2-D, axis -1, bias broadcast', x: [4, 6], scale: [6], bias: [1], attrs: {} },
+];
+for (const c of lnCases) {
+  test(`LayerNormalization ${c.name}`, async () => {
+    const specs: InputSpec[] = [
+      { name: 'x', dims: c.x },
+      { name: 'scale', dims: c.scale },
+    ];
+    const feeds: Record<string, Tensor> = { x: rand(c.x), scale: rand(c.scale) };
+    if (c.bias) {
+      specs.push({ name: 'bias', dims: c.bias });
+      feeds.bias = rand(c.bias);
+    }
+    const m = models('LayerNormalization', specs, c.attrs);
+    await checkOp(c.name, m, feeds);
+    const h = await checkHvp(m.plain, feeds);
+    assert.ok(h.ok, `LN plain hvp: ${JSON.stringify(h)}`);
+  });
+}
+
+test('LayerNormalization with its Mean and InvStdDev outputs used (float32: the stash type)', async () => {
+  const model = buildModel({
+    inputs: [
+      { name: 'x', dtype: 'float32', dims: [3, 6] },
+      { name: 'scale', dtype: 'float32', dims: [6] },
+    ],
+    nodes: [{ op: 'LayerNormalization', inputs: ['x', 'scale'], outputs: ['y', 'mean', 'inv'], attrs: { epsilon: float(0.05) } }],
+    outputs: ['y', 'mean', 'inv'],
+  });
+  const feeds = { x: rand([3, 6], 'float32'), scale: rand([6], 'float32') };
+  // Nonlinear (1/sqrt): h = 1e-2 gives truncation ~h^2 = 1e-4 on top of float32 rounding ~1e-4; rtol 1e-2.
+  const g = await checkGradient(model, feeds, { rtol: 1e-2 });
+  assert.ok(g.ok, JSON.stringify(g));
+  const h = await checkHvp(model, feeds, { rtol: 1e-2 });
+  assert.ok(h.ok, JSON.stringify(h));
+});
+
+// ---------------------------------------------------------------- symbolic batch
+
+test('pool/norm graphs built with a symbolic batch give the static-shape numbers at another batch', async () => {
+  const model = buildModel({
+    inputs: [
+      { name: 'x', dtype: 'float32', dims: ['N', 2, 6, 6] },
+      { name: 'w', dtype: 'float32', dims: [2, 1, 1] },
+      { name: 'ls', dtype: 'float32', dims: [4] },
+    ],
+    initializers: { pads: i64([0, 0, 1, 0, 0, 0, 0, 1]) },
+    nodes: [
+      { op: 'Mul', inputs: ['x', 'w'], outputs: ['xw'] },
+      { op: 'Pad', inputs: ['xw', 'pads'], outputs: ['p'] },
+      { op: 'AveragePool', inputs: ['p'], outputs: ['a'], attrs: { kernel_shape: ints([3, 3]), strides: ints([2, 2]), pads: ints([1, 1, 1, 1]) } },
+      { op: 'Mul', inputs: ['a', 'a'], outputs: ['a2'] },
+      { op: 'LayerNormalization', inputs: ['a2', 'ls'], outputs: ['y'], attrs: { axis: int(-1), epsilon: float(0.1) } },
+    ],
+    outputs: ['y'],
+  });
+  const feeds = (n: number) => {
+    const r = new Rng(200 + n);
+    const t = (dims: number[]) => tensor('float32', dims, Array.from({ length: numel(dims) }, () => r.uniform(-1, 1)));
+    return { x: t([n, 2, 6, 6]), w: t([2, 1, 1]), ls: t([4]) };
+  };
+  const diff = await dynamicBatchDiff(model, feeds, ['w', 'ls'], 4);
+  assert.ok(diff < 1e-4, `relative difference ${diff}`);
+});
