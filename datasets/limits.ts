@@ -1,0 +1,31 @@
+/**
+ * Size limits for decoding datasets. Checked before memory is committed where the format
+ * allows (zip entries declare their uncompressed size; .npy headers declare their shape),
+ * so a zip bomb or a lying header fails with TOO_LARGE instead of exhausting the worker.
+ */
+import { AppError } from '../common/errors.js';
+
+export interface DatasetLimits {
+  /** Sum of uncompressed zip entry sizes (npz, image folders). Default 1 GiB. */
+  maxUncompressedBytes?: number;
+  /** Values in x (count * per-sample elements). Default 256 Mi (1 GiB of float32). */
+  maxValues?: number;
+  /** Samples (rows, images). Default 1,000,000. */
+  maxSamples?: number;
+}
+
+export const DEFAULT_LIMITS: Required<DatasetLimits> = {
+  maxUncompressedBytes: 1 << 30,
+  maxValues: 256 * 1024 * 1024,
+  maxSamples: 1_000_000,
+};
+
+export function resolveLimits(limits: DatasetLimits = {}): Required<DatasetLimits> {
+  return { ...DEFAULT_LIMITS, ...Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined)) };
+}
+
+export function checkLimit(what: string, value: number, limit: number): void {
+  if (value > limit) throw new AppError('TOO_LARGE', `${what} is ${value}; the limit is ${limit}`, { value, limit });
+}
+
+export const badDataset = (message: string, details?: Record<string, unknown>) => new AppError('BAD_DATASET', message, details);

@@ -1,0 +1,89 @@
+/**
+ * .npz datasets: a zip of .npy files (np.savez or np.savez_compressed). `x` holds the samples
+ * (N x per-sample shape), `y` the labels (N) or regression targets (N x ...), optional.
+ */
+import { unzipSync, zipSync, type Zippable } from 'fflate';
+import type { LoadedDataset } from '../analyzers/types.js';
+import { badDataset, checkLimit, resolveLimits, type DatasetLimits } from './limits.js';
+import { isFloatNpy, readNpy, writeNpy, type NpyArray, type NpyWritable } from './npy.js';
+
+/** Inflates only after checking declared sizes, so a zip bomb is refused before it expands. */
+export function unzipChecked(bytes: Uint8Array, what: string, limits: DatasetLimits = {}): Record<string, Uint8Array> {
+  const { maxUncompressedBytes } = resolveLimits(limits);
+  let declared = 0;
+  try {
+    unzipSync(bytes, {
+      filter: (f) => {
+        declared += f.originalSize;
+        return false;
+      },
+    });
+  } catch (err) {
+    throw badDataset(`${what}: not a readable zip archive (${(err as Error).message})`);
+  }
+  checkLimit(`${what}: uncompressed size`, declared, maxUncompressedBytes);
+  try {
+    return unzipSync(bytes);
+  } catch (err) {
+    throw badDataset(`${what}: corrupt zip archive (${(err as Error).message})`);
+  }
+}
+
+export function loadNpz(bytes: Uint8Array, sha256: string, limits: DatasetLimits = {}): LoadedDataset {
+  const lim = resolveLimits(limits);
+  const files = unzipChecked(bytes, 'npz', lim);
+  const arrays = new Map<string, Uint8Array>();
+  for (const [path, data] of Object.entries(files)) {
+    if (path.endsWith('/')) continue;
+    arrays.set(path.replace(/\.npy$/, ''), data);
+  }
+  const keys = [...arrays.keys()];
+  const xBytes = arrays.get('x');
+  if (!xBytes) throw badDataset(`npz has no array "x" (found: ${keys.join(', ') || 'nothing'}); save it with np.savez(f, x=..., y=...)`);
+  const x = readNpy(xBytes, 'x', { maxValues: lim.maxValues });
+  if (x.shape.length < 1) throw badDataset('x must have a leading sample dimension; it is a scalar');
+  const count = x.shape[0]!;
+  if (count === 0) throw badDataset('x holds no samples');
+  checkLimit('sample count', count, lim.maxSamples);
+  const yBytes = arrays.get('y');
+  const y = yBytes ? readNpy(yBytes, 'y', { maxValues: lim.maxValues }) : null;
+  if (y && y.shape[0] !== count) throw badDataset(`x has ${count} samples but y has shape (${y.shape}); y must have one entry per sample`);
+  return {
+    sha256,
+    format: 'npz',
+    count,
+    sampleShape: x.shape.slice(1),
+    x: toFloat32(x),
+    y: y ? labels(y) : null,
+    yShape: y ? y.shape.slice(1) : [],
+  };
+}
+
+function toFloat32(a: NpyArray): Float32Array {
+  return a.data instanceof Float32Array ? a.data : Float32Array.from(a.data);
+}
+
+/** Integer (and bool) y are class labels; float y are regression targets. */
+function labels(a: NpyArray): Int32Array | Float32Array {
+  if (isFloatNpy(a.dtype)) return a.data instanceof Float32Array ? a.data : Float32Array.from(a.data);
+  if (a.data instanceof Int32Array) return a.data;
+  const out = new Int32Array(a.data.length);
+  for (let i = 0; i < out.length; i++) {
+    const v = a.data[i]!;
+    if (v > 2147483647 || v < -2147483648) throw badDataset(`y[${i}] = ${v} does not fit a class label`);
+    out[i] = v;
+  }
+  return out;
+}
+
+export interface NpzWriteOptions {
+  /** Deflate the entries (np.savez_compressed); default stored (np.savez). */
+  compress?: boolean;
+}
+
+/** Writes named arrays as an .npz (each becomes NAME.npy), readable by numpy.load and loadNpz. */
+export function writeNpz(arrays: Record<string, NpyWritable>, opts: NpzWriteOptions = {}): Uint8Array {
+  const files: Zippable = {};
+  for (const [name, arr] of Object.entries(arrays)) files[`${name}.npy`] = [writeNpy(arr), { level: opts.compress ? 6 : 0 }];
+  return zipSync(files);
+}
