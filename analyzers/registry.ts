@@ -1,0 +1,29 @@
+/**
+ * The built-in analyzers. Add one by importing it here and appending it to ANALYZERS; the
+ * service (service/analyzerCatalog.ts), the worker and the CLI all read this list.
+ */
+import { badParams } from '../common/errors.js';
+import type { Analyzer } from './types.js';
+import { evaluateAnalyzer } from './evaluate/index.js';
+import { gradientsAnalyzer } from './gradients/index.js';
+
+const ANALYZERS: Analyzer[] = [evaluateAnalyzer as unknown as Analyzer, gradientsAnalyzer as unknown as Analyzer];
+
+/** Every built-in analyzer, sorted by name. */
+export function listAnalyzers(): Analyzer[] {
+  return [...ANALYZERS].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** The built-in analyzer called name, or undefined. */
+export function findAnalyzer(name: string): Analyzer | undefined {
+  return ANALYZERS.find((a) => a.name === name);
+}
+
+/** The built-in analyzer called name; BAD_PARAMS listing the known ones when there is none. */
+export function getAnalyzer(name: string): Analyzer {
+  const found = findAnalyzer(name);
+  if (!found) {
+    throw badParams(`unknown analyzer ${name}; known: ${listAnalyzers().map((a) => a.name).join(', ')}`, { analyzer: name });
+  }
+  return found;
+}

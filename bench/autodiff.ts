@@ -1,0 +1,65 @@
+/**
+ * Times one batch through the forward pass, the loss gradient and one exact HVP: the
+ * `onnxscope bench` measurement and the autodiff section of `npm run bench`.
+ * Median of `repeats` runs after `warmup` runs; all three share the same batch.
+ */
+import { performance } from 'node:perf_hooks';
+import { serializeModel, type Model } from '../native/onnx/ir.js';
+import { createSession, runSession } from '../native/runtime/session.js';
+import { LossRunner } from '../native/autodiff/runner.js';
+import { datasetBatches, setupDifferentiable } from '../analyzers/common/differentiable.js';
+import type { LoadedDataset } from '../analyzers/types.js';
+import { Rng } from '../common/random.js';
+
+export interface AutodiffTiming {
+  batch: number;
+  forwardMs: number;
+  gradientMs: number;
+  hvpMs: number;
+  parameterCount: number;
+  precision: string;
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+async function timeIt(fn: () => Promise<unknown>, warmup: number, repeats: number): Promise<number> {
+  for (let i = 0; i < warmup; i++) await fn();
+  const times: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const t0 = performance.now();
+    await fn();
+    times.push(performance.now() - t0);
+  }
+  return median(times);
+}
+
+export async function timeAutodiff(
+  model: Model,
+  dataset: LoadedDataset,
+  opts: { batch?: number; warmup?: number; repeats?: number; precision?: 'auto' | 'float32' | 'float64' } = {},
+): Promise<AutodiffTiming> {
+  const requested = opts.batch ?? Math.min(256, dataset.count);
+  const setup = await setupDifferentiable(model, dataset, { batchSize: requested, precision: opts.precision ?? 'float32' });
+  const batch = datasetBatches(dataset, setup, { maxSamples: setup.batchSize }).next().value!;
+  const runner = await LossRunner.create(setup.prepared, { gradient: true, hvp: true });
+  // The forward pass is the model itself, as a user would run it.
+  const forward = await createSession(serializeModel(setup.model));
+  const feeds = { ...batch.inputs };
+  const rng = new Rng(1);
+  const v = Float64Array.from({ length: runner.dim }, () => rng.normal());
+  const warmup = opts.warmup ?? 3;
+  const repeats = opts.repeats ?? 10;
+  try {
+    const forwardMs = await timeIt(() => runSession(forward, feeds), warmup, repeats);
+    const gradientMs = await timeIt(() => runner.gradient(batch), warmup, repeats);
+    const hvpMs = await timeIt(() => runner.hvp(batch, v), warmup, repeats);
+    return { batch: batch.labels.dims[0]!, forwardMs, gradientMs, hvpMs, parameterCount: runner.dim, precision: setup.prepared.dtype };
+  } finally {
+    await runner.release();
+    await forward.release();
+  }
+}
