@@ -67,6 +67,8 @@ const convCases: Case[] = [
   { name: 'auto_pad VALID', x: [2, 2, 5, 6], w: [3, 2, 3, 3], bias: 3, attrs: { auto_pad: str('VALID'), strides: ints([1, 2]) } },
   { name: '1-D, stride 2, dilation 2, pads', x: [2, 3, 11], w: [2, 3, 3], bias: 2, attrs: { strides: ints([2]), dilations: ints([2]), pads: ints([1, 2]) } },
   { name: '1-D, group 3', x: [2, 3, 6], w: [3, 1, 2], bias: null, attrs: { group: int(3) } },
+  { name: 'group 2, stride 2, input not a multiple (cropped weight gradient)', x: [2, 4, 7, 6], w: [4, 2, 2, 3], bias: 4, attrs: { group: int(2), strides: ints([2, 3]), dilations: ints([2, 1]) } },
+  { name: '3-D, stride 2, pads', x: [1, 2, 4, 5, 4], w: [2, 2, 2, 3, 2], bias: 2, attrs: { strides: ints([2, 1, 2]), pads: ints([1, 0, 0, 0, 1, 1]) } },
 ];
 
 for (const c of convCases) {
@@ -86,6 +88,7 @@ const convTCases: Case[] = [
   { name: 'auto_pad SAME_LOWER, stride 2', x: [1, 2, 3, 4], w: [2, 2, 3, 3], bias: 2, attrs: { strides: ints([2, 2]), auto_pad: str('SAME_LOWER') } },
   { name: '1-D, stride 2, pads', x: [2, 3, 5], w: [3, 2, 4], bias: 2, attrs: { strides: ints([2]), pads: ints([2, 1]) } },
   { name: 'depthwise', x: [2, 3, 4, 4], w: [3, 1, 3, 3], bias: null, attrs: { group: int(3), strides: ints([2, 2]), pads: ints([1, 1, 1, 1]) } },
+  { name: '3-D, stride 2', x: [1, 2, 2, 3, 2], w: [2, 2, 2, 2, 3], bias: 2, attrs: { strides: ints([2, 2, 1]) } },
 ];
 
 for (const c of convTCases) {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import '../native/autodiff/rules/index.js';
 import { buildModel, singleOp, type InputSpec } from './helpers/onnx-builder.js';
 import { checkGradient, checkHvp } from './helpers/gradcheck.js';
+import { dynamicBatchDiff } from './helpers/dynamic-batch.js';
 import { tensor, type Tensor } from '../native/onnx/tensor.js';
 import { float, ints, int, type Attr, type Model } from '../native/onnx/ir.js';
 import { Rng } from '../common/random.js';
@@ -68,17 +69,56 @@ for (const [ad, bd] of matmulCases) {
   });
 }
 
-test('MatMul with a batch dimension that follows the batch (symbolic N)', async () => {
-  const model = singleOp('MatMul', [
-    { name: 'a', dims: ['N', 3, 4] },
-    { name: 'b', dims: [1, 4, 2] },
-  ]);
-  for (const n of [2, 4]) await checkBoth(model, { a: rand([n, 3, 4]), b: rand([1, 4, 2]) }, `N=${n}`);
-  const v = singleOp('MatMul', [
-    { name: 'a', dims: [4] },
-    { name: 'b', dims: ['N', 4, 2] },
-  ]);
-  await checkBoth(v, { a: rand([4]), b: rand([3, 4, 2]) }, '1-D x [N,4,2]');
+test('MatMul / Gemm graphs built with a symbolic batch give the static-shape numbers at another batch', async () => {
+  const cases: { a: (number | string)[]; b: (number | string)[]; wrt: string[] }[] = [
+    { a: ['N', 3, 4], b: [1, 4, 2], wrt: ['a', 'b'] },
+    { a: ['N', 1, 3, 4], b: [2, 4, 2], wrt: ['a', 'b'] },
+    { a: [4], b: ['N', 4, 2], wrt: ['a', 'b'] },
+    { a: ['N', 3, 4], b: [4], wrt: ['a', 'b'] },
+    { a: ['N', 4], b: [4, 3], wrt: ['b'] },
+  ];
+  for (const c of cases) {
+    const model = buildModel({
+      inputs: [
+        { name: 'a', dims: c.a },
+        { name: 'b', dims: c.b },
+      ],
+      nodes: [
+        { op: 'MatMul', inputs: ['a', 'b'], outputs: ['m'] },
+        { op: 'Mul', inputs: ['m', 'm'], outputs: ['y'] },
+      ],
+      outputs: ['y'],
+    });
+    const feeds = (n: number) => {
+      const r = new Rng(300 + n);
+      const t = (dims: (number | string)[]) => {
+        const d = dims.map((x) => (x === 'N' ? n : (x as number)));
+        return tensor('float64', d, Array.from({ length: d.reduce((p, q) => p * q, 1) }, () => r.uniform(-1, 1)));
+      };
+      return { a: t(c.a), b: t(c.b) };
+    };
+    const diff = await dynamicBatchDiff(model, feeds, c.wrt, 4);
+    assert.ok(diff < 1e-10, `${JSON.stringify(c)}: relative difference ${diff}`);
+  }
+  const gemm = buildModel({
+    inputs: [
+      { name: 'x', dims: ['N', 3] },
+      { name: 'w', dims: [4, 3] },
+      { name: 'c', dims: [4] },
+    ],
+    nodes: [
+      { op: 'Gemm', inputs: ['x', 'w', 'c'], outputs: ['m'], attrs: { transB: int(1), alpha: float(0.5) } },
+      { op: 'Mul', inputs: ['m', 'm'], outputs: ['y'] },
+    ],
+    outputs: ['y'],
+  });
+  const gf = (n: number) => {
+    const r = new Rng(400 + n);
+    const t = (d: number[]) => tensor('float64', d, Array.from({ length: d.reduce((p, q) => p * q, 1) }, () => r.uniform(-1, 1)));
+    return { x: t([n, 3]), w: t([4, 3]), c: t([4]) };
+  };
+  const diff = await dynamicBatchDiff(gemm, gf, ['w', 'c'], 5);
+  assert.ok(diff < 1e-10, `Gemm: relative difference ${diff}`);
 });
 
 const gemmVariants: { tA: number; tB: number; alpha: number; beta: number; c: number[] | null }[] = [

@@ -83,7 +83,7 @@ export async function dynamicBatchDiff(
         num += (Number(x.data[i]) - Number(y.data[i])) ** 2;
         den += Number(y.data[i]) ** 2;
       }
-      if (x.data.length !== y.data.length) return Infinity;
+      if (x.data.length !== y.data.length) throw new Error(`dynamicBatchDiff: ${w}: shapes [${x.dims}] vs [${y.dims}]`);
       worst = Math.max(worst, Math.sqrt(num) / Math.max(Math.sqrt(den), 1e-12));
     }
   }

@@ -47,8 +47,11 @@ function broadcastBatch(a: Dims, c: Dims): Dims {
   const n = Math.max(a.length, c.length);
   const out: Dims = [];
   for (let i = 0; i < n; i++) {
-    const x = a[a.length - n + i] ?? 1;
-    const y = c[c.length - n + i] ?? 1;
+    // Missing leading dims count as 1; null (follows the batch) must stay null.
+    const ia = a.length - n + i;
+    const ic = c.length - n + i;
+    const x = ia >= 0 ? a[ia]! : 1;
+    const y = ic >= 0 ? c[ic]! : 1;
     out.push(x === 1 ? y : y === 1 ? x : x === null ? y : x);
   }
   return out;
