@@ -64,6 +64,9 @@ export async function prepareBatched(source: Model, opts: BatchifyOptions = {}):
   if (fixed.length === 0) return { model: source, batched: true, reason: 'the batch dimension is already symbolic', changes: [] };
 
   const model = cloneModel(source);
+  // IR < 4 requires every initializer to be a graph input too; the IR keeps them apart, so
+  // the rewritten model is written as IR 4, which lifts that rule and changes nothing else.
+  if (model.irVersion < 4) model.irVersion = 4;
   const changes: string[] = [];
   for (const v of [...model.graph.inputs, ...model.graph.outputs]) {
     if (v.shape![0] === 1) {
@@ -98,6 +101,7 @@ export async function prepareBatched(source: Model, opts: BatchifyOptions = {}):
     changes.push(`Reshape "${node.name}": target [${target}] -> [${next}]`);
   }
 
+  dropUnusedInitializers(model);
   try {
     const maxAbsDiff = await verify(source, model, opts);
     return { model, batched: true, changes, maxAbsDiff };
@@ -147,13 +151,25 @@ function setReshapeTarget(model: Model, node: Node, target: number[]): void {
   node.inputs = [node.inputs[0]!, name, ...node.inputs.slice(2)];
 }
 
+/** Serialized for a session; see the IR 4 note in prepareBatched. */
+function runnableBytes(model: Model): Uint8Array {
+  return serializeModel(model.irVersion < 4 ? { ...model, irVersion: 4 } : model);
+}
+
+/** Removes shape constants orphaned by setReshapeTarget. */
+function dropUnusedInitializers(model: Model): void {
+  const used = new Set(model.graph.nodes.flatMap((n) => n.inputs));
+  for (const o of model.graph.outputs) used.add(o.name);
+  for (const name of [...model.graph.initializers.keys()]) if (!used.has(name)) model.graph.initializers.delete(name);
+}
+
 /** Runs the original at batch 1 and reads the shapes of the named intermediates. */
 async function probeShapes(source: Model, names: string[]): Promise<Map<string, number[]>> {
   const m = cloneModel(source);
   const existing = new Set(m.graph.outputs.map((o) => o.name));
   for (const n of names) if (!existing.has(n)) m.graph.outputs.push({ name: n, dtype: 'float32', shape: null, untyped: true });
   const feeds = sampleFeeds(source, 1, {});
-  const session = await createSession(serializeModel(m), { optimize: false });
+  const session = await createSession(runnableBytes(m), { optimize: false });
   try {
     const out = await runSession(session, feeds.batch, names);
     return new Map(Object.entries(out).map(([k, t]) => [k, t.dims]));
@@ -203,7 +219,7 @@ async function verify(source: Model, batchedModel: Model, opts: BatchifyOptions)
   const atol = opts.atol ?? 1e-4;
   const rtol = opts.rtol ?? 1e-3;
   const feeds = sampleFeeds(source, count, opts.samples ?? {});
-  const original = await createSession(serializeModel(source));
+  const original = await createSession(runnableBytes(source));
   const batched = await createSession(serializeModel(batchedModel));
   let maxAbsDiff = 0;
   try {
