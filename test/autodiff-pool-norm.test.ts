@@ -322,3 +322,32 @@ test('pool/norm graphs built with a symbolic batch give the static-shape numbers
   const diff = await dynamicBatchDiff(model, feeds, ['w', 'ls'], 4);
   assert.ok(diff < 1e-4, `relative difference ${diff}`);
 });
+
+test('MaxPool / BatchNormalization / global pools with a symbolic batch give the static-shape numbers', async () => {
+  const model = buildModel({
+    inputs: [
+      { name: 'x', dtype: 'float32', dims: ['N', 2, 6, 6] },
+      { name: 'w', dtype: 'float32', dims: [2, 1, 1] },
+      { name: 'scale', dtype: 'float32', dims: [2] },
+      { name: 'bias', dtype: 'float32', dims: [2] },
+    ],
+    initializers: { mean: tensor('float32', [2], [0.1, -0.2]), var: tensor('float32', [2], [0.5, 1.5]) },
+    nodes: [
+      { op: 'Mul', inputs: ['x', 'w'], outputs: ['xw'] },
+      { op: 'MaxPool', inputs: ['xw'], outputs: ['m'], attrs: { kernel_shape: ints([3, 3]), pads: ints([1, 1, 1, 1]), strides: ints([2, 2]) } },
+      { op: 'BatchNormalization', inputs: ['m', 'scale', 'bias', 'mean', 'var'], outputs: ['bn'] },
+      { op: 'Mul', inputs: ['bn', 'bn'], outputs: ['sq'] },
+      { op: 'GlobalMaxPool', inputs: ['sq'], outputs: ['gm'] },
+      { op: 'GlobalAveragePool', inputs: ['sq'], outputs: ['ga'] },
+      { op: 'Add', inputs: ['gm', 'ga'], outputs: ['y'] },
+    ],
+    outputs: ['y'],
+  });
+  const feeds = (n: number) => {
+    const r = new Rng(500 + n);
+    const t = (dims: number[]) => tensor('float32', dims, Array.from({ length: numel(dims) }, () => r.uniform(-1, 1)));
+    return { x: distinct([n, 2, 6, 6], 'float32', 0.01), w: t([2, 1, 1]), scale: t([2]), bias: t([2]) };
+  };
+  const diff = await dynamicBatchDiff(model, feeds, ['w', 'scale', 'bias'], 4);
+  assert.ok(diff < 1e-4, `relative difference ${diff}`);
+});
