@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildModel } from './helpers/onnx-builder.js';
 import { tensor, type Tensor } from '../native/onnx/tensor.js';
-import { int } from '../native/onnx/ir.js';
+import { int, ints } from '../native/onnx/ir.js';
 import { Rng } from '../common/random.js';
 import { assertSupported, prepareLossModel } from '../native/autodiff/index.js';
 import { LossRunner, sliceBatch, type Batch } from '../native/autodiff/runner.js';
@@ -15,6 +15,8 @@ import { AppError } from '../common/errors.js';
 const rng = new Rng(42);
 const randn = (dims: number[], scale = 1) =>
   tensor('float64', dims, Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => scale * rng.normal()));
+
+const f32 = (t: Tensor): Tensor => ({ dtype: 'float32', dims: t.dims, data: Float32Array.from(t.data as Float64Array) });
 
 const N = 6;
 const D = 4;
@@ -159,12 +161,28 @@ test('per-example Gram matrix: batched formulas equal explicit per-example gradi
       }),
       x: randn([N, 3, D]),
     },
+    {
+      name: 'Conv kernel (im2col rows) + bias, float32',
+      model: buildModel({
+        inputs: [{ name: 'x', dims: ['N', 2, 5, 5], dtype: 'float32' }],
+        nodes: [
+          { op: 'Conv', inputs: ['x', 'K', 'kb'], outputs: ['c'], attrs: { pads: ints([1, 0, 1, 1]), strides: ints([2, 1]), kernel_shape: ints([3, 2]) } },
+          { op: 'Flatten', inputs: ['c'], outputs: ['f'], attrs: { axis: int(1) } },
+          { op: 'Gemm', inputs: ['f', 'W', 'b'], outputs: ['logits'] },
+        ],
+        outputs: ['logits'],
+        initializers: { K: f32(randn([3, 2, 3, 2])), kb: f32(randn([3])), W: f32(randn([3 * 3 * 5, C], 0.3)), b: f32(randn([C])) },
+      }),
+      x: f32(randn([N, 2, 5, 5])),
+      tol: 1e-4,
+    },
   ];
   for (const c of cases) {
     const prepared = await prepareLossModel(c.model);
     const runner = await LossRunner.create(prepared);
     const y = [0, 1, 2, 0, 1, 2];
     const batch = batchOf(c.x, y);
+    const tol = (c as { tol?: number }).tol ?? 1e-10;
     const stats = await runner.perExampleStats(batch);
     const per: Float64Array[] = [];
     for (let i = 0; i < N; i++) {
@@ -175,11 +193,13 @@ test('per-example Gram matrix: batched formulas equal explicit per-example gradi
     for (let i = 0; i < N; i++) {
       for (let j = 0; j < N; j++) {
         const dot = per[i]!.reduce((s, v, k) => s + v * per[j]![k]!, 0);
-        assert.ok(Math.abs(stats.gram[i * N + j]! - dot) <= 1e-10 * Math.max(1, Math.abs(dot)), `${c.name} gram[${i},${j}] ${stats.gram[i * N + j]} vs ${dot}`);
+        assert.ok(Math.abs(stats.gram[i * N + j]! - dot) <= tol * Math.max(1, Math.abs(dot)), `${c.name} gram[${i},${j}] ${stats.gram[i * N + j]} vs ${dot}`);
       }
     }
     const sum = per.reduce((acc, g) => acc.map((v, k) => v + g[k]!), new Float64Array(runner.dim));
-    sum.forEach((s, k) => assert.ok(Math.abs(stats.sumGrad[k]! - s) < 1e-10, `${c.name} sumGrad`));
+    sum.forEach((s, k) => assert.ok(Math.abs(stats.sumGrad[k]! - s) <= tol * Math.max(1, Math.abs(s)), `${c.name} sumGrad`));
+    const sq = per.reduce((acc, g) => acc.map((v, k) => v + g[k]! * g[k]!), new Float64Array(runner.dim));
+    sq.forEach((s, k) => assert.ok(Math.abs(stats.sqSum[k]! - s) <= tol * Math.max(1, Math.abs(s)), `${c.name} sqSum[${k}] ${stats.sqSum[k]} vs ${s}`));
     await runner.release();
   }
 });

@@ -1,19 +1,25 @@
 /**
- * Per-example gradient geometry without materializing per-example gradients.
+ * Per-example gradient geometry without materializing N per-example gradients.
  *
  * For the loss sum_i l_i, the cotangent delta at a layer's output holds, row by row, the
- * per-example cotangents (inference mode: examples do not interact). For a dense layer
- * Y = A W (+ b), example i's weight gradient is the outer product a_i (x) delta_i, so
- *   <G_i, G_j> = (a_i . a_j)(delta_i . delta_j)     (Goodfellow 2015, "Efficient per-example
- *                                                    gradient computations")
- * and the Gram matrix of a layer is (A A^T) * (Delta Delta^T), elementwise. Biases and other
- * broadcast operands give the Gram matrix of their per-example partials summed over the
- * broadcast axes. Sequence inputs [B, T, in] sum over token pairs. Parameters used any other
- * way (convolution kernels, normalization scales, tied weights) are left to per-sample runs
- * (`fallback`): the caller runs the ordinary gradient graph one example at a time for them.
+ * per-example cotangents (inference mode: examples do not interact). Per parameter tensor and
+ * batch this emits
+ *   gram/<p>   [B, B]      <g_i, g_j> restricted to p
+ *   sqsum/<p>  shape of p  sum_i g_i * g_i (elementwise), for gradient signal-to-noise ratios
+ * in one of two forms:
+ *  - outer products (Gemm, 2-D MatMul): example i's weight gradient is a_i (x) delta_i, so
+ *      <G_i, G_j> = (a_i . a_j)(delta_i . delta_j)   and   sum_i G_i^2 = (A^2)^T (Delta^2)
+ *    (Goodfellow 2015, "Efficient per-example gradient computations") — nothing materialized;
+ *  - per-example rows, materialized for one layer and one batch only: broadcast operands
+ *    (biases, scales: the partial summed over the broadcast axes), sequence MatMul
+ *    (G_i = A_i^T Delta_i) and Conv kernels (G_i = Delta_i U_i^T with U_i the input patches,
+ *    extracted by a Conv with a one-hot kernel: im2col in standard ONNX).
+ * Parameters used any other way (normalization scales, grouped convs, tied weights) are left
+ * to per-sample runs (`fallback`).
  */
 import { GraphBuilder } from '../onnx/builder.js';
-import { attrFloat, attrInt, onnxOpset, type Node } from '../onnx/ir.js';
+import { attrFloat, attrInt, attrInts, attrString, onnxOpset, type Node } from '../onnx/ir.js';
+import { tensor } from '../onnx/tensor.js';
 import type { GradientGraph } from './gradient.js';
 import { buildGradient } from './gradient.js';
 import { prune } from './prune.js';
@@ -21,83 +27,112 @@ import type { PreparedModel } from './index.js';
 import type { ShapeMap } from './shapes.js';
 
 export interface PerExampleGraph {
-  /** Loss model + gradient + Gram outputs. Feed weights = 1 to get per-example (not averaged) gradients. */
+  /** Loss model + gradient + per-example outputs. Feed weights = 1 for per-example (not averaged) gradients. */
   gradient: GradientGraph;
   /** param -> output [B, B] with <g_i, g_j> restricted to that parameter. */
   grams: Map<string, string>;
-  /** Parameters whose Gram matrix needs per-sample runs. */
+  /** param -> output shaped like the parameter: sum_i g_i^2. */
+  sqsums: Map<string, string>;
+  /** Parameters that need per-sample runs. */
   fallback: string[];
 }
+
+type Term =
+  | { kind: 'outer'; a: string; d: string; scale: number; aFirst: boolean }
+  | { kind: 'rows'; rows: string };
 
 export function buildPerExampleGrams(p: PreparedModel): PerExampleGraph {
   const gradient = buildGradient(p.model, { of: p.loss, wrt: p.params }, p.shapes);
   const model = gradient.model;
   const b = new GraphBuilder(model.graph, onnxOpset(model), 'pex');
   const grams = new Map<string, string>();
+  const sqsums = new Map<string, string>();
   const fallback: string[] = [];
-  const consumers = (name: string) => p.model.graph.nodes.filter((n) => n.inputs.includes(name));
+  const output = (name: string, value: string, shape: (string | number)[]) => {
+    model.graph.nodes.push({ opType: 'Identity', domain: '', name: b.fresh('out'), inputs: [value], outputs: [name], attrs: {} });
+    model.graph.outputs.push({ name, dtype: p.dtype, shape });
+  };
   for (const param of p.params) {
-    const users = consumers(param);
-    const gram = users.length === 1 ? gramFor(b, p.shapes, gradient, users[0]!, param) : null;
-    if (!gram) {
+    const users = p.model.graph.nodes.filter((n) => n.inputs.includes(param));
+    const term = users.length === 1 ? termFor(b, p.shapes, gradient, users[0]!, param) : null;
+    if (!term) {
       fallback.push(param);
       continue;
     }
-    const name = `gram/${param}`;
-    model.graph.nodes.push({ opType: 'Identity', domain: '', name: b.fresh('out'), inputs: [gram], outputs: [name], attrs: {} });
-    model.graph.outputs.push({ name, dtype: p.dtype, shape: ['B', 'B'] });
-    grams.set(param, name);
+    const dims = p.values.get(param)!.dims;
+    let gram: string;
+    let sqsum: string;
+    if (term.kind === 'outer') {
+      const s2 = term.scale * term.scale;
+      const scale = (x: string) => (s2 === 1 ? x : b.mul(x, b.scalar(s2, p.dtype)));
+      gram = scale(b.mul(rowGram(b, term.a), rowGram(b, term.d)));
+      const a2 = b.mul(term.a, term.a);
+      const d2 = b.mul(term.d, term.d);
+      const t = (x: string) => b.op('Transpose', [x], { perm: [1, 0] });
+      sqsum = scale(term.aFirst ? b.op('MatMul', [t(a2), d2]) : b.op('MatMul', [t(d2), a2]));
+    } else {
+      gram = rowGram(b, term.rows);
+      sqsum = b.op('Reshape', [b.reduceSum(b.mul(term.rows, term.rows), [0], false), b.int64s(dims)]);
+    }
+    output(`gram/${param}`, gram, ['B', 'B']);
+    output(`sqsum/${param}`, sqsum, dims);
+    grams.set(param, `gram/${param}`);
+    sqsums.set(param, `sqsum/${param}`);
   }
   prune(model);
-  return { gradient, grams, fallback };
+  return { gradient, grams, sqsums, fallback };
 }
 
-/** Gram matrix of per-example partials X_i (rows of a [B, ...] tensor): [B, B]. */
+/** Gram matrix of the rows of a [B, ...] tensor: [B, B]. */
 function rowGram(b: GraphBuilder, x: string): string {
   const flat = b.op('Flatten', [x], { axis: 1 });
   return b.op('MatMul', [flat, b.op('Transpose', [flat], { perm: [1, 0] })]);
 }
 
-function gramFor(b: GraphBuilder, shapes: ShapeMap, g: GradientGraph, node: Node, param: string): string | null {
+function termFor(b: GraphBuilder, shapes: ShapeMap, g: GradientGraph, node: Node, param: string): Term | null {
   const slot = node.inputs.indexOf(param);
   const y = node.outputs[0]!;
   const delta = g.cotangents.get(y);
   if (!delta) return null;
-  const rank = (name: string) => shapes.get(name)!.dims.length;
-  const batchFirst = (name: string) => shapes.get(name)!.dims[0] === null;
-  const scaled = (gram: string, s: number) => (s === 1 ? gram : b.mul(gram, b.scalar(s * s, shapes.get(y)!.dtype)));
+  const dims = (name: string) => shapes.get(name)!.dims;
+  const batchFirst = (name: string) => dims(name)[0] === null;
+  const paramFollowsBatch = batchFirst(param);
+  if (paramFollowsBatch) return null;
 
   if (node.opType === 'Gemm') {
-    if (attrInt(node, 'transA', 0) !== 0) return null;
-    const a = node.inputs[0]!;
-    if (!batchFirst(a)) return null;
-    if (slot === 1) return scaled(b.mul(rowGram(b, a), rowGram(b, delta)), attrFloat(node, 'alpha', 1));
-    if (slot === 2) return scaled(broadcastOperandGram(b, shapes, delta, param, y), attrFloat(node, 'beta', 1));
+    if (attrInt(node, 'transA', 0) !== 0 || !batchFirst(node.inputs[0]!)) return null;
+    if (slot === 1) {
+      return { kind: 'outer', a: node.inputs[0]!, d: delta, scale: attrFloat(node, 'alpha', 1), aFirst: attrInt(node, 'transB', 0) === 0 };
+    }
+    if (slot === 2) return broadcastRows(b, shapes, delta, param, y, attrFloat(node, 'beta', 1));
     return null;
   }
-  if (node.opType === 'MatMul' && slot === 1 && rank(param) === 2) {
+  if (node.opType === 'MatMul' && slot === 1 && dims(param).length === 2) {
     const a = node.inputs[0]!;
     if (!batchFirst(a)) return null;
-    if (rank(a) === 2) return b.mul(rowGram(b, a), rowGram(b, delta));
-    if (rank(a) === 3) return tokenPairGram(b, a, delta);
+    if (dims(a).length === 2) return { kind: 'outer', a, d: delta, scale: 1, aFirst: true };
+    if (dims(a).length === 3) return { kind: 'rows', rows: b.op('MatMul', [b.op('Transpose', [a], { perm: [0, 2, 1] }), delta]) };
     return null;
   }
-  if ((node.opType === 'Add' || node.opType === 'Sub') && batchFirst(y) && !batchFirst(param)) {
-    return broadcastOperandGram(b, shapes, delta, param, y);
+  if ((node.opType === 'Add' || node.opType === 'Sub') && batchFirst(y)) {
+    const sign = node.opType === 'Sub' && slot === 1 ? -1 : 1;
+    return broadcastRows(b, shapes, delta, param, y, sign);
   }
-  if (node.opType === 'Mul' && batchFirst(y) && !batchFirst(param)) {
-    const other = node.inputs[1 - slot]!;
-    return broadcastOperandGram(b, shapes, b.mul(delta, other), param, y);
+  if (node.opType === 'Mul' && batchFirst(y)) {
+    return broadcastRows(b, shapes, b.mul(delta, node.inputs[1 - slot]!), param, y, 1);
   }
-  if (node.opType === 'Conv' && slot === 2) {
-    const spatial = Array.from({ length: rank(y) - 2 }, (_, i) => i + 2);
-    return rowGram(b, b.reduceSum(delta, spatial, false));
+  if (node.opType === 'Conv' && batchFirst(y)) {
+    if (slot === 2) {
+      const spatial = Array.from({ length: dims(y).length - 2 }, (_, i) => i + 2);
+      return { kind: 'rows', rows: b.reduceSum(delta, spatial, false) };
+    }
+    if (slot === 1) return convKernelRows(b, shapes, node, delta);
   }
   return null;
 }
 
-/** Per-example partial of a broadcast operand: sum over the axes it is broadcast along (except batch). */
-function broadcastOperandGram(b: GraphBuilder, shapes: ShapeMap, partial: string, param: string, y: string): string {
+/** Per-example partial of a broadcast operand: summed over the axes it is broadcast along (except batch). */
+function broadcastRows(b: GraphBuilder, shapes: ShapeMap, partial: string, param: string, y: string, scale: number): Term {
   const pd = shapes.get(param)!.dims;
   const yd = shapes.get(y)!.dims;
   const lead = yd.length - pd.length;
@@ -106,20 +141,36 @@ function broadcastOperandGram(b: GraphBuilder, shapes: ShapeMap, partial: string
     const k = i - lead;
     if (k < 0 || (pd[k] === 1 && yd[i] !== 1)) axes.push(i);
   }
-  const summed = axes.length > 0 ? b.reduceSum(partial, axes, true) : partial;
-  return rowGram(b, summed);
+  let rows = axes.length > 0 ? b.reduceSum(partial, axes, true) : partial;
+  if (scale !== 1) rows = b.mul(rows, b.scalar(scale, shapes.get(y)!.dtype));
+  return { kind: 'rows', rows };
 }
 
-/** Sequence inputs: K_ij = sum_{t,s} (a_it . a_js)(d_it . d_js). */
-function tokenPairGram(b: GraphBuilder, a: string, delta: string): string {
-  // [B, T, C] -> [B*T, C]
-  const rows = (x: string) =>
-    b.op('Reshape', [x, b.op('Concat', [b.int64s([-1]), b.op('Slice', [b.shape(x), b.int64s([2]), b.int64s([3])])], { axis: 0 })]);
-  const tokenGram = (x: string) => {
-    const r = rows(x);
-    return b.op('MatMul', [r, b.op('Transpose', [r], { perm: [1, 0] })]);
-  };
-  const bt = b.op('Slice', [b.shape(a), b.int64s([0]), b.int64s([2])]);
-  const fourD = b.op('Concat', [bt, bt], { axis: 0 });
-  return b.reduceSum(b.op('Reshape', [b.mul(tokenGram(a), tokenGram(delta)), fourD]), [1, 3], false);
+/**
+ * Conv kernel, group 1, explicit pads: G_i[co, ci*K + k] = sum_o delta_i[co, o] U_i[ci*K + k, o], where
+ * U holds the input patches. U comes from a Conv of every input channel (as its own image) with a
+ * one-hot kernel per kernel offset, at the layer's strides, dilations and pads.
+ */
+function convKernelRows(b: GraphBuilder, shapes: ShapeMap, node: Node, delta: string): Term | null {
+  if (attrInt(node, 'group', 1) !== 1 || attrString(node, 'auto_pad', 'NOTSET') !== 'NOTSET') return null;
+  const [x, w] = node.inputs as [string, string];
+  const wd = shapes.get(w)!.dims as number[];
+  const xd = shapes.get(x)!.dims;
+  if (xd.slice(1).some((d) => d === null)) return null;
+  const [cout, cin, ...k] = wd as [number, number, ...number[]];
+  const kSize = k.reduce((a, c) => a * c, 1);
+  const dtype = shapes.get(x)!.dtype;
+  const eye = tensor(dtype, [kSize, 1, ...k]);
+  for (let i = 0; i < kSize; i++) (eye.data as Float32Array)[i * kSize + i] = 1;
+  const spatial = xd.slice(2) as number[];
+  const images = b.op('Reshape', [x, b.int64s([-1, 1, ...spatial])]); // [B*Cin, 1, *S]
+  const attrs: Record<string, number[]> = { kernel_shape: k };
+  for (const name of ['strides', 'dilations', 'pads']) {
+    const v = attrInts(node, name);
+    if (v) attrs[name] = v;
+  }
+  const patches = b.op('Conv', [images, b.constant(eye, 'onehot')], attrs); // [B*Cin, K, *O]
+  const u = b.op('Reshape', [patches, b.int64s([-1, cin * kSize, (shapes.get(node.outputs[0]!)!.dims.slice(2) as number[]).reduce((a, c) => a * c, 1)])]);
+  const d = b.op('Reshape', [delta, b.int64s([-1, cout, (shapes.get(node.outputs[0]!)!.dims.slice(2) as number[]).reduce((a, c) => a * c, 1)])]);
+  return { kind: 'rows', rows: b.op('MatMul', [d, b.op('Transpose', [u], { perm: [0, 2, 1] })]) }; // [B, Cout, Cin*K]
 }

@@ -27,6 +27,8 @@ export interface PerExampleStats {
   gram: Float64Array;
   /** Per parameter tensor: ||g_i||^2 restricted to it, per example. */
   sqNorms: Map<string, Float64Array>;
+  /** sum_i g_i * g_i elementwise, flat (prepared.params order): second moments for GSNR. */
+  sqSum: Float64Array;
 }
 
 /** Examples [i, i+1) of a batch. */
@@ -49,6 +51,7 @@ export class LossRunner {
     session: ort.InferenceSession;
     grads: Map<string, string>;
     grams: Map<string, string>;
+    sqsums: Map<string, string>;
     fallback: string[];
   } | null = null;
 
@@ -135,14 +138,17 @@ export class LossRunner {
         session: await createSession(serializeModel(pe.gradient.model)),
         grads: pe.gradient.grads,
         grams: pe.grams,
+        sqsums: pe.sqsums,
         fallback: pe.fallback,
       };
     }
-    const { session, grads, grams, fallback } = this.perExample;
+    const { session, grads, grams, sqsums, fallback } = this.perExample;
     const n = batch.labels.dims[0]!;
     const ones = tensor(this.prepared.dtype, [n], new Array(n).fill(1));
     const summed = { ...batch, weights: ones };
-    const out = await runSession(session, this.feeds(summed), [...grads.values(), ...grams.values()]);
+    const out = await runSession(session, this.feeds(summed), [...grads.values(), ...grams.values(), ...sqsums.values()]);
+    const sqSum = this.flatten((p) => out[sqsums.get(p) ?? grads.get(p)!]!);
+    for (const p of fallback) this.slice(sqSum, p).fill(0);
     const gram = new Float64Array(n * n);
     const sqNorms = new Map<string, Float64Array>();
     for (const [p, name] of grams) {
@@ -160,6 +166,14 @@ export class LossRunner {
         rows.push(this.restrict(g.grad, fallback));
       }
       for (const p of fallback) sqNorms.set(p, new Float64Array(n));
+      for (const row of rows) {
+        let offset = 0;
+        for (const p of fallback) {
+          const target = this.slice(sqSum, p);
+          for (let k = 0; k < target.length; k++) target[k] += row[offset + k]! ** 2;
+          offset += target.length;
+        }
+      }
       for (let i = 0; i < n; i++) {
         for (let j = i; j < n; j++) {
           let s = 0;
@@ -179,16 +193,19 @@ export class LossRunner {
         }
       }
     }
-    return { batch: n, sumGrad: this.flatten((p) => out[grads.get(p)!]!), gram, sqNorms };
+    return { batch: n, sumGrad: this.flatten((p) => out[grads.get(p)!]!), gram, sqNorms, sqSum };
+  }
+
+  /** The part of a flat vector that belongs to parameter tensor `p` (a view). */
+  slice(flat: Float64Array, p: string): Float64Array {
+    const k = this.prepared.params.indexOf(p);
+    const o = this.offsets[k]!;
+    return flat.subarray(o, o + this.prepared.values.get(p)!.data.length);
   }
 
   /** The entries of a flat vector that belong to `names`, concatenated in that order. */
   private restrict(flat: Float64Array, names: string[]): Float64Array {
-    const parts = names.map((p) => {
-      const k = this.prepared.params.indexOf(p);
-      const o = this.offsets[k]!;
-      return flat.subarray(o, o + this.prepared.values.get(p)!.data.length);
-    });
+    const parts = names.map((p) => this.slice(flat, p));
     const out = new Float64Array(parts.reduce((s, x) => s + x.length, 0));
     let o = 0;
     for (const part of parts) {
