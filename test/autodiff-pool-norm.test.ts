@@ -95,6 +95,14 @@ test('MaxPool whose Indices output is already in the model', async () => {
   await checkOp('with Indices', m, { x: distinct([2, 2, 5, 5]) }, {}, scatterReady);
 });
 
+test('MaxPool storage_order=1 (column-major Indices), H != W, with and without the Indices output', async () => {
+  const attrs = { kernel_shape: ints([2, 3]), strides: ints([1, 2]), storage_order: int(1) };
+  for (const outputs of [1, 2]) {
+    const m = models('MaxPool', [{ name: 'x', dims: [2, 2, 5, 7] }], attrs, { outputs });
+    await checkOp(`storage_order=1, ${outputs} outputs`, m, { x: distinct([2, 2, 5, 7]) }, {}, scatterReady);
+  }
+});
+
 test('MaxPool HVP (needs the ScatterElements JVP rule)', { skip: scatterReady ? false : 'ScatterElements has no JVP rule yet' }, async () => {
   const m = models('MaxPool', [{ name: 'x', dims: [2, 2, 5, 5] }], { kernel_shape: ints([3, 3]), pads: ints([1, 1, 1, 1]) });
   const h = await checkHvp(m.squared, { x: distinct([2, 2, 5, 5]) });

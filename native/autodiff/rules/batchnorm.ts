@@ -13,6 +13,7 @@ import { attrFloat, attrInt, float, tensorAttr } from '../../onnx/ir.js';
 import { tensor } from '../../onnx/tensor.js';
 import { scalarLike, sumTerms } from '../emit.js';
 import type { DType } from '../../onnx/dtype.js';
+import { AppError } from '../../../common/errors.js';
 import type { RuleContext } from '../types.js';
 
 /** 1 / sqrt(v + eps), elementwise, any shape, as BatchNormalization(ones[1,M]; mean 0, var v). */
@@ -59,7 +60,9 @@ registerRule({
 /** Shared pieces of the BatchNormalization rule, emitted on demand. */
 function bnParts(ctx: RuleContext) {
   if (attrInt(ctx.node, 'training_mode', 0) !== 0 || ctx.node.outputs.filter((o) => o).length > 1) {
-    throw new Error(`BatchNormalization "${ctx.node.name}": only inference mode (training_mode=0) is differentiable here`);
+    throw new AppError('UNSUPPORTED_OP', `BatchNormalization "${ctx.node.name}": only inference mode (training_mode=0) is differentiable`, {
+      ops: ['BatchNormalization(training_mode=1)'],
+    });
   }
   const b = ctx.b;
   const [x, scale, , mean, variance] = ctx.node.inputs as [string, string, string, string, string];

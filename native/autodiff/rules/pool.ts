@@ -21,6 +21,7 @@ import { registerRule } from '../registry.js';
 import { attrInt, attrInts, attrString } from '../../onnx/ir.js';
 import { tensor } from '../../onnx/tensor.js';
 import { zerosOfShape } from '../emit.js';
+import { AppError } from '../../../common/errors.js';
 import type { RuleContext } from '../types.js';
 
 const range = (n: number, from = 0) => Array.from({ length: n }, (_, i) => i + from);
@@ -35,16 +36,30 @@ function staticSpatial(ctx: RuleContext, name: string): number[] {
 
 const flat = (ctx: RuleContext, t: string) => ctx.b.op('Reshape', [t, ctx.b.int64s([-1], 'shape')]);
 
-/** The node's Indices output, added to the node when it has none. */
+/**
+ * Row-major flat indices of the node's argmax: its Indices output (added to the node when it
+ * has none). With storage_order=1 (2-D only) ORT writes plane offset + w*H + h; that is
+ * converted to plane offset + h*W + w with integer ops (they carry no tangent).
+ */
 function maxPoolIndices(ctx: RuleContext): string {
-  if (attrInt(ctx.node, 'storage_order', 0) !== 0) {
-    throw new Error(`MaxPool "${ctx.node.name}": storage_order=1 is not supported by the autodiff`);
+  let idx = ctx.node.outputs[1];
+  if (!idx) {
+    idx = ctx.b.fresh(`${ctx.node.outputs[0]}/argmax`);
+    ctx.node.outputs[1] = idx;
   }
-  const existing = ctx.node.outputs[1];
-  if (existing) return existing;
-  const name = ctx.b.fresh(`${ctx.node.outputs[0]}/argmax`);
-  ctx.node.outputs[1] = name;
-  return name;
+  if (attrInt(ctx.node, 'storage_order', 0) === 0) return idx;
+  const sp = staticSpatial(ctx, ctx.node.inputs[0]!);
+  if (sp.length !== 2) {
+    throw new AppError('UNSUPPORTED_OP', `MaxPool "${ctx.node.name}": storage_order=1 is differentiable for 2-D pooling only`, { ops: ['MaxPool'] });
+  }
+  const [H, W] = sp as [number, number];
+  const b = ctx.b;
+  const k = (v: number) => b.constant(tensor('int64', [], [v]), 'int');
+  const plane = b.div(idx, k(H * W));
+  const r = b.sub(idx, b.mul(plane, k(H * W)));
+  const w = b.div(r, k(H));
+  const h = b.sub(r, b.mul(w, k(H)));
+  return b.add(b.add(b.mul(plane, k(H * W)), b.mul(h, k(W))), w);
 }
 
 registerRule({
@@ -72,7 +87,9 @@ function avgPoolCounts(ctx: RuleContext): { k: number[]; s: number[]; pB: number
   const k = attrInts(ctx.node, 'kernel_shape')!;
   const s = attrInts(ctx.node, 'strides') ?? new Array<number>(nd).fill(1);
   const dil = attrInts(ctx.node, 'dilations') ?? new Array<number>(nd).fill(1);
-  if (dil.some((v) => v !== 1)) throw new Error(`AveragePool "${ctx.node.name}": dilations are not supported by the autodiff`);
+  if (dil.some((v) => v !== 1)) {
+    throw new AppError('UNSUPPORTED_OP', `AveragePool "${ctx.node.name}": no gradient with dilations`, { ops: ['AveragePool'] });
+  }
   const autoPad = attrString(ctx.node, 'auto_pad', 'NOTSET');
   const pads = attrInts(ctx.node, 'pads') ?? new Array<number>(2 * nd).fill(0);
   let pB = pads.slice(0, nd);
