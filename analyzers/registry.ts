@@ -6,8 +6,9 @@ import { badParams } from '../common/errors.js';
 import type { Analyzer } from './types.js';
 import { evaluateAnalyzer } from './evaluate/index.js';
 import { gradientsAnalyzer } from './gradients/index.js';
+import { coherenceAnalyzer } from './coherence/index.js';
 
-const ANALYZERS: Analyzer[] = [evaluateAnalyzer as unknown as Analyzer, gradientsAnalyzer as unknown as Analyzer];
+const ANALYZERS: Analyzer[] = [evaluateAnalyzer as unknown as Analyzer, gradientsAnalyzer as unknown as Analyzer, coherenceAnalyzer as unknown as Analyzer];
 
 /** Every built-in analyzer, sorted by name. */
 export function listAnalyzers(): Analyzer[] {

@@ -63,6 +63,11 @@ export interface AnalyzerContext<P extends ParamValues = ParamValues> {
   signal: AbortSignal;
   /** Absent when nobody collects artifacts: analyzers then skip rendering them. */
   artifacts?: ArtifactSink;
+  /**
+   * Loads another stored model by id or sha256 (checkpoint series, interpolation between two
+   * models). Absent where no model store is reachable; analyzers then refuse such params.
+   */
+  resolveModel?: (ref: string) => Promise<LoadedModel>;
 }
 
 export interface Analyzer<P extends ParamValues = ParamValues, R = unknown> {

@@ -54,8 +54,10 @@ export async function prepareLossModel(source: Model, opts: PrepareOptions = {})
   assertSupported(model);
   const wide = opts.precision === 'float64' || ((opts.precision ?? 'auto') === 'auto' && canRunInFloat64(model));
   if (wide) model = toFloat64(model);
-  const dataInputs = model.graph.inputs.map((v) => v.name);
-  const head = attachLoss(model, { weighted: true, ...opts });
+  const dataInputs = model.graph.inputs.map((v: { name: string }) => v.name);
+  const output = opts.output ?? model.graph.outputs[0]!.name;
+  const outputDims = opts.loss === 'mse' ? (await probeShapes(model)).get(output)?.dims : undefined;
+  const head = attachLoss(model, { weighted: true, ...opts, ...(outputDims ? { outputDims } : {}) });
   const params = selectParameters(head.model, opts.parameters);
   const lifted = liftParameters(head.model, params);
   prune(lifted.model);

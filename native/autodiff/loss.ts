@@ -23,6 +23,8 @@ export interface LossOptions {
   output?: string;
   /** Adds a `weights` input (one per sample) and sums w_i * l_i instead of taking the mean. */
   weighted?: boolean;
+  /** Dims of the output (null = follows the batch), when the model does not declare them: mse labels take this shape. */
+  outputDims?: (number | null)[];
 }
 
 export interface LossGraph {
@@ -61,7 +63,9 @@ export function attachLoss(source: Model, opts: LossOptions = {}): LossGraph {
   if (opts.loss === 'mse') {
     lossKind = 'mse';
     labelsDType = dtype;
-    b.addInput({ name: LABELS_INPUT, dtype, shape: outInfo.shape ?? null });
+    const dims = opts.outputDims ?? outInfo.shape;
+    if (!dims) throw badParams(`the shape of output "${output}" is unknown; mse labels need it`);
+    b.addInput({ name: LABELS_INPUT, dtype, shape: dims.map((d, i) => (typeof d === 'number' ? d : `d${i}`)) });
     const diff = b.sub(flat, b.op('Flatten', [LABELS_INPUT], { axis: 1 }));
     perSample = b.reduce('ReduceMean', b.mul(diff, diff), [1], false);
   } else if (kind === 'sigmoid') {
