@@ -9,6 +9,7 @@ import type { Batch } from '../../native/autodiff/runner.js';
 import { tensor } from '../../native/onnx/tensor.js';
 import type { LoadedDataset } from '../types.js';
 import { AppError } from '../../common/errors.js';
+import { conformDataset } from '../../datasets/conform.js';
 
 export interface DifferentiableSetup {
   /** The model as it runs forward (batch dimension made symbolic where possible), no loss head. */
@@ -59,7 +60,9 @@ export function sampleIndices(dataset: LoadedDataset, opts: BatchOptions = {}): 
   return opts.maxSamples !== undefined ? all.slice(0, opts.maxSamples) : all;
 }
 
-export function* datasetBatches(dataset: LoadedDataset, setup: DifferentiableSetup, opts: BatchOptions = {}): Generator<Batch> {
+export function* datasetBatches(source: LoadedDataset, setup: DifferentiableSetup, opts: BatchOptions = {}): Generator<Batch> {
+  // Reshapes x to the model's per-sample shape when only the layout differs (DATASET_MISMATCH otherwise).
+  const dataset = conformDataset(source, setup.model);
   if (!dataset.y) throw new AppError('BAD_DATASET', 'the dataset has no labels (y); this analysis needs them');
   const indices = sampleIndices(dataset, opts);
   const per = sampleSize(dataset);
