@@ -359,3 +359,56 @@ test('MaxPool / BatchNormalization / global pools with a symbolic batch give the
   const diff = await dynamicBatchDiff(model, feeds, ['w', 'scale', 'bias'], 4);
   assert.ok(diff < 1e-4, `relative difference ${diff}`);
 });
+
+test('BatchNormalization training mode: Y, running mean and running var, gradient and HVP', async () => {
+  for (const dims of [
+    [3, 2, 4],
+    [4, 3],
+    [2, 2, 3, 3],
+  ]) {
+    const C = dims[1]!;
+    const specs: InputSpec[] = [
+      { name: 'x', dims },
+      { name: 'scale', dims: [C] },
+      { name: 'bias', dims: [C] },
+      { name: 'mean', dims: [C] },
+      { name: 'var', dims: [C] },
+    ];
+    const feeds = { x: rand(dims), scale: rand([C]), bias: rand([C]), mean: rand([C]), var: rand([C], 'float64', 0.5, 2) };
+    const attrs = { training_mode: int(1), momentum: float(0.7), epsilon: float(1e-3) };
+    const all = buildModel({
+      inputs: specs,
+      nodes: [{ op: 'BatchNormalization', inputs: specs.map((s) => s.name), outputs: ['y', 'rm', 'rv'], attrs }],
+      outputs: ['y', 'rm', 'rv'],
+    });
+    const g = await checkGradient(all, feeds);
+    assert.ok(g.ok, `BN training ${JSON.stringify(dims)} gradient: ${JSON.stringify(g)}`);
+    const h = await checkHvp(all, feeds);
+    assert.ok(h.ok, `BN training ${JSON.stringify(dims)} hvp: ${JSON.stringify(h)}`);
+    const m = models('BatchNormalization', specs, attrs, { outputs: 3 });
+    await checkOp(`BN training y only ${JSON.stringify(dims)}`, m, feeds);
+  }
+});
+
+test('BatchNormalization training mode under a symbolic batch (n = numel/C at run time)', async () => {
+  const model = buildModel({
+    inputs: [
+      { name: 'x', dims: ['N', 2, 3] },
+      { name: 'scale', dims: [2] },
+      { name: 'bias', dims: [2] },
+    ],
+    initializers: { mean: tensor('float64', [2], [0.1, -0.2]), var: tensor('float64', [2], [0.5, 1.5]) },
+    nodes: [
+      { op: 'BatchNormalization', inputs: ['x', 'scale', 'bias', 'mean', 'var'], outputs: ['y', 'rm', 'rv'], attrs: { training_mode: int(1) } },
+      { op: 'Mul', inputs: ['y', 'y'], outputs: ['z'] },
+    ],
+    outputs: ['z'],
+  });
+  const feeds = (n: number) => {
+    const r = new Rng(600 + n);
+    const t = (d: number[]) => tensor('float64', d, Array.from({ length: numel(d) }, () => r.uniform(-1, 1)));
+    return { x: t([n, 2, 3]), scale: t([2]), bias: t([2]) };
+  };
+  const diff = await dynamicBatchDiff(model, feeds, ['x', 'scale', 'bias'], 5);
+  assert.ok(diff < 1e-10, `relative difference ${diff}`);
+});
