@@ -8,6 +8,9 @@ import { typedResult } from '../schema/results/registry.js';
 import type { GqlContext } from './context.js';
 import { clampLimit } from './modelResolver.js';
 
+/** The subscription topic; the topic id is the analysis id (see buildGraphQLSchema's pubSub). */
+export const ANALYSIS_UPDATED = 'ANALYSIS_UPDATED';
+
 @Resolver(() => AnalysisType)
 export class AnalysisResolver {
   @Authorized('read')
@@ -51,7 +54,8 @@ export class AnalysisResolver {
   @Authorized('read')
   @Subscription(() => AnalysisType, {
     description: 'The analysis each time its status or progress changes (starting with its current state).',
-    subscribe: ({ args, context }) => (context as GqlContext).app.events.subscribe(String(args.id)),
+    topics: ANALYSIS_UPDATED,
+    topicId: ({ args }) => String(args.id),
   })
   async analysisUpdated(@Arg('id', () => ID) id: string, @Ctx() { app }: GqlContext): Promise<AnalysisType> {
     return AnalysisType.from(await app.analyses.get(id));

@@ -10,8 +10,11 @@ import { AnalyzerResolver } from './analyzerResolver.js';
 import { RuntimeResolver } from './runtimeResolver.js';
 import { scopeChecker } from './auth.js';
 import { mapAppErrors } from './errors.js';
+import { AnalysisEvents } from '../service/events.js';
+import { ANALYSIS_UPDATED } from './analysisResolver.js';
 
-export async function buildGraphQLSchema(): Promise<GraphQLSchema> {
+/** The schema, with subscriptions fed by events (a fresh, silent source when only printing it). */
+export async function buildGraphQLSchema(events: AnalysisEvents = new AnalysisEvents()): Promise<GraphQLSchema> {
   await loadResultTypes();
   return buildSchema({
     resolvers: [ModelResolver, DatasetResolver, AnalysisResolver, AnalyzerResolver, RuntimeResolver],
@@ -20,5 +23,13 @@ export async function buildGraphQLSchema(): Promise<GraphQLSchema> {
     authMode: 'error',
     globalMiddlewares: [mapAppErrors],
     validate: false,
+    // type-graphql's PubSub seam over the service's change notifications (one topic, keyed by analysis id).
+    pubSub: {
+      publish: (_topic, id) => events.publish(String(id)),
+      subscribe: (topic, id) => {
+        if (topic !== ANALYSIS_UPDATED) throw new Error(`unknown subscription topic ${topic}`);
+        return events.subscribe(String(id));
+      },
+    },
   });
 }

@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { getAnalyzer, listAnalyzers } from '../analyzers/registry.js';
+import { findAnalyzer, listAnalyzers } from '../analyzers/registry.js';
 import type { Analyzer } from '../analyzers/types.js';
 import { AppError } from '../common/errors.js';
 
@@ -33,21 +33,11 @@ export class AnalyzerCatalog {
 
   /** The analyzer called name; NOT_FOUND (listing the known ones) when there is none. */
   get(name: string): Analyzer {
-    const found = this.extra.get(name) ?? findBuiltIn(name);
+    const found = this.extra.get(name) ?? findAnalyzer(name);
     if (!found) {
       const known = this.list().map((a) => a.name).join(', ');
       throw new AppError('NOT_FOUND', `unknown analyzer "${name}" (known: ${known})`, { analyzer: name });
     }
     return found;
-  }
-}
-
-function findBuiltIn(name: string): Analyzer | undefined {
-  try {
-    return getAnalyzer(name) as Analyzer | undefined;
-  } catch (err) {
-    // The registry may report unknown names by throwing; the catalog words that error itself.
-    if (err instanceof AppError && err.code === 'NOT_FOUND') return undefined;
-    throw err;
   }
 }

@@ -32,7 +32,7 @@ export interface HttpServer {
 
 export async function createHttpServer(app: App): Promise<HttpServer> {
   const { config, log } = app;
-  const schema = await buildGraphQLSchema();
+  const schema = await buildGraphQLSchema(app.events);
   const ex = express();
   const server = http.createServer(ex);
   let shuttingDown = false;
@@ -58,6 +58,8 @@ export async function createHttpServer(app: App): Promise<HttpServer> {
     formatError: makeFormatError(log),
     // CSRF prevention stays on (the default): multipart uploads need `apollo-require-preflight: true`.
     csrfPrevention: true,
+    // Errors carry a code and a message; stack traces stay in the logs.
+    includeStacktraceInErrorResponses: false,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer: server }),
       { async serverWillStart() { return { async drainServer() { await wsCleanup.dispose(); } }; } },

@@ -1,0 +1,28 @@
+/**
+ * An analyzer for service tests only (loaded through ONNXSCOPE_ANALYZER_MODULES): it takes as
+ * long as asked, reporting progress and honouring the abort signal, so tests can catch a job
+ * in RUNNING and kill, cancel or time it out.
+ */
+import type { Analyzer } from '../../analyzers/types.js';
+
+const slow: Analyzer<{ ms: number; tag: string }, { sleptMs: number; tag: string; inputs: number }> = {
+  name: 'test-slow',
+  version: 1,
+  description: 'Sleeps for `ms` milliseconds (tests only).',
+  needsDataset: false,
+  params: [
+    { name: 'ms', type: 'int', description: 'how long to take', default: 60_000, min: 0, max: 3_600_000 },
+    { name: 'tag', type: 'string', description: 'any text, to make distinct cache keys', default: '' },
+  ],
+  async run({ model, params, progress, signal }) {
+    const start = Date.now();
+    while (Date.now() - start < params.ms) {
+      if (signal.aborted) throw signal.reason;
+      progress((Date.now() - start) / params.ms, 'sleeping');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return { sleptMs: Date.now() - start, tag: params.tag, inputs: model.ir.graph.inputs.length };
+  },
+};
+
+export default slow;
