@@ -1,0 +1,78 @@
+/**
+ * The autodiff section of `npm run bench`: gradient/forward and HVP/forward time ratios on a
+ * CNN and an MLP at batch 1 and 256, per-example gradients per second, and the peak RSS of an
+ * HVP on a model of about one million parameters (measured in a child process of its own).
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import { timeAutodiff } from './autodiff.js';
+import { mnist, sharedModel } from './fixtures.js';
+import { LossRunner } from '../native/autodiff/runner.js';
+import { datasetBatches, setupDifferentiable } from '../analyzers/common/differentiable.js';
+
+export interface BenchSection {
+  title: string;
+  rows: Record<string, string | number>[];
+  notes?: string[];
+}
+
+const round = (x: number, digits = 2) => Number(x.toFixed(digits));
+
+export async function autodiffSection(): Promise<BenchSection> {
+  const rows: Record<string, string | number>[] = [];
+  const models: [string, string, number[]][] = [
+    ['CNN (cnn_mnist_pytorch)', 'onnxruntime/cnn_mnist_pytorch.onnx', [1, 28, 28]],
+    ['MLP 256x2 (mnistfc)', 'vnncomp2021/mnistfc/mnist-net_256x2.onnx', [784, 1]],
+  ];
+  for (const [label, path, shape] of models) {
+    for (const batch of [1, 256]) {
+      const t = await timeAutodiff(sharedModel(path), mnist(batch, shape), { batch });
+      rows.push({
+        model: label,
+        params: t.parameterCount,
+        batch: t.batch,
+        'forward ms': round(t.forwardMs, 3),
+        'gradient ms': round(t.gradientMs, 3),
+        'hvp ms': round(t.hvpMs, 3),
+        'gradient/forward': round(t.gradientMs / t.forwardMs),
+        'hvp/forward': round(t.hvpMs / t.forwardMs),
+      });
+    }
+  }
+  return {
+    title: 'autodiff: one batch, float32, CPU provider (median of 10 after 3 warm-ups)',
+    rows,
+    notes: ['goal: gradient <= 3x and HVP <= 5x the forward time of the same batch'],
+  };
+}
+
+export async function perExampleSection(): Promise<BenchSection> {
+  const rows: Record<string, string | number>[] = [];
+  const data = mnist(256);
+  for (const batchSize of [1, 64]) {
+    const setup = await setupDifferentiable(sharedModel('onnxruntime/cnn_mnist_pytorch.onnx'), data, { batchSize, precision: 'float32' });
+    const runner = await LossRunner.create(setup.prepared);
+    const batches = [...datasetBatches(data, setup, { maxSamples: 128, weighting: 'sum' })];
+    await runner.perExampleStats(batches[0]!); // builds the graph and warms up
+    const t0 = performance.now();
+    let n = 0;
+    for (const b of batches) n += (await runner.perExampleStats(b)).batch;
+    const seconds = (performance.now() - t0) / 1000;
+    rows.push({ model: 'CNN (cnn_mnist_pytorch)', batch: batchSize, examples: n, 'per-example gradients/s': round(n / seconds, 1) });
+    await runner.release();
+  }
+  return { title: 'per-example gradients (coherence): Gram matrix and second moments, no per-example gradient stored', rows };
+}
+
+/** Peak RSS of building and running an HVP for a 784-1024-256-10 MLP (1.07M parameters), in a fresh process. */
+export function hvpMemorySection(): BenchSection {
+  const child = fileURLToPath(new URL('./hvp-rss-child.js', import.meta.url));
+  const r = spawnSync(process.execPath, [child], { encoding: 'utf8' });
+  if (r.status !== 0) return { title: 'HVP peak RSS', rows: [], notes: [`child failed: ${r.stderr.split('\n').slice(-3).join(' ')}`] };
+  const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, number>;
+  return {
+    title: 'HVP peak RSS on a 1.07M-parameter MLP (batch 64, float32)',
+    rows: [{ parameters: out.parameters!, 'baseline RSS MB': round(out.baselineMB!, 1), 'peak RSS MB': round(out.peakMB!, 1), 'hvp ms': round(out.hvpMs!, 1) }],
+  };
+}

@@ -1,0 +1,35 @@
+/**
+ * Bench inputs: the real models in ../shared/data and MNIST rows from ../shared/data/eran,
+ * tiled when a bench needs more samples than the 100 that ship.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { loadModel } from '../native/onnx/load.js';
+import { loadCsv } from '../datasets/csv.js';
+import type { LoadedDataset } from '../analyzers/types.js';
+import type { Model } from '../native/onnx/ir.js';
+
+/** ../shared/data beside the project root (dist/bench -> project -> ..). */
+export const SHARED_DATA = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'shared', 'data');
+
+export function sharedModel(relative: string): Model {
+  return loadModel(readFileSync(join(SHARED_DATA, relative)));
+}
+
+/** The 100 MNIST test rows, pixels scaled to [0, 1], tiled to `count` samples. */
+export function mnist(count = 100, shape: number[] = [1, 28, 28]): LoadedDataset {
+  const base = loadCsv(readFileSync(join(SHARED_DATA, 'eran', 'mnist_test.csv')), 'mnist', { featureScale: 1 / 255 });
+  return tile(base, count, shape);
+}
+
+export function tile(d: LoadedDataset, count: number, shape = d.sampleShape): LoadedDataset {
+  const per = d.sampleShape.reduce((a, b) => a * b, 1);
+  const x = new Float32Array(count * per);
+  const y = new Int32Array(count);
+  for (let i = 0; i < count; i++) {
+    x.set(d.x.subarray((i % d.count) * per, ((i % d.count) + 1) * per), i * per);
+    y[i] = (d.y as Int32Array)[i % d.count]!;
+  }
+  return { ...d, count, x, y, sampleShape: shape };
+}
