@@ -2,5 +2,6 @@
 import type { Command } from 'commander';
 import { registerServe } from './serve.js';
 import { registerAnalyze } from './analyze.js';
+import { registerBench } from './bench.js';
 
-export const COMMANDS: Array<(program: Command) => void> = [registerServe, registerAnalyze];
+export const COMMANDS: Array<(program: Command) => void> = [registerServe, registerAnalyze, registerBench];
