@@ -37,10 +37,10 @@ const distinct = (dims: number[], dtype: DType = 'float64', gap = 0.05) => {
 };
 
 /** `op` alone, and `op` followed by y*y (for a non-zero Hessian). */
-function models(op: string, inputs: InputSpec[], attrs: Record<string, Attr>, extra: { outputs?: number; initializers?: Record<string, Tensor> } = {}) {
+function models(op: string, inputs: InputSpec[], attrs: Record<string, Attr>, extra: { outputs?: number; initializers?: Record<string, Tensor>; opset?: number } = {}) {
   const outs = Array.from({ length: extra.outputs ?? 1 }, (_, i) => (i === 0 ? 'y' : `y${i}`));
   const nodeInputs = [...inputs.map((i) => i.name), ...Object.keys(extra.initializers ?? {})];
-  const base = { inputs, initializers: extra.initializers };
+  const base = { inputs, initializers: extra.initializers, opset: extra.opset ?? 18 };
   const plain = buildModel({ ...base, nodes: [{ op, inputs: nodeInputs, outputs: outs, attrs }], outputs: ['y'] });
   const squared = buildModel({
     ...base,
@@ -123,10 +123,13 @@ const avgCases: { name: string; x: number[]; attrs: Record<string, Attr> }[] = [
   { name: 'auto_pad SAME_UPPER s2', x: [1, 2, 5, 6], attrs: { kernel_shape: ints([3, 2]), strides: ints([2, 2]), auto_pad: str('SAME_UPPER') } },
   { name: 'auto_pad SAME_LOWER s2', x: [1, 2, 5, 6], attrs: { kernel_shape: ints([3, 3]), strides: ints([2, 2]), auto_pad: str('SAME_LOWER') } },
   { name: '1-D k3 s2 pads 1', x: [2, 3, 9], attrs: { kernel_shape: ints([3]), strides: ints([2]), pads: ints([1, 1]) } },
+  { name: 'dilations 2, pads, count_include_pad 0', x: [1, 2, 7, 8], attrs: { kernel_shape: ints([2, 3]), dilations: ints([2, 2]), pads: ints([1, 1, 1, 2]) } },
+  { name: 'dilations 2, stride 2, ceil_mode, count_include_pad 1', x: [1, 2, 8, 7], attrs: { kernel_shape: ints([3, 2]), dilations: ints([2, 3]), strides: ints([2, 2]), pads: ints([1, 0, 1, 1]), ceil_mode: int(1), count_include_pad: int(1) } },
 ];
 for (const c of avgCases) {
   test(`AveragePool ${c.name}`, async () => {
-    const m = models('AveragePool', [{ name: 'x', dtype: 'float32', dims: c.x }], c.attrs);
+    // dilations exist from opset 19.
+    const m = models('AveragePool', [{ name: 'x', dtype: 'float32', dims: c.x }], c.attrs, { opset: c.attrs.dilations ? 19 : 18 });
     await checkOp(c.name, m, { x: rand(c.x, 'float32') }, F32);
   });
 }

@@ -11,7 +11,7 @@
  * MaxPool, so the argmax is the one the forward pass used).
  *
  * AveragePool: y = (sum of the window) / count(o), a linear map A. VJP = A^T dy = depthwise
- * ConvTranspose(dy / count, ones) with the pool's strides and begin pads; count(o) is computed
+ * ConvTranspose(dy / count, ones) with the pool's strides, dilations and begin pads; count(o) is computed
  * here from the static spatial dims (a product of per-axis counts: window cells inside the
  * input, or inside input + pads when count_include_pad=1). JVP = the same AveragePool on the tangent.
  * Global pools: GlobalAveragePool spreads dy / (spatial size); GlobalMaxPool sends dy to the
@@ -79,7 +79,7 @@ registerRule({
 });
 
 /** Per-axis window geometry of AveragePool and the count of cells each output averages. */
-function avgPoolCounts(ctx: RuleContext): { k: number[]; s: number[]; pB: number[]; inSp: number[]; outSp: number[]; counts: number[] } {
+function avgPoolCounts(ctx: RuleContext): { k: number[]; s: number[]; dil: number[]; pB: number[]; inSp: number[]; outSp: number[]; counts: number[] } {
   const x = ctx.node.inputs[0]!;
   const inSp = staticSpatial(ctx, x);
   const outSp = staticSpatial(ctx, ctx.node.outputs[0]!);
@@ -87,9 +87,6 @@ function avgPoolCounts(ctx: RuleContext): { k: number[]; s: number[]; pB: number
   const k = attrInts(ctx.node, 'kernel_shape')!;
   const s = attrInts(ctx.node, 'strides') ?? new Array<number>(nd).fill(1);
   const dil = attrInts(ctx.node, 'dilations') ?? new Array<number>(nd).fill(1);
-  if (dil.some((v) => v !== 1)) {
-    throw new AppError('UNSUPPORTED_OP', `AveragePool "${ctx.node.name}": no gradient with dilations`, { ops: ['AveragePool'] });
-  }
   const autoPad = attrString(ctx.node, 'auto_pad', 'NOTSET');
   const pads = attrInts(ctx.node, 'pads') ?? new Array<number>(2 * nd).fill(0);
   let pB = pads.slice(0, nd);
@@ -98,19 +95,18 @@ function avgPoolCounts(ctx: RuleContext): { k: number[]; s: number[]; pB: number
     pB = new Array<number>(nd).fill(0);
     pE = new Array<number>(nd).fill(0);
   } else if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
-    const total = range(nd).map((i) => Math.max(0, (outSp[i]! - 1) * s[i]! + k[i]! - inSp[i]!));
+    const total = range(nd).map((i) => Math.max(0, (outSp[i]! - 1) * s[i]! + dil[i]! * (k[i]! - 1) + 1 - inSp[i]!));
     pB = total.map((t) => (autoPad === 'SAME_UPPER' ? Math.floor(t / 2) : t - Math.floor(t / 2)));
     pE = total.map((t, i) => t - pB[i]!);
   }
   const includePad = attrInt(ctx.node, 'count_include_pad', 0) === 1;
-  // count(o) = prod_i c_i(o_i); c_i = |[start, start+k) ∩ [0, in)|, or ∩ [-pB, in+pE) with pads.
+  // count(o) = prod_i c_i(o_i); c_i = #{j < k : start + j*d in [0, in)}, or in [-pB, in+pE) with pads.
   const perAxis = range(nd).map((i) =>
     range(outSp[i]!).map((o) => {
       const start = o * s[i]! - pB[i]!;
-      const end = start + k[i]!;
       const lo = includePad ? -pB[i]! : 0;
       const hi = includePad ? inSp[i]! + pE[i]! : inSp[i]!;
-      return Math.min(end, hi) - Math.max(start, lo);
+      return range(k[i]!).filter((j) => start + j * dil[i]! >= lo && start + j * dil[i]! < hi).length;
     }),
   );
   const counts: number[] = [];
@@ -124,7 +120,7 @@ function avgPoolCounts(ctx: RuleContext): { k: number[]; s: number[]; pB: number
     }
     counts.push(c);
   }
-  return { k, s, pB, inSp, outSp, counts };
+  return { k, s, dil, pB, inSp, outSp, counts };
 }
 
 registerRule({
@@ -134,15 +130,16 @@ registerRule({
     const { dtype, dims } = ctx.info(x);
     const C = dims[1];
     if (C === null || C === undefined) throw new Error(`AveragePool "${ctx.node.name}": channel count must be static`);
-    const { k, s, pB, inSp, outSp, counts } = avgPoolCounts(ctx);
+    const { k, s, dil, pB, inSp, outSp, counts } = avgPoolCounts(ctx);
     const nd = k.length;
     const inv = ctx.b.constant(tensor(dtype, [1, 1, ...outSp], counts.map((c) => 1 / c)), 'inv_count');
     const ones = ctx.b.constant(tensor(dtype, [C, 1, ...k], new Array<number>(C * k.reduce((a, b) => a * b, 1)).fill(1)), 'ones');
-    // ConvTranspose length: s(out-1) + k - pB - pE'; choose pE' >= 0 and zero-pad what remains.
-    const need = range(nd).map((i) => s[i]! * (outSp[i]! - 1) + k[i]! - pB[i]! - inSp[i]!);
+    // ConvTranspose length: s(out-1) + d(k-1) + 1 - pB - pE'; choose pE' >= 0 and zero-pad what remains.
+    const need = range(nd).map((i) => s[i]! * (outSp[i]! - 1) + dil[i]! * (k[i]! - 1) + 1 - pB[i]! - inSp[i]!);
     const spread = ctx.b.op('ConvTranspose', [ctx.b.mul(dy!, inv), ones], {
       group: C,
       strides: s,
+      dilations: dil,
       kernel_shape: k,
       pads: [...pB, ...need.map((v) => Math.max(0, v))],
     });
