@@ -1,0 +1,80 @@
+/**
+ * Evaluate throughput (samples/s) on a real CNN: cnn_mnist_pytorch.onnx over the MNIST CSV,
+ * at batch 1 and batch 64. The 100 shipped rows are tiled to `samples` so a run lasts long
+ * enough to time; each setting gets a warm-up run (session creation, batch rewrite) and then
+ * the median of `repeats` timed runs of the whole analyzer.
+ */
+import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { evaluateAnalyzer, type EvaluateParams } from '../analyzers/evaluate/index.js';
+import { loadDataset } from '../datasets/index.js';
+import { loadModel } from '../native/onnx/load.js';
+import { runtimeInfo } from '../native/runtime/session.js';
+import type { LoadedDataset, LoadedModel } from '../analyzers/types.js';
+
+const SHARED = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'shared', 'data');
+
+export interface EvaluateThroughput {
+  model: string;
+  samples: number;
+  batchSize: number;
+  /** Median samples/s as the analyzer reports it (streaming loop incl. loss, excl. setup). */
+  samplesPerSecond: number;
+  /** Median wall time of a whole analyzer run, ms (incl. conforming the dataset). */
+  wallMs: number;
+  batched: boolean;
+  provider: string | null;
+}
+
+export interface EvaluateBenchOptions {
+  samples?: number;
+  repeats?: number;
+  batchSizes?: number[];
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+function tiled(d: LoadedDataset, count: number): LoadedDataset {
+  const per = d.x.length / d.count;
+  const x = new Float32Array(count * per);
+  const y = new Int32Array(count);
+  for (let i = 0; i < count; i++) {
+    x.set(d.x.subarray((i % d.count) * per, ((i % d.count) + 1) * per), i * per);
+    y[i] = d.y![i % d.count]!;
+  }
+  return { ...d, count, x, y };
+}
+
+export async function benchEvaluate(opts: EvaluateBenchOptions = {}): Promise<EvaluateThroughput[]> {
+  const samples = opts.samples ?? 2000;
+  const repeats = opts.repeats ?? 5;
+  const file = 'onnxruntime/cnn_mnist_pytorch.onnx';
+  const bytes = new Uint8Array(readFileSync(join(SHARED, file)));
+  const model: LoadedModel = { sha256: createHash('sha256').update(bytes).digest('hex'), bytes, ir: loadModel(bytes) };
+  const csv = loadDataset(new Uint8Array(readFileSync(join(SHARED, 'eran', 'mnist_test.csv'))), 'csv', 'mnist-csv', { featureScale: 1 / 255 });
+  const dataset = tiled(csv, samples);
+  const out: EvaluateThroughput[] = [];
+  for (const batchSize of opts.batchSizes ?? [1, 64]) {
+    const params: EvaluateParams = { batchSize, loss: 'auto' };
+    const run = () => evaluateAnalyzer.run({ model, dataset, params, progress: () => {}, signal: new AbortController().signal });
+    await run(); // warm-up: session, batch rewrite and its verification
+    const rates: number[] = [];
+    const walls: number[] = [];
+    let batched = false;
+    for (let r = 0; r < repeats; r++) {
+      const t0 = performance.now();
+      const result = await run();
+      walls.push(performance.now() - t0);
+      rates.push(result.throughput);
+      batched = result.batched;
+    }
+    out.push({ model: file, samples, batchSize, samplesPerSecond: median(rates), wallMs: median(walls), batched, provider: runtimeInfo().providerInUse });
+  }
+  return out;
+}

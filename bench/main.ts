@@ -1,0 +1,29 @@
+/**
+ * `npm run bench`: runs each section in turn and prints its table (--json: one JSON array).
+ * Add a section by appending its function to SECTIONS.
+ */
+import type { BenchSection } from './section.js';
+import { formatSection } from './section.js';
+import { evaluateSection } from './evaluate-section.js';
+
+const SECTIONS: { name: string; run: () => Promise<BenchSection> | BenchSection }[] = [
+  { name: 'evaluate', run: evaluateSection },
+];
+
+async function main(): Promise<void> {
+  const json = process.argv.includes('--json');
+  const only = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+  const results: BenchSection[] = [];
+  for (const s of SECTIONS) {
+    if (only.length > 0 && !only.includes(s.name)) continue;
+    const section = await s.run();
+    results.push(section);
+    if (!json) console.log(`${formatSection(section)}\n`);
+  }
+  if (json) console.log(JSON.stringify(results));
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.stack : err);
+  process.exit(1);
+});
