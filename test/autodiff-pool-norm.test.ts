@@ -306,6 +306,32 @@ test('LayerNormalization with its Mean and InvStdDev outputs used (float32: the 
   assert.ok(h.ok, JSON.stringify(h));
 });
 
+/**
+ * ORT has no float64 InstanceNormalization kernel: float32 with h = 1e-2. The op is nonlinear
+ * (1/sqrt of the variance), so central differences carry truncation ~h^2 = 1e-4 on top of
+ * float32 rounding ~1e-4; rtol 1e-2 (a wrong formula is off by O(1)).
+ */
+test('InstanceNormalization (float32): 1-D and 2-D spatial, epsilon; gradient and HVP', async () => {
+  const f32 = { rtol: 1e-2 };
+  for (const [dims, eps] of [
+    [[2, 3, 5], 1e-5],
+    [[2, 2, 3, 4], 0.1],
+  ] as [number[], number][]) {
+    const C = dims[1]!;
+    const specs: InputSpec[] = [
+      { name: 'x', dtype: 'float32', dims },
+      { name: 'scale', dtype: 'float32', dims: [C] },
+      { name: 'bias', dtype: 'float32', dims: [C] },
+    ];
+    const feeds = { x: rand(dims, 'float32'), scale: rand([C], 'float32'), bias: rand([C], 'float32') };
+    const m = models('InstanceNormalization', specs, { epsilon: float(eps) });
+    await checkOp(`InstanceNorm ${JSON.stringify(dims)}`, m, feeds, f32);
+    const h = await checkHvp(m.plain, feeds, f32);
+    assert.ok(h.ok, `InstanceNorm plain hvp: ${JSON.stringify(h)}`);
+    await checkOp(`InstanceNorm bias only ${JSON.stringify(dims)}`, m, feeds, { ...f32, wrt: ['bias'] }, false);
+  }
+});
+
 // ---------------------------------------------------------------- symbolic batch
 
 test('pool/norm graphs built with a symbolic batch give the static-shape numbers at another batch', async () => {

@@ -15,12 +15,13 @@ import { expandLike, scalarLike, sumTerms, unbroadcast } from '../emit.js';
 import { invStd } from './batchnorm.js';
 import type { RuleContext } from '../types.js';
 
-function lnParts(ctx: RuleContext) {
+/** Normalization statistics over axes [axis, rank) (InstanceNormalization: axis 2). */
+function lnParts(ctx: RuleContext, fixedAxis?: number) {
   const b = ctx.b;
   const x = ctx.node.inputs[0]!;
   const { dtype, dims } = ctx.info(x);
   const rank = dims.length;
-  let axis = attrInt(ctx.node, 'axis', -1);
+  let axis = fixedAxis ?? attrInt(ctx.node, 'axis', -1);
   if (axis < 0) axis += rank;
   const axes = Array.from({ length: rank - axis }, (_, i) => i + axis);
   const normDims = axes.map((a) => dims[a]);
@@ -32,6 +33,43 @@ function lnParts(ctx: RuleContext) {
   const r = invStd(ctx, mean(b.mul(xc, xc)), attrFloat(ctx.node, 'epsilon', 1e-5), dtype);
   return { b, x, mean, invN, r, xhat: b.mul(xc, r) };
 }
+
+/**
+ * InstanceNormalization: the same normalization per (n, c) over the spatial axes, with a
+ * per-channel scale and bias ([C] -> [C, 1, ...]):
+ *   dx = r * (g - mean(g) - xhat * mean(g * xhat)),  g = dy * scale;  dscale = sum(dy * xhat), dB = sum(dy)
+ *   (sums over every axis but 1); JVP: txhat * scale + xhat * tscale + tB.
+ */
+function instanceParts(ctx: RuleContext) {
+  const parts = lnParts(ctx, 2);
+  const rank = ctx.info(parts.x).dims.length;
+  const col = (p: string) => parts.b.op('Reshape', [p, parts.b.int64s([-1, ...new Array<number>(rank - 2).fill(1)], 'shape')]);
+  const outer = [0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2)];
+  return { ...parts, col, outer };
+}
+
+registerRule({
+  ops: ['InstanceNormalization'],
+  vjp(ctx, [dy]) {
+    if (!dy) return [null, null, null];
+    const { b, mean, r, xhat, col, outer } = instanceParts(ctx);
+    const g = b.mul(dy, col(ctx.node.inputs[1]!));
+    const dx = b.mul(r, b.sub(b.sub(g, mean(g)), b.mul(xhat, mean(b.mul(g, xhat)))));
+    return [dx, b.reduceSum(b.mul(dy, xhat), outer, false), b.reduceSum(dy, outer, false)];
+  },
+  jvp(ctx, [tx, tscale, tbias]) {
+    const { b, mean, r, xhat, col } = instanceParts(ctx);
+    const terms: (string | null)[] = [];
+    if (tx) {
+      const txhat = b.mul(r, b.sub(b.sub(tx, mean(tx)), b.mul(xhat, mean(b.mul(xhat, tx)))));
+      terms.push(b.mul(txhat, col(ctx.node.inputs[1]!)));
+    }
+    if (tscale) terms.push(b.mul(xhat, col(tscale)));
+    const full = sumTerms(b, terms);
+    if (!tbias) return [full];
+    return [full ? b.add(full, col(tbias)) : b.op('Expand', [col(tbias), b.shape(ctx.node.outputs[0]!)])];
+  },
+});
 
 registerRule({
   ops: ['LayerNormalization'],
