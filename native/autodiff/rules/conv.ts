@@ -102,10 +102,10 @@ function cropSpatial(ctx: RuleContext, t: string, have: number[], want: number[]
 }
 
 /**
- * End padding so that a Conv with begin pad pB, stride s, dilation d, kernel span covering
- * `steps` positions spaced `stepSize` lands exactly `want` outputs from an input of length L:
- * pE = stepSize(want-1) + span... expressed per axis by the caller as `need`. Returns the pads
- * (negative needs become 0) and the lengths the Conv will produce.
+ * End pads for a Conv that must produce a given length: `need` is the exact end pad per axis
+ * (computed by the caller). A negative need cannot be a pad: it becomes 0, the Conv then
+ * produces a longer result, and the caller crops it to size (cropSpatial). Returns the pads
+ * and the lengths the Conv will produce (`produced(axis, pE)`).
  */
 function endPads(need: number[], produced: (i: number, pE: number) => number): { pE: number[]; got: number[] } {
   const pE = need.map((v) => Math.max(0, v));
