@@ -17,3 +17,8 @@ import './slice.js';
 import './gather.js';
 import './tile.js';
 import './reduce.js';
+import './unary-math.js';
+import './activations.js';
+import './softmax.js';
+import './select.js';
+import './cast-dropout.js';
