@@ -3,6 +3,18 @@ import type { Model, Node } from '../onnx/ir.js';
 import type { Tensor } from '../onnx/tensor.js';
 import type { ShapeMap } from './shapes.js';
 import type { RuleContext, TensorInfo } from './types.js';
+import { knownConstants } from '../onnx/constants.js';
+
+/** Constants per model, computed once (rules ask for axes, shapes and exponents often). */
+const constantsCache = new WeakMap<Model, { nodeCount: number; values: Map<string, Tensor> }>();
+
+function constantsOf(model: Model): Map<string, Tensor> {
+  const cached = constantsCache.get(model);
+  if (cached && cached.nodeCount === model.graph.nodes.length) return cached.values;
+  const values = knownConstants(model);
+  constantsCache.set(model, { nodeCount: model.graph.nodes.length, values });
+  return values;
+}
 
 /** The RuleContext handed to rules: shape facts from probing, constants from the model. */
 export function makeContext(
@@ -23,7 +35,7 @@ export function makeContext(
     },
     constantValue(name: string): Tensor | undefined {
       if (variables.has(name)) return undefined;
-      return model.graph.initializers.get(name);
+      return model.graph.initializers.get(name) ?? constantsOf(model).get(name);
     },
   };
 }

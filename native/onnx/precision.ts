@@ -7,6 +7,17 @@ import { cloneModel, tensorAttr, type Attr, type Model } from './ir.js';
 import type { Tensor } from './tensor.js';
 
 const FLOAT = 1;
+/** Attributes that name an element type to produce: float becomes double. */
+const WIDENED_TYPE_ATTRS = new Set([
+  'Cast.to',
+  'RandomNormal.dtype',
+  'RandomUniform.dtype',
+  'RandomNormalLike.dtype',
+  'RandomUniformLike.dtype',
+  'EyeLike.dtype',
+  'Bernoulli.dtype',
+  'LayerNormalization.stash_type',
+]);
 const DOUBLE = 11;
 export const NO_FLOAT64_KERNEL = new Set(['Conv', 'ConvTranspose', 'AveragePool', 'GlobalAveragePool', 'Erf']);
 
@@ -28,9 +39,11 @@ export function toFloat64(source: Model): Model {
     const attrs: Record<string, Attr> = {};
     for (const [k, a] of Object.entries(n.attrs)) {
       if (a.kind === 'tensor') attrs[k] = tensorAttr(widen(a.value));
-      else if (n.opType === 'Cast' && k === 'to' && a.kind === 'int' && a.value === FLOAT) attrs[k] = { kind: 'int', value: DOUBLE };
+      else if (WIDENED_TYPE_ATTRS.has(`${n.opType}.${k}`) && a.kind === 'int' && a.value === FLOAT) attrs[k] = { kind: 'int', value: DOUBLE };
       else attrs[k] = a;
     }
+    // LayerNormalization computes its statistics in stash_type (default float): widen it too.
+    if (n.opType === 'LayerNormalization' && !attrs.stash_type) attrs.stash_type = { kind: 'int', value: DOUBLE };
     n.attrs = attrs;
   }
   return m;

@@ -10,7 +10,8 @@ export function sameOpOn(ctx: RuleContext, t: string): string {
 
 registerRule({
   ops: ['Reshape'],
-  vjp: (ctx, [dy]) => [ctx.b.op('Reshape', [dy!, ctx.b.shape(ctx.node.inputs[0]!)])],
+  // allowzero: the target is an exact shape, where a 0 is a size, not "copy this dim".
+  vjp: (ctx, [dy]) => [ctx.b.op('Reshape', [dy!, ctx.b.shape(ctx.node.inputs[0]!)], { allowzero: 1 })],
   jvp: (ctx, [t]) => [sameOpOn(ctx, t!)],
 });
 
