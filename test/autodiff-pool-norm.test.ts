@@ -332,6 +332,32 @@ test('InstanceNormalization (float32): 1-D and 2-D spatial, epsilon; gradient an
   }
 });
 
+test('GroupNormalization: per-group scale (opset 18) and per-channel scale (opset 21); gradient and HVP', async () => {
+  for (const [opset, dims, groups, eps] of [
+    [18, [2, 4, 3], 2, 1e-5],
+    [18, [2, 6, 2, 2], 3, 0.1],
+    [21, [2, 4, 3], 2, 1e-5],
+    [21, [2, 6, 2, 2], 3, 0.1],
+    [21, [2, 4, 5], 4, 1e-3],
+  ] as [number, number[], number, number][]) {
+    const P = opset === 18 ? groups : dims[1]!;
+    const specs: InputSpec[] = [
+      { name: 'x', dims },
+      { name: 'scale', dims: [P] },
+      { name: 'bias', dims: [P] },
+    ];
+    const feeds = { x: rand(dims), scale: rand([P]), bias: rand([P]) };
+    // Opset 21 computes the statistics in stash_type (float32 by default): ask for double.
+    const attrs: Record<string, Attr> = { num_groups: int(groups), epsilon: float(eps) };
+    if (opset >= 21) attrs.stash_type = int(11);
+    const m = models('GroupNormalization', specs, attrs, { opset });
+    const label = `GroupNorm opset ${opset} ${JSON.stringify(dims)} G=${groups}`;
+    await checkOp(label, m, feeds);
+    const h = await checkHvp(m.plain, feeds);
+    assert.ok(h.ok, `${label} plain hvp: ${JSON.stringify(h)}`);
+  }
+});
+
 // ---------------------------------------------------------------- symbolic batch
 
 test('pool/norm graphs built with a symbolic batch give the static-shape numbers at another batch', async () => {

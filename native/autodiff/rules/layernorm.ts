@@ -128,3 +128,67 @@ registerRule({
     return outs;
   },
 });
+
+/**
+ * GroupNormalization: x [N, C, ...] viewed as [N, G, M] (M = C/G * spatial), normalized over M,
+ * viewed back, then scaled and shifted per group (opset 18: scale/bias [G]) or per channel
+ * (opset 21: [C]). The normalization part has the LayerNormalization formulas over the last axis
+ * of the grouped view; scale/bias gradients sum dy*xhat and dy over every axis but the one they follow.
+ */
+function groupParts(ctx: RuleContext) {
+  const b = ctx.b;
+  const [x, scale] = ctx.node.inputs as [string, string];
+  const { dtype, dims } = ctx.info(x);
+  const rank = dims.length;
+  const G = attrInt(ctx.node, 'num_groups', 1);
+  const rest = dims.slice(1);
+  if (rest.some((d) => d === null)) throw new Error(`GroupNormalization "${ctx.node.name}": channel and spatial dims must be static`);
+  const C = rest[0]!;
+  const n = (rest as number[]).reduce((p, q) => p * q, 1) / G;
+  const invN = scalarLike(ctx, 1 / n, x);
+  const grouped = (t: string) => b.op('Reshape', [t, b.int64s([0, G, -1], 'shape')]);
+  const back = (t: string) => b.op('Reshape', [t, b.shape(x)]);
+  const mean = (t: string) => b.mul(b.reduceSum(t, [2], true), invN);
+  const xg = grouped(x);
+  const xc = b.sub(xg, mean(xg));
+  const r = invStd(ctx, mean(b.mul(xc, xc)), attrFloat(ctx.node, 'epsilon', 1e-5), dtype);
+  const xhatG = b.mul(xc, r);
+  const perGroup = (ctx.info(scale).dims[0] ?? C) === G && G !== C;
+  // Parameter [G] or [C] -> a per-channel column [C, 1, ...] that broadcasts against x.
+  const col = (p: string) => {
+    const perChannel = perGroup ? b.op('Reshape', [b.op('Expand', [b.op('Reshape', [p, b.int64s([G, 1], 'shape')]), b.int64s([G, C / G], 'shape')]), b.int64s([C], 'shape')]) : p;
+    return b.op('Reshape', [perChannel, b.int64s([-1, ...new Array<number>(rank - 2).fill(1)], 'shape')]);
+  };
+  // Sum of a full-shape tensor down to the parameter's shape.
+  const paramSum = (t: string) =>
+    perGroup
+      ? b.reduceSum(grouped(t), [0, 2], false)
+      : b.reduceSum(t, [0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2)], false);
+  return { b, x, scale, grouped, back, mean, r, xhatG, xhat: back(xhatG), col, paramSum };
+}
+
+registerRule({
+  ops: ['GroupNormalization'],
+  vjp(ctx, [dy]) {
+    if (!dy) return [null, null, null];
+    const k = groupParts(ctx);
+    const { b } = k;
+    const g = k.grouped(b.mul(dy, k.col(k.scale)));
+    const dx = k.back(b.mul(k.r, b.sub(b.sub(g, k.mean(g)), b.mul(k.xhatG, k.mean(b.mul(g, k.xhatG))))));
+    return [dx, k.paramSum(b.mul(dy, k.xhat)), k.paramSum(dy)];
+  },
+  jvp(ctx, [tx, tscale, tbias]) {
+    const k = groupParts(ctx);
+    const { b } = k;
+    const terms: (string | null)[] = [];
+    if (tx) {
+      const t = k.grouped(tx);
+      const txhat = k.back(b.mul(k.r, b.sub(b.sub(t, k.mean(t)), b.mul(k.xhatG, k.mean(b.mul(k.xhatG, t))))));
+      terms.push(b.mul(txhat, k.col(k.scale)));
+    }
+    if (tscale) terms.push(b.mul(k.xhat, k.col(tscale)));
+    const full = sumTerms(b, terms);
+    if (!tbias) return [full];
+    return [full ? b.add(full, k.col(tbias)) : b.op('Expand', [k.col(tbias), b.shape(ctx.node.outputs[0]!)])];
+  },
+});
