@@ -7,6 +7,7 @@ import type { Analyzer } from './types.js';
 import { evaluateAnalyzer } from './evaluate/index.js';
 import { gradientsAnalyzer } from './gradients/index.js';
 import { coherenceAnalyzer } from './coherence/index.js';
+import { hessianAnalyzer } from './hessian/index.js';
 import { saliencyAnalyzer } from './saliency/index.js';
 
 const ANALYZERS: Analyzer[] = [evaluateAnalyzer as unknown as Analyzer, gradientsAnalyzer as unknown as Analyzer, coherenceAnalyzer as unknown as Analyzer, saliencyAnalyzer as unknown as Analyzer];

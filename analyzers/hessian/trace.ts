@@ -1,0 +1,103 @@
+/**
+ * Stochastic trace estimators.
+ *
+ * Hutchinson (1990): tr(H) = E[z^T H z] for Rademacher z. We stop once the standard error
+ * of the mean, s / sqrt(p) with s the sample standard deviation of the p probes, is at most
+ * traceTol * |estimate| (after at least MIN_PROBES probes, so s means something), or at
+ * maxProbes. PyHessian stops when the running mean changes by less than tol, which says
+ * nothing about the error; we report the standard error itself.
+ *
+ * Hutch++ (Meyer, Musco, Musco & Woodruff, SOSA 2021, Alg. 1): Q = orth(H S) for a
+ * Rademacher sketch S (n x k); tr(H) = tr(Q^T H Q) + tr((I - QQ^T) H (I - QQ^T)). The first
+ * term is computed exactly (k products), the second by Hutchinson on projected probes,
+ * stopped as above. When H has a few dominant eigenvalues (the usual Hessian shape) Q
+ * captures them and the variance left is far smaller. Its standard error is that of the
+ * second term, conditional on the sketch (the first term has no sampling error given Q).
+ */
+import type { Rng } from '../../common/random.js';
+import type { LinearOperator } from './operator.js';
+import { dot, norm, normalize, orthogonalize, rademacher } from './vec.js';
+
+export interface TraceEstimate {
+  estimate: number;
+  stdErr: number;
+  /** Products H v spent (probes, plus 2 x sketch for Hutch++). */
+  probes: number;
+  /** Hutch++ only: columns kept in Q (0 for Hutchinson). */
+  sketch: number;
+  /** True when the estimate is exact (Q spans the whole space). */
+  exact: boolean;
+}
+
+export interface TraceOptions {
+  tol: number;
+  maxProbes: number;
+  rng: Rng;
+  /** Hutch++ sketch size k. */
+  sketchSize?: number;
+}
+
+export const MIN_PROBES = 10;
+
+/** Running mean and variance (Welford), so probes need not be stored. */
+class Moments {
+  n = 0;
+  mean = 0;
+  private m2 = 0;
+  add(x: number): void {
+    this.n++;
+    const d = x - this.mean;
+    this.mean += d / this.n;
+    this.m2 += d * (x - this.mean);
+  }
+  /** Standard error of the mean: sample std / sqrt(n). */
+  stdErr(): number {
+    return this.n > 1 ? Math.sqrt(this.m2 / (this.n - 1) / this.n) : Infinity;
+  }
+}
+
+async function hutchinsonLoop(
+  op: LinearOperator,
+  opts: TraceOptions,
+  budget: number,
+  offset: number,
+  project: (z: Float64Array) => void,
+): Promise<Moments> {
+  const m = new Moments();
+  const minProbes = Math.min(MIN_PROBES, budget);
+  while (m.n < budget) {
+    const z = rademacher(opts.rng, op.dim);
+    project(z);
+    m.add(dot(z, await op.apply(z)));
+    if (m.n >= minProbes && m.stdErr() <= opts.tol * Math.abs(offset + m.mean)) break;
+  }
+  return m;
+}
+
+export async function hutchinson(op: LinearOperator, opts: TraceOptions): Promise<TraceEstimate> {
+  const m = await hutchinsonLoop(op, opts, opts.maxProbes, 0, () => {});
+  return { estimate: m.mean, stdErr: m.n > 1 ? m.stdErr() : NaN, probes: m.n, sketch: 0, exact: false };
+}
+
+export async function hutchpp(op: LinearOperator, opts: TraceOptions): Promise<TraceEstimate> {
+  // Keep at least a third of the budget for the residual probes (Hutch++'s own split is 1/3 each).
+  const k = Math.min(opts.sketchSize ?? 20, op.dim, Math.floor(opts.maxProbes / 3));
+  const q: Float64Array[] = [];
+  let used = 0;
+  for (let i = 0; i < k; i++) {
+    const y = await op.apply(rademacher(opts.rng, op.dim));
+    used++;
+    const before = norm(y);
+    orthogonalize(y, q);
+    // A column already in span(Q) (H of low rank) adds nothing but rounding: drop it.
+    if (normalize(y) > 1e-10 * before) q.push(y);
+  }
+  let exact = 0;
+  for (const v of q) {
+    exact += dot(v, await op.apply(v));
+    used++;
+  }
+  if (q.length === op.dim) return { estimate: exact, stdErr: 0, probes: used, sketch: q.length, exact: true };
+  const m = await hutchinsonLoop(op, opts, Math.max(2, opts.maxProbes - used), exact, (z) => orthogonalize(z, q));
+  return { estimate: exact + m.mean, stdErr: m.n > 1 ? m.stdErr() : NaN, probes: used + m.n, sketch: q.length, exact: false };
+}
