@@ -19,6 +19,10 @@ import { dynamicBatchDiff } from './helpers/dynamic-batch.js';
 import { tensor, type Tensor } from '../native/onnx/tensor.js';
 import { int, ints, str, type Attr, type Model } from '../native/onnx/ir.js';
 import { Rng } from '../common/random.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { loadModel } from '../native/onnx/load.js';
+import { upgradeOpset } from '../native/onnx/upgrade.js';
+import { liftParameters, selectParameters } from '../native/autodiff/params.js';
 
 const rng = new Rng(17);
 const rand32 = (dims: number[], lo = -1, hi = 1) =>
@@ -132,3 +136,31 @@ test('conv net graphs built with a symbolic batch give the static-shape numbers 
   const diff = await dynamicBatchDiff(convNet('N'), netFeeds, ['w1', 'b1', 'w2', 'w3'], 4);
   assert.ok(diff < 1e-5, `relative difference ${diff}`);
 });
+
+/**
+ * Real models from ../shared/data (third-party; skipped when absent), every weight lifted to an
+ * input. Relu -> Identity and MaxPool -> AveragePool make the function smooth, so finite
+ * differences are meaningful (with kinks, h = 1e-2 in float32 flips many ReLUs/argmaxes); what
+ * remains is the models' real Conv/Pad/AveragePool/Gemm/MatMul/Reshape/Flatten structure.
+ * Measured: gradient 1e-5..1e-2 relative (the nets are polynomials of degree up to 4 in the
+ * weights: h^2 truncation), HVP ~1e-5; rtol 3e-2.
+ */
+for (const file of ['vnncomp2021/verivital/Convnet_avgpool.onnx', 'vnncomp2021/verivital/Convnet_maxpool.onnx', 'onnxruntime/mnist.onnx']) {
+  const path = `/work/shared/data/${file}`;
+  test(`real model ${file} (smoothed): gradient and HVP w.r.t. all weights`, { skip: existsSync(path) ? false : `${path} missing` }, async () => {
+    const m0 = upgradeOpset(loadModel(readFileSync(path)));
+    for (const n of m0.graph.nodes) {
+      if (n.opType === 'Relu') n.opType = 'Identity';
+      if (n.opType === 'MaxPool') n.opType = 'AveragePool';
+    }
+    const params = selectParameters(m0);
+    const { model, values } = liftParameters(m0, params);
+    const input = m0.graph.inputs[0]!;
+    const dims = input.shape!.map((d) => (typeof d === 'number' && d > 0 ? d : 1));
+    const feeds: Record<string, Tensor> = { [input.name]: rand32(dims, 0, 1), ...Object.fromEntries(values) };
+    const g = await checkGradient(model, feeds, { wrt: params, rtol: 3e-2 });
+    assert.ok(g.ok, `gradient: ${JSON.stringify(g)}`);
+    const h = await checkHvp(model, feeds, { wrt: params, rtol: 3e-2 });
+    assert.ok(h.ok, `hvp: ${JSON.stringify(h)}`);
+  });
+}

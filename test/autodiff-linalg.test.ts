@@ -7,7 +7,6 @@ import { dynamicBatchDiff } from './helpers/dynamic-batch.js';
 import { tensor, type Tensor } from '../native/onnx/tensor.js';
 import { float, ints, int, type Attr, type Model } from '../native/onnx/ir.js';
 import { Rng } from '../common/random.js';
-import { ruleFor } from '../native/autodiff/registry.js';
 
 const rng = new Rng(3);
 const rand = (dims: number[], lo = -1, hi = 1) =>
@@ -170,10 +169,7 @@ test('a two-layer MLP (Gemm, MatMul, Transpose): gradient and HVP w.r.t. weights
   assert.ok(h.ok, JSON.stringify(h));
 });
 
-/** Softmax's rule belongs to another rule family; this test runs once it is registered. */
-const softmaxReady = ruleFor('Softmax')?.vjp !== undefined && ruleFor('Softmax')?.jvp !== undefined;
-
-test('attention block softmax(X Wq (X Wk)^T / sqrt(d)) X Wv: gradient and HVP', { skip: softmaxReady ? false : 'no Softmax rule yet' }, async () => {
+test('attention block softmax(X Wq (X Wk)^T / sqrt(d)) X Wv: gradient and HVP', async () => {
   const d = 3;
   const model = buildModel({
     inputs: [
