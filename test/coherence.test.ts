@@ -86,7 +86,8 @@ test('small MLP: metrics equal a direct computation from stored per-example grad
   const runner = await LossRunner.create(prepared);
   const direct = async (labels: number[]) => {
     const per: Float64Array[] = [];
-    const batch = { inputs: { x: tensor('float64', [m, 4], x.flat()) }, labels: tensor('int64', [m], labels) };
+    // The dataset holds x in float32: round the same way.
+    const batch = { inputs: { x: tensor('float64', [m, 4], Float32Array.from(x.flat())) }, labels: tensor('int64', [m], labels) };
     for (let i = 0; i < m; i++) {
       const one = sliceBatch(batch, i);
       one.weights = tensor('float64', [1], [1]);

@@ -4,7 +4,7 @@
  */
 import './rules/index.js';
 import { AppError } from '../../common/errors.js';
-import type { Model } from '../onnx/ir.js';
+import { cloneModel, type Model } from '../onnx/ir.js';
 import type { Tensor } from '../onnx/tensor.js';
 import { upgradeOpset } from '../onnx/upgrade.js';
 import { canRunInFloat64, toFloat64 } from '../onnx/precision.js';
@@ -50,14 +50,23 @@ export interface PreparedModel {
 }
 
 export async function prepareLossModel(source: Model, opts: PrepareOptions = {}): Promise<PreparedModel> {
-  let model = upgradeOpset(source);
+  let model = cloneModel(upgradeOpset(source));
   assertSupported(model);
   const wide = opts.precision === 'float64' || ((opts.precision ?? 'auto') === 'auto' && canRunInFloat64(model));
   if (wide) model = toFloat64(model);
   const dataInputs = model.graph.inputs.map((v: { name: string }) => v.name);
-  const output = opts.output ?? model.graph.outputs[0]!.name;
-  const outputDims = opts.loss === 'mse' ? (await probeShapes(model)).get(output)?.dims : undefined;
-  const head = attachLoss(model, { weighted: true, ...opts, ...(outputDims ? { outputDims } : {}) });
+  // Outputs whose shape the file leaves open get it from a probe: the loss head needs the
+  // number of units (a single sigmoid unit means binary cross-entropy) and the label shape.
+  const base = await probeShapes(model);
+  for (const o of model.graph.outputs) {
+    const dims = base.get(o.name)?.dims;
+    if (dims && (!o.shape || o.untyped)) {
+      o.shape = dims.map((d, i) => d ?? (i === 0 ? 'N' : `d${i}`));
+      o.dtype = base.get(o.name)!.dtype;
+      o.untyped = false;
+    }
+  }
+  const head = attachLoss(model, { weighted: true, ...opts });
   const params = selectParameters(head.model, opts.parameters);
   const lifted = liftParameters(head.model, params);
   prune(lifted.model);
