@@ -358,6 +358,22 @@ test('GroupNormalization: per-group scale (opset 18) and per-channel scale (opse
   }
 });
 
+/** ORT's LRN: float32 only, 4-D only, odd size. Nonlinear: rtol 1e-2 as above. */
+test('LRN (float32): sizes 3 and 5, alpha/beta/bias; gradient and HVP', async () => {
+  const f32 = { rtol: 1e-2 };
+  for (const [dims, size, alpha, beta, bias] of [
+    [[2, 5, 3, 2], 3, 0.5, 0.75, 1],
+    [[2, 6, 4, 1], 5, 1, 0.5, 2],
+    [[1, 4, 2, 3], 3, 0.3, 1.5, 1.5],
+  ] as [number[], number, number, number, number][]) {
+    const m = models('LRN', [{ name: 'x', dtype: 'float32', dims }], { size: int(size), alpha: float(alpha), beta: float(beta), bias: float(bias) });
+    const feeds = { x: rand(dims, 'float32', -2, 2) };
+    await checkOp(`LRN ${JSON.stringify(dims)} size ${size}`, m, feeds, f32);
+    const h = await checkHvp(m.plain, feeds, f32);
+    assert.ok(h.ok, `LRN plain hvp: ${JSON.stringify(h)}`);
+  }
+});
+
 // ---------------------------------------------------------------- symbolic batch
 
 test('pool/norm graphs built with a symbolic batch give the static-shape numbers at another batch', async () => {

@@ -22,3 +22,4 @@ import './activations.js';
 import './softmax.js';
 import './select.js';
 import './cast-dropout.js';
+import './lrn.js';
