@@ -82,7 +82,13 @@ async function build(loaded: LoadedModel, verifySamples?: Float32Array): Promise
   if (g.outputs.length < 1) throw new AppError('BAD_MODEL', 'the model has no outputs');
   const inputInfo = g.inputs[0]!;
   const samples = verifySamples && inputInfo.dtype === 'float32' ? { [inputInfo.name]: verifySamples } : undefined;
-  const plan = await prepareBatched(loaded.ir, samples ? { samples, count: Math.max(2, Math.min(3, verifySamples!.length / perSample(inputInfo.shape))) } : {});
+  // An input whose batch dim is already symbolic needs no rewrite (prepareBatched would also
+  // insist on declared output shapes, which many graphs leave out).
+  const d0 = inputInfo.shape?.[0];
+  const plan =
+    d0 !== undefined && d0 !== 1 && typeof d0 !== 'number'
+      ? { model: loaded.ir, batched: true, reason: 'the batch dimension is already symbolic', changes: [] as string[] }
+      : await prepareBatched(loaded.ir, samples ? { samples, count: Math.max(2, Math.min(3, verifySamples!.length / perSample(inputInfo.shape))) } : {});
   const model = upgradeOpset(plan.model);
   const shapes = await probeShapes(model);
   const producers = new Map<string, Node>();

@@ -93,7 +93,7 @@ export interface SaliencyResult {
   notes: string[];
 }
 
-/** '0,1,2' / '0-9' / '0-3,7' / 'all' -> sorted unique indices, all < count. */
+/** '0,1,2' / '0-9' / '0-3,7' / 'all' -> sorted unique indices < count (ranges are cut at count). */
 export function parseIndices(spec: string, count: number): number[] {
   const s = spec.trim();
   if (s === 'all') return Array.from({ length: count }, (_, i) => i);
@@ -104,10 +104,9 @@ export function parseIndices(spec: string, count: number): number[] {
     const a = Number(m[1]);
     const b = m[2] !== undefined ? Number(m[2]) : a;
     if (b < a) throw badParams(`indices: range ${part} runs backwards`, { param: 'indices' });
-    for (let i = a; i <= b; i++) {
-      if (i >= count) throw badParams(`indices: ${i} is out of range; the dataset has ${count} samples`, { param: 'indices' });
-      out.add(i);
-    }
+    if (a >= count) throw badParams(`indices: ${a} is out of range; the dataset has ${count} samples`, { param: 'indices' });
+    // A range reaching past the end stops at the last sample ('0-9' on 5 samples is 0-4).
+    for (let i = a; i <= Math.min(b, count - 1); i++) out.add(i);
   }
   if (out.size === 0) throw badParams('indices: no samples selected', { param: 'indices' });
   return [...out].sort((x, y) => x - y);
