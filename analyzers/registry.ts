@@ -9,8 +9,9 @@ import { gradientsAnalyzer } from './gradients/index.js';
 import { coherenceAnalyzer } from './coherence/index.js';
 import { hessianAnalyzer } from './hessian/index.js';
 import { saliencyAnalyzer } from './saliency/index.js';
+import { safetyAnalyzer } from './safety/index.js';
 
-const ANALYZERS: Analyzer[] = [evaluateAnalyzer as unknown as Analyzer, gradientsAnalyzer as unknown as Analyzer, coherenceAnalyzer as unknown as Analyzer, saliencyAnalyzer as unknown as Analyzer, hessianAnalyzer as unknown as Analyzer];
+const ANALYZERS: Analyzer[] = [evaluateAnalyzer as unknown as Analyzer, gradientsAnalyzer as unknown as Analyzer, coherenceAnalyzer as unknown as Analyzer, saliencyAnalyzer as unknown as Analyzer, hessianAnalyzer as unknown as Analyzer, safetyAnalyzer as unknown as Analyzer];
 
 /** Every built-in analyzer, sorted by name. */
 export function listAnalyzers(): Analyzer[] {

@@ -3,5 +3,6 @@ import type { Command } from 'commander';
 import { registerServe } from './serve.js';
 import { registerAnalyze } from './analyze.js';
 import { registerBench } from './bench.js';
+import { registerVerify } from './verify.js';
 
-export const COMMANDS: Array<(program: Command) => void> = [registerServe, registerAnalyze, registerBench];
+export const COMMANDS: Array<(program: Command) => void> = [registerServe, registerAnalyze, registerBench, registerVerify];
