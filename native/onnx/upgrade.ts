@@ -28,6 +28,7 @@
  *   Gemm, Add/Sub/Mul/Div, Pow, PRelu... < 7   broadcast attr dropped; a legacy `axis` broadcast
  *                                         (B aligned at `axis`, not at the end) gets B reshaped with
  *                                         trailing 1s (needs the rank of A, from shapes or inference).
+ *   PRelu < 7                             a 1-D slope was per channel (axis 1): reshaped to [C, 1, ...].
  *   consumed_inputs (opset < 6)           dropped everywhere.
  * Ops that did not change (Conv, MaxPool, AveragePool, Gemm >= 7, ...) are copied; their newer
  * attributes have defaults equal to the old behaviour. Graphs with subgraphs (If/Loop/Scan) below
@@ -47,7 +48,7 @@ const REDUCE_OPS = new Set([
   'ReduceSum', 'ReduceMean', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceL1', 'ReduceL2',
   'ReduceLogSum', 'ReduceLogSumExp', 'ReduceSumSquare',
 ]);
-const LEGACY_BROADCAST_OPS = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow', 'And', 'Or', 'Xor', 'Equal', 'Greater', 'Less', 'PRelu']);
+const LEGACY_BROADCAST_OPS = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow', 'And', 'Or', 'Xor', 'Equal', 'Greater', 'Less']);
 
 /** Element types and ranks of tensors, propagated forwards as far as simple rules allow. */
 class TypeFacts {
@@ -243,6 +244,20 @@ function upgradeNode(n: Node, from: number, target: number, e: Emitter, facts: T
     const axes = Array.from({ length: trailing }, (_, i) => rankB + i);
     const [reshaped] = e.op('Unsqueeze', [rhs, e.int64s(axes, 'axes')]);
     return keep(a, [lhs, reshaped!]);
+  }
+
+  // ---- opset < 7: PRelu's slope of size C was per channel (axis 1); numpy broadcasting needs [C, 1, ...]
+  if (from < 7 && op === 'PRelu') {
+    const [x, slope] = n.inputs as [string, string];
+    const rankX = facts.ranks.get(x);
+    const rankS = facts.ranks.get(slope);
+    if (rankS !== 1 || rankX === undefined || rankX < 3) {
+      if (rankS === undefined || (rankS === 1 && rankX === undefined)) unsupported(n, 'legacy per-channel slope needs the ranks of X and slope');
+      return keep();
+    }
+    const axes = Array.from({ length: rankX - 2 }, (_, i) => i + 1);
+    const [reshaped] = e.op('Unsqueeze', [slope, e.int64s(axes, 'axes')]);
+    return keep(attrs, [x, reshaped!]);
   }
 
   switch (op) {

@@ -20,6 +20,7 @@
  * Other reductions (mul, max, min) are not differentiated.
  */
 import { registerRule } from '../registry.js';
+import { AppError } from '../../../common/errors.js';
 import { attrInt, attrString } from '../../onnx/ir.js';
 import { zerosLike } from '../emit.js';
 import { sameOpOn } from './reshape-expand.js';
@@ -62,7 +63,9 @@ registerRule({
 registerRule({
   ops: ['GatherND'],
   vjp(ctx, [dy]) {
-    if (attrInt(ctx.node, 'batch_dims', 0) !== 0) throw new Error(`GatherND "${ctx.node.name}": batch_dims != 0 is not supported by the autodiff`);
+    if (attrInt(ctx.node, 'batch_dims', 0) !== 0) {
+      throw new AppError('UNSUPPORTED_OP', `GatherND "${ctx.node.name}": batch_dims != 0 is not supported by the autodiff`, { ops: ['GatherND'] });
+    }
     const [x, idx] = ctx.node.inputs as [string, string];
     return [ctx.b.op('ScatterND', [zerosLike(ctx, x), idx, dy!], { reduction: 'add' }), null];
   },
@@ -71,7 +74,9 @@ registerRule({
 
 function scatterReduction(ctx: RuleContext): 'none' | 'add' {
   const r = attrString(ctx.node, 'reduction', 'none');
-  if (r !== 'none' && r !== 'add') throw new Error(`${ctx.node.opType} "${ctx.node.name}": reduction=${r} is not supported by the autodiff`);
+  if (r !== 'none' && r !== 'add') {
+    throw new AppError('UNSUPPORTED_OP', `${ctx.node.opType} "${ctx.node.name}": reduction=${r} is not supported by the autodiff`, { ops: [ctx.node.opType] });
+  }
   return r;
 }
 

@@ -6,6 +6,7 @@
  *   JVP: Tile of the tangent with the same repeats.
  */
 import { registerRule } from '../registry.js';
+import { AppError } from '../../../common/errors.js';
 import { toNumberArray } from '../../onnx/tensor.js';
 import { sameOpOn } from './reshape-expand.js';
 
@@ -15,7 +16,7 @@ registerRule({
     const b = ctx.b;
     const [x, reps] = ctx.node.inputs as [string, string];
     const rv = ctx.constantValue(reps);
-    if (!rv) throw new Error(`Tile "${ctx.node.name}": repeats must be a constant`);
+    if (!rv) throw new AppError('UNSUPPORTED_OP', `Tile "${ctx.node.name}": repeats must be a constant`, { ops: ['Tile'] });
     const r = toNumberArray(rv);
     const dims = ctx.info(x).dims;
     let target: string;
