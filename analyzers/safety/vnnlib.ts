@@ -211,13 +211,13 @@ export function parseVnnlib(text: string): Property {
       if (xs.length === 1) {
         const [name, k] = xs[0]!;
         const i = varIndex(name, 'X')!;
-        const bound = -form.c / k; // k*x + c <= 0
+        const bound = 0 - form.c / k; // k*x + c <= 0 (0 - v: no -0)
         if (k > 0) hi[i] = Math.min(hi[i]!, bound);
         else lo[i] = Math.max(lo[i]!, bound);
       } else if (ys.length > 0) {
         const a = new Float64Array(numOutputs);
         for (const [name, k] of ys) a[varIndex(name, 'Y')!] = k;
-        constraints.push({ a, b: -form.c, strict });
+        constraints.push({ a, b: 0 - form.c, strict });
       } else if (form.c > 0 || (strict && form.c >= 0)) {
         // A constant atom that is false makes the disjunct empty.
         lo.fill(1);

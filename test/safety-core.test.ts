@@ -1,0 +1,284 @@
+/**
+ * safety analyzer, pieces: the VNNLIB parser, the lowering of ONNX graphs to layer chains
+ * (checked against ONNX Runtime), and the soundness of IBP/CROWN bounds (checked by sampling).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { Rng } from '../common/random.js';
+import { AppError } from '../common/errors.js';
+import { float, int, ints, serializeModel, type Model } from '../native/onnx/ir.js';
+import { tensor } from '../native/onnx/tensor.js';
+import { createSession, runSession } from '../native/runtime/session.js';
+import { upgradeOpset } from '../native/onnx/upgrade.js';
+import { parseVnnlib } from '../analyzers/safety/vnnlib.js';
+import { applyLayer, forward, lowerNetwork, type Network } from '../analyzers/safety/network.js';
+import { backward, layerBounds, ibpOutput, type Box } from '../analyzers/safety/bounds.js';
+import { buildModel } from './helpers/onnx-builder.js';
+import { randomCnn, randomMlp } from './helpers/safety-nets.js';
+
+process.env.ONNXSCOPE_EP ??= 'cpu';
+const MNISTFC = '/work/shared/data/vnncomp2021/mnistfc';
+const SHARED = new URL('../../../shared/data/vnncomp2021/', import.meta.url);
+const dataPath = (rel: string) => (readFileSafe(`${MNISTFC}/../${rel}`) ? `${MNISTFC}/../${rel}` : new URL(rel, SHARED).pathname);
+function readFileSafe(p: string): boolean {
+  try {
+    readFileSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const isBadParams = (err: unknown) => err instanceof AppError && err.code === 'BAD_PARAMS';
+
+test('vnnlib: bounds, and/or to DNF, linear terms, strictness', () => {
+  const p = parseVnnlib(`
+    ; comment
+    (declare-const X_0 Real) (declare-const X_1 Real)
+    (declare-const Y_0 Real) (declare-const Y_1 Real) (declare-const Y_2 Real)
+    (assert (<= X_0 0.5)) (assert (>= X_0 -0.5))
+    (assert (and (>= X_1 0) (<= X_1 (* 2 0.25))))
+    (assert (or (and (>= Y_0 Y_1) (< (+ Y_0 (* -1 Y_2)) 3)) (and (<= (- Y_2 Y_1) -1))))
+  `);
+  assert.equal(p.numInputs, 2);
+  assert.equal(p.numOutputs, 3);
+  assert.equal(p.disjuncts.length, 2);
+  const [d0, d1] = p.disjuncts;
+  assert.deepEqual([...d0!.lo], [-0.5, 0]);
+  assert.deepEqual([...d0!.hi], [0.5, 0.5]);
+  // Y_0 >= Y_1  ->  -Y_0 + Y_1 <= 0
+  assert.deepEqual([...d0!.constraints[0]!.a], [-1, 1, 0]);
+  assert.equal(d0!.constraints[0]!.b, 0);
+  assert.equal(d0!.constraints[0]!.strict, false);
+  // Y_0 - Y_2 < 3
+  assert.deepEqual([...d0!.constraints[1]!.a], [1, 0, -1]);
+  assert.equal(d0!.constraints[1]!.b, 3);
+  assert.equal(d0!.constraints[1]!.strict, true);
+  // Y_2 - Y_1 <= -1
+  assert.deepEqual([...d1!.constraints[0]!.a], [0, -1, 1]);
+  assert.equal(d1!.constraints[0]!.b, -1);
+});
+
+test('vnnlib: malformed or unsupported properties are BAD_PARAMS', () => {
+  const head = '(declare-const X_0 Real)(declare-const Y_0 Real)';
+  assert.throws(() => parseVnnlib(`${head}(assert (<= X_0 1))`), isBadParams, 'no lower bound on X_0');
+  assert.throws(() => parseVnnlib(`${head}(assert (<= X_0 1)`), isBadParams, 'unbalanced');
+  assert.throws(() => parseVnnlib(`${head}(assert (<= X_0 Y_0))`), isBadParams, 'mixed input/output');
+  assert.throws(() => parseVnnlib(`${head}(assert (<= (* X_0 Y_0) 1))`), isBadParams, 'non-linear');
+  assert.throws(() => parseVnnlib(`${head}(assert (<= Z 1))`), isBadParams, 'undeclared');
+  // An empty input box drops the disjunct.
+  const p = parseVnnlib(`${head}(assert (<= X_0 0))(assert (>= X_0 1))(assert (<= Y_0 0))`);
+  assert.equal(p.disjuncts.length, 0);
+});
+
+test('vnnlib: the real VNN-COMP mnistfc property parses to 784 bounds and 9 disjuncts', () => {
+  const text = readFileSync(`${MNISTFC}/prop_0_0.03.vnnlib`, 'utf8');
+  const p = parseVnnlib(text);
+  assert.equal(p.numInputs, 784);
+  assert.equal(p.numOutputs, 10);
+  assert.equal(p.disjuncts.length, 9);
+  // Independent read of the bounds with a regular expression.
+  const hi = new Map<number, number>();
+  const lo = new Map<number, number>();
+  for (const m of text.matchAll(/\(assert \((<=|>=) X_(\d+) ([-\d.e]+)\)\)/g)) (m[1] === '<=' ? hi : lo).set(Number(m[2]), Number(m[3]));
+  assert.equal(hi.size, 784);
+  for (let i = 0; i < 784; i++) {
+    assert.equal(p.disjuncts[0]!.lo[i], lo.get(i));
+    assert.equal(p.disjuncts[0]!.hi[i], hi.get(i));
+  }
+  // Label 8 (comment); each disjunct is Y_j >= Y_8 for j != 8.
+  const js = p.disjuncts.map((d) => d.constraints[0]!.a.findIndex((v) => v === -1));
+  assert.deepEqual(js, [0, 1, 2, 3, 4, 5, 6, 7, 9]);
+  for (const d of p.disjuncts) assert.equal(d.constraints[0]!.a[8], 1);
+});
+
+async function ortForward(model: Model, x: Float32Array, dims: number[]): Promise<Float64Array> {
+  const s = await createSession(serializeModel(model));
+  const out = await runSession(s, { [model.graph.inputs[0]!.name]: { dtype: 'float32', dims, data: x } });
+  await s.release();
+  return Float64Array.from(Object.values(out)[0]!.data as Float32Array);
+}
+
+function assertClose(a: ArrayLike<number>, b: ArrayLike<number>, tol: number, what: string) {
+  assert.equal(a.length, b.length, `${what}: length`);
+  for (let i = 0; i < a.length; i++) {
+    assert.ok(Math.abs(a[i]! - b[i]!) <= tol * (1 + Math.abs(b[i]!)), `${what}[${i}]: ${a[i]} vs ${b[i]}`);
+  }
+}
+
+test('lowering: the layer chain computes what ONNX Runtime computes (Conv/BN/pools/activations/shape ops)', async () => {
+  const rng = new Rng(3);
+  const cases: Array<[string, Model]> = [
+    ['cnn maxpool relu', randomCnn(1)],
+    ['cnn avgpool sigmoid', randomCnn(2, { pool: 'AveragePool', act: 'Sigmoid' })],
+    ['cnn maxpool tanh', randomCnn(3, { act: 'Tanh' })],
+    [
+      'shape and arithmetic ops',
+      buildModel({
+        opset: 13,
+        inputs: [{ name: 'x', dtype: 'float32', dims: [1, 2, 3, 4] }],
+        nodes: [
+          { op: 'Transpose', inputs: ['x'], outputs: ['t'], attrs: { perm: ints([0, 3, 1, 2]) } },
+          { op: 'Pad', inputs: ['t', 'pads', 'pv'], outputs: ['p'], attrs: { mode: { kind: 'string', value: 'constant' } } },
+          { op: 'Sub', inputs: ['k', 'p'], outputs: ['s'] },
+          { op: 'Div', inputs: ['s', 'k'], outputs: ['d'] },
+          { op: 'Conv', inputs: ['d', 'cw'], outputs: ['c'], attrs: { kernel_shape: ints([2, 2]), strides: ints([2, 1]), group: int(2), dilations: ints([1, 2]) } },
+          { op: 'GlobalAveragePool', inputs: ['c'], outputs: ['g'] },
+          { op: 'Reshape', inputs: ['g', 'shape'], outputs: ['r'] },
+          { op: 'MatMul', inputs: ['r', 'mw'], outputs: ['y'] },
+        ],
+        outputs: ['y'],
+        initializers: {
+          pads: tensor('int64', [8], [0, 0, 1, 0, 0, 0, 0, 1]),
+          pv: tensor('float32', [], [0.5]),
+          k: tensor('float32', [1, 1, 1, 4], [1, 2, -1, 0.5]),
+          cw: tensor('float32', [4, 2, 2, 2], Array.from({ length: 32 }, () => Math.fround(rng.normal()))),
+          shape: tensor('int64', [2], [1, -1]),
+          mw: tensor('float32', [4, 3], Array.from({ length: 12 }, () => Math.fround(rng.normal()))),
+        },
+      }),
+    ],
+  ];
+  for (const [name, model] of cases) {
+    const net = lowerNetwork(upgradeOpset(model));
+    for (let t = 0; t < 3; t++) {
+      const x = Float32Array.from({ length: net.numInputs }, () => Math.fround(rng.uniform(-1, 1)));
+      const ours = forward(net, x);
+      const ort = await ortForward(model, x, net.inputShape);
+      assertClose(ours, ort, 1e-5, name);
+    }
+  }
+});
+
+test('lowering: refuses what it cannot bound (two computed inputs, unknown ops) with UNSUPPORTED_OP', () => {
+  const residual = buildModel({
+    opset: 13,
+    inputs: [{ name: 'x', dtype: 'float32', dims: [1, 3] }],
+    nodes: [
+      { op: 'Relu', inputs: ['x'], outputs: ['r'] },
+      { op: 'Add', inputs: ['x', 'r'], outputs: ['y'] },
+    ],
+    outputs: ['y'],
+  });
+  assert.throws(() => lowerNetwork(residual), (e: unknown) => e instanceof AppError && e.code === 'UNSUPPORTED_OP');
+  const softmax = buildModel({ opset: 13, inputs: [{ name: 'x', dtype: 'float32', dims: [1, 3] }], nodes: [{ op: 'Softmax', inputs: ['x'], outputs: ['y'] }], outputs: ['y'] });
+  assert.throws(() => lowerNetwork(softmax), (e: unknown) => e instanceof AppError && e.code === 'UNSUPPORTED_OP' && /Softmax/.test(e.message));
+});
+
+/** Every intermediate and output value of x, per layer input. */
+function trace(net: Network, x: Float64Array): Float64Array[] {
+  const vals: Float64Array[] = [x];
+  let v = x;
+  for (const L of net.layers) {
+    v = applyLayer(L, v);
+    vals.push(v);
+  }
+  return vals;
+}
+
+function outputBounds(net: Network, box: Box): Box {
+  const lb = layerBounds(net, box);
+  const n = net.numOutputs;
+  const C = new Float64Array(2 * n * n);
+  for (let j = 0; j < n; j++) {
+    C[j * n + j] = 1;
+    C[(n + j) * n + j] = -1;
+  }
+  const r = backward(net, net.layers.length, C, 2 * n, lb.pre, box);
+  return { lo: r.lower.slice(0, n), hi: r.lower.slice(n).map((v) => -v) };
+}
+
+test('soundness: no sampled point of random networks and boxes falls outside the computed bounds', async () => {
+  const rng = new Rng(11);
+  const nets: Array<[string, Model]> = [
+    ['mlp 4-16-16-3', randomMlp([4, 16, 16, 3], 5).model],
+    ['mlp 2-8-8-8-2', randomMlp([2, 8, 8, 8, 2], 6).model],
+    ['cnn relu maxpool', randomCnn(7)],
+    ['cnn sigmoid avgpool', randomCnn(8, { pool: 'AveragePool', act: 'Sigmoid' })],
+    ['cnn tanh maxpool', randomCnn(9, { act: 'Tanh' })],
+  ];
+  let checked = 0;
+  let crownTighter = 0;
+  for (const [name, model] of nets) {
+    const net = lowerNetwork(upgradeOpset(model));
+    for (let b = 0; b < 4; b++) {
+      const centre = Float64Array.from({ length: net.numInputs }, () => rng.uniform(-1, 1));
+      const radius = [0.01, 0.1, 0.3, 1][b]!;
+      const box = { lo: centre.map((c) => c - radius * rng.uniform(0.2, 1)), hi: centre.map((c) => c + radius * rng.uniform(0.2, 1)) };
+      const lb = layerBounds(net, box);
+      const out = outputBounds(net, box);
+      const ibp = ibpOutput(net, box);
+      for (let j = 0; j < net.numOutputs; j++) {
+        assert.ok(out.lo[j]! <= out.hi[j]!, `${name}: empty output bounds`);
+        if (out.hi[j]! - out.lo[j]! < ibp.hi[j]! - ibp.lo[j]! - 1e-9) crownTighter++;
+      }
+      const xs: Float64Array[] = [];
+      for (let s = 0; s < 400; s++) {
+        // Uniform points, and corners (where ReLU networks reach extremes most often).
+        xs.push(box.lo.map((l, i) => (s % 2 === 0 ? rng.uniform(l, box.hi[i]!) : rng.next() < 0.5 ? l : box.hi[i]!)));
+      }
+      for (const x of xs) {
+        const vals = trace(net, x);
+        net.layers.forEach((L, k) => {
+          const pre = lb.pre[k];
+          if (!pre) return;
+          for (let i = 0; i < pre.lo.length; i++) {
+            assert.ok(vals[k]![i]! >= pre.lo[i]! && vals[k]![i]! <= pre.hi[i]!, `${name} layer ${k} (${L.kind}) neuron ${i}: ${vals[k]![i]} outside [${pre.lo[i]}, ${pre.hi[i]}]`);
+          }
+        });
+        const y = vals[vals.length - 1]!;
+        for (let j = 0; j < y.length; j++) {
+          assert.ok(y[j]! >= out.lo[j]! && y[j]! <= out.hi[j]!, `${name} output ${j}: ${y[j]} outside [${out.lo[j]}, ${out.hi[j]}]`);
+          assert.ok(y[j]! >= ibp.lo[j]! && y[j]! <= ibp.hi[j]!, `${name} output ${j}: IBP`);
+        }
+        checked++;
+      }
+      // The float32 model as ONNX Runtime runs it stays inside too (float32 round-off is far below the widths here).
+      const ort = await ortForward(model, Float32Array.from(xs[0]!), net.inputShape);
+      for (let j = 0; j < ort.length; j++) assert.ok(ort[j]! >= out.lo[j]! - 1e-5 && ort[j]! <= out.hi[j]! + 1e-5, `${name}: ORT output ${j}`);
+    }
+  }
+  assert.equal(checked, nets.length * 4 * 400);
+  assert.ok(crownTighter > 0, 'CROWN beats IBP somewhere (else the backward pass is not being exercised)');
+});
+
+test('bounds: hand-worked CROWN vs IBP on a two-neuron network', () => {
+  // x in [0, 1]; h = relu([2x - 1, x]); y = h0 - h1.
+  // True range: x <= 1/2: y = -x; x >= 1/2: y = x - 1, so y in [-1/2, 0].
+  // IBP: h0 in [0, 1], h1 in [0, 1] -> y in [-1, 1].
+  // CROWN upper: h0 <= (z + 1)/2 = x (chord over [-1, 1]), h1 = x  ->  y <= 0 (exact).
+  // CROWN lower: h0 >= 0 (slope 0: u = -l), h1 = x  ->  y >= -1.
+  const model = buildModel({
+    opset: 13,
+    inputs: [{ name: 'x', dtype: 'float32', dims: [1, 1] }],
+    nodes: [
+      { op: 'Gemm', inputs: ['x', 'w1', 'b1'], outputs: ['z'], attrs: { transB: int(1), alpha: float(1) } },
+      { op: 'Relu', inputs: ['z'], outputs: ['h'] },
+      { op: 'Gemm', inputs: ['h', 'w2', 'b2'], outputs: ['y'], attrs: { transB: int(1) } },
+    ],
+    outputs: ['y'],
+    initializers: { w1: tensor('float32', [2, 1], [2, 1]), b1: tensor('float32', [2], [-1, 0]), w2: tensor('float32', [1, 2], [1, -1]), b2: tensor('float32', [1], [0]) },
+  });
+  const net = lowerNetwork(model);
+  const box = { lo: Float64Array.of(0), hi: Float64Array.of(1) };
+  const ibp = ibpOutput(net, box);
+  // Tolerance 1e-7: bounds are moved outward by ROUND_REL * (|v| + S) + ROUND_ABS per layer (bounds.ts).
+  assert.ok(Math.abs(ibp.lo[0]! + 1) < 1e-7 && Math.abs(ibp.hi[0]! - 1) < 1e-7, `IBP [${ibp.lo}, ${ibp.hi}]`);
+  const out = outputBounds(net, box);
+  assert.ok(Math.abs(out.hi[0]!) < 1e-7, `CROWN upper ${out.hi[0]}`);
+  assert.ok(Math.abs(out.lo[0]! + 1) < 1e-7, `CROWN lower ${out.lo[0]}`);
+  // Bounds move outward only by the stated rounding margin.
+  assert.ok(out.hi[0]! >= 0 && out.lo[0]! <= -1);
+});
+
+test('lowering: the VNN-COMP networks match ONNX Runtime', async () => {
+  const rng = new Rng(2);
+  for (const file of [`${MNISTFC}/mnist-net_256x2.onnx`, dataPath('verivital/Convnet_maxpool.onnx'), dataPath('verivital/Convnet_avgpool.onnx')]) {
+    const { loadModel } = await import('../native/onnx/load.js');
+    const model = loadModel(new Uint8Array(readFileSync(file)));
+    const net = lowerNetwork(upgradeOpset(model));
+    const x = Float32Array.from({ length: net.numInputs }, () => Math.fround(rng.next()));
+    assertClose(forward(net, x), await ortForward(model, x, net.inputShape), 1e-4, file);
+  }
+});
