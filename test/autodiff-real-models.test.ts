@@ -40,7 +40,7 @@ import { unsupportedOps } from '../native/autodiff/registry.js';
 import { buildGradient } from '../native/autodiff/gradient.js';
 import { probeShapes } from '../native/autodiff/shapes.js';
 import { createSession, runSession } from '../native/runtime/session.js';
-import { checkGradient } from './helpers/gradcheck.js';
+import { checkGradient, checkHvp } from './helpers/gradcheck.js';
 import { float64Reference } from './helpers/float64-reference.js';
 import { mnistRows } from './helpers/mnist-csv.js';
 import { Rng } from '../common/random.js';
@@ -209,4 +209,16 @@ test('the reference comparison catches a gradient that mis-routes one output', {
   assert.ok(good.relError <= RTOL, JSON.stringify(good));
   const bad = await compareWithReference(p, feeds, p.params, 3, true);
   assert.ok(bad.relError > 100 * RTOL, `a wrong gradient is far outside RTOL: ${JSON.stringify(bad)}`);
+});
+
+test('mnistfc 256x2 in float64 with checkHvp: Hessian-vector products w.r.t. all parameters (exact, forward-over-reverse)', { skip: missing(MODELS[2]!).length > 0 ? 'rules missing' : false }, async () => {
+  // A ReLU network is piecewise linear in its input but not in its weights (products of layers),
+  // so H v w.r.t. the weights is a non-trivial check of the Gemm / Relu / Flatten JVP rules.
+  const m = MODELS[2]!;
+  const { model, params, input, values } = prepare(m);
+  const m64 = toFloat64(model);
+  const feeds: Record<string, Tensor> = { [input]: tensor('float64', m.dims, digits[0]!.pixels) };
+  for (const [name, v] of values) feeds[name] = widen(v);
+  const r = await checkHvp(m64, feeds, { wrt: params });
+  assert.ok(r.ok, JSON.stringify(r));
 });
