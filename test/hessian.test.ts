@@ -363,7 +363,7 @@ test('MLP: top-5 and smallest eigenvalues equal those of the assembled Hessian; 
   const exact = eigenvaluesOf(h, dim);
   const trace = exact.reduce((a, b) => a + b, 0);
   assert.ok(exact.at(-1)! < -1e-6, 'the MLP Hessian should have a negative eigenvalue');
-  const { result } = await analyze(mlp, mlpData, { batchSize: 16, traceMethod: 'hutchinson', learningRate: 0.1, seed: 3 });
+  const { result } = await analyze(mlp, mlpData, { batchSize: 16, traceMethod: 'hutchinson', traceTol: 0.03, learningRate: 0.1, seed: 3 });
   values(result).forEach((v, i) => close(v, exact[i]!, 1e-6, `lambda_${i}`));
   result.topEigenvalues!.forEach((e) => assert.ok(e.residual < 1e-5 * exact[0]!, `residual ${e.residual}`));
   const t = result.trace!;
@@ -379,16 +379,17 @@ test('MLP: top-5 and smallest eigenvalues equal those of the assembled Hessian; 
   close(small.topEigenvalues![1]!.value, exact.at(-2)!, 1e-6, 'lambda_min+1');
   close(small.sharpness!.value, exact[0]!, 1e-6, 'sharpness alongside smallest');
 
-  const pp = (await analyze(mlp, mlpData, { compute: ['trace'], seed: 3 })).result.trace!;
+  const pp = (await analyze(mlp, mlpData, { compute: ['trace'], traceTol: 0.03, seed: 3 })).result.trace!;
   assert.equal(pp.method, 'hutchpp');
   assert.ok(Math.abs(pp.estimate - trace) <= 3 * pp.stdErr + 1e-9 * Math.abs(trace), `Hutch++ ${pp.estimate} vs ${trace} (stdErr ${pp.stdErr})`);
-  assert.ok(Math.abs(pp.estimate - trace) < Math.abs(t.estimate - trace) || pp.stdErr < t.stdErr, 'Hutch++ should be closer or tighter');
+  // Both stop at the same relative standard error; Hutch++ gets there with far fewer products.
+  assert.ok(pp.probes < t.probes / 2, `Hutch++ ${pp.probes} products vs Hutchinson ${t.probes}`);
 });
 
 test('MLP: per-tensor blocks match the diagonal blocks of the assembled Hessian (estimated and exact)', async () => {
   const { h, dim, params, offsets, sizes } = await mlpHessian();
   for (const exactBlockSize of [0, 64]) {
-    const { result } = await analyze(mlp, mlpData, { compute: ['perLayer'], exactBlockSize, traceMethod: 'hutchinson', seed: 5 });
+    const { result } = await analyze(mlp, mlpData, { compute: ['perLayer'], exactBlockSize, traceMethod: 'hutchinson', traceTol: 0.05, maxProbes: 200, seed: 5 });
     assert.equal(result.perLayer!.length, params.length);
     for (const [k, name] of params.entries()) {
       const layer = result.perLayer!.find((l) => l.name === name)!;
@@ -427,7 +428,7 @@ test('MLP: SLQ density with steps >= dimension has the exact spectrum as nodes; 
 
 test('deterministic for a seed, different for another; progress grows to 1', async () => {
   const strip = (r: HessianResult) => ({ ...r, durationMs: 0 });
-  const params = { traceMethod: 'hutchinson', compute: ['top', 'trace'], seed: 7 };
+  const params = { traceMethod: 'hutchinson', traceTol: 0.05, compute: ['top', 'trace'], seed: 7 };
   const a = await analyze(mlp, mlpData, params);
   const b = await analyze(mlp, mlpData, params);
   assert.deepEqual(strip(a.result), strip(b.result));
