@@ -23,6 +23,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { loadModel } from '../native/onnx/load.js';
 import { upgradeOpset } from '../native/onnx/upgrade.js';
 import { liftParameters, selectParameters } from '../native/autodiff/params.js';
+import { probeShapes } from '../native/autodiff/shapes.js';
+import { buildGradient } from '../native/autodiff/gradient.js';
 
 const rng = new Rng(17);
 const rand32 = (dims: number[], lo = -1, hi = 1) =>
@@ -164,3 +166,15 @@ for (const file of ['vnncomp2021/verivital/Convnet_avgpool.onnx', 'vnncomp2021/v
     assert.ok(h.ok, `hvp: ${JSON.stringify(h)}`);
   });
 }
+
+test('Conv with spatial dims that vary: refused with UNSUPPORTED_OP (only the batch may vary)', async () => {
+  const model = singleOp('Conv', [
+    { name: 'x', dtype: 'float32', dims: ['N', 2, 'H', 'W'] },
+    { name: 'w', dtype: 'float32', dims: [3, 2, 1, 2] },
+  ]);
+  const shapes = await probeShapes(model); // symbolic dims are probed at 2 and 3: H, W vary
+  assert.throws(
+    () => buildGradient(model, { of: 'y0', seed: 'u', wrt: ['w'] }, shapes),
+    (e: unknown) => (e as { code?: string }).code === 'UNSUPPORTED_OP' && /fixed spatial sizes/.test(String(e)),
+  );
+});

@@ -17,6 +17,7 @@
  *        t_rv = m*t_var + (1-m)*2*A(xc*tx).
  */
 import { registerRule } from '../registry.js';
+import { AppError } from '../../../common/errors.js';
 import { attrFloat, attrInt, float, tensorAttr } from '../../onnx/ir.js';
 import { tensor } from '../../onnx/tensor.js';
 import { scalarLike, sumTerms } from '../emit.js';
@@ -104,7 +105,7 @@ function trainParts(ctx: RuleContext) {
   const { dtype, dims } = ctx.info(x);
   const rank = dims.length;
   const C = dims[1];
-  if (C === null || C === undefined) throw new Error(`BatchNormalization "${ctx.node.name}": channel count must be static`);
+  if (C === null || C === undefined) throw new AppError('UNSUPPORTED_OP', `BatchNormalization "${ctx.node.name}": channel count must be static`, { ops: [ctx.node.opType] });
   const axes = [0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2)];
   const col = (p: string) => (rank <= 2 ? p : b.op('Reshape', [p, b.int64s([-1, ...new Array<number>(rank - 2).fill(1)], 'shape')]));
   const flatC = (t: string) => b.op('Reshape', [t, b.int64s([-1], 'shape')]);

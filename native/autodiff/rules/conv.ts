@@ -16,6 +16,7 @@
  * (Formulas as in TF.js conv2d_grad / conv2d_transpose, JAX's conv transpose rules.)
  */
 import { registerRule } from '../registry.js';
+import { AppError } from '../../../common/errors.js';
 import { attrInt, attrInts, attrString } from '../../onnx/ir.js';
 import { sumTerms } from '../emit.js';
 import type { RuleContext } from '../types.js';
@@ -39,7 +40,7 @@ const range = (n: number, from = 0) => Array.from({ length: n }, (_, i) => i + f
 function staticSpatial(ctx: RuleContext, name: string): number[] {
   const dims = ctx.info(name).dims.slice(2);
   if (dims.some((d) => d === null)) {
-    throw new Error(`${ctx.node.opType} "${ctx.node.name}": spatial dims of ${name} must not depend on the batch`);
+    throw new AppError('UNSUPPORTED_OP', `${ctx.node.opType} "${ctx.node.name}": spatial dims of ${name} are not fixed (the gradient needs fixed spatial sizes; only the batch may vary)`, { ops: [ctx.node.opType] });
   }
   return dims as number[];
 }
@@ -52,7 +53,7 @@ function geometry(ctx: RuleContext): Geometry {
   const nd = inSp.length;
   const wDims = ctx.info(w).dims.slice(2);
   const k = attrInts(ctx.node, 'kernel_shape') ?? (wDims as number[]);
-  if (k.some((v) => v === null)) throw new Error(`${ctx.node.opType}: kernel shape unknown`);
+  if (k.some((v) => v === null)) throw new AppError('UNSUPPORTED_OP', `${ctx.node.opType}: kernel shape unknown`, { ops: [ctx.node.opType] });
   const s = attrInts(ctx.node, 'strides') ?? new Array<number>(nd).fill(1);
   const d = attrInts(ctx.node, 'dilations') ?? new Array<number>(nd).fill(1);
   const group = attrInt(ctx.node, 'group', 1);
@@ -176,7 +177,7 @@ registerRule({
       output_padding: pEmin.map((v) => Math.max(0, v) - v),
     });
     const C = ctx.info(x).dims[1];
-    if (C === null || C === undefined) throw new Error(`Conv "${ctx.node.name}": channel count must be static`);
+    if (C === null || C === undefined) throw new AppError('UNSUPPORTED_OP', `Conv "${ctx.node.name}": channel count must be static`, { ops: [ctx.node.opType] });
     const dw = correlate(ctx, x, dy!, geo, C / group, inSp, outSp);
     return [dx, dw, bias ? biasGrad(ctx, dy!, nd) : null];
   },
@@ -196,7 +197,7 @@ registerRule({
     const conv = ctx.b.op('Conv', [dy!, w], { group, strides: s, dilations: d, kernel_shape: k, pads: [...pB, ...pE] });
     const dx = cropSpatial(ctx, conv, got, inSp);
     const Cout = ctx.info(ctx.node.outputs[0]!).dims[1];
-    if (Cout === null || Cout === undefined) throw new Error(`ConvTranspose "${ctx.node.name}": channel count must be static`);
+    if (Cout === null || Cout === undefined) throw new AppError('UNSUPPORTED_OP', `ConvTranspose "${ctx.node.name}": channel count must be static`, { ops: [ctx.node.opType] });
     const dw = correlate(ctx, dy!, x, geo, Cout / group, outSp, inSp);
     return [dx, dw, bias ? biasGrad(ctx, dy!, nd) : null];
   },

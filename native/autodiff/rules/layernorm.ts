@@ -10,6 +10,7 @@
  * Means are ReduceSum times 1/n (n static); r comes from invStd() (a BatchNormalization node).
  */
 import { registerRule } from '../registry.js';
+import { AppError } from '../../../common/errors.js';
 import { attrFloat, attrInt } from '../../onnx/ir.js';
 import { expandLike, scalarLike, sumTerms, unbroadcast } from '../emit.js';
 import { invStd } from './batchnorm.js';
@@ -25,7 +26,7 @@ function lnParts(ctx: RuleContext, fixedAxis?: number) {
   if (axis < 0) axis += rank;
   const axes = Array.from({ length: rank - axis }, (_, i) => i + axis);
   const normDims = axes.map((a) => dims[a]);
-  if (normDims.some((d) => d === null)) throw new Error(`LayerNormalization "${ctx.node.name}": normalized dims must be static`);
+  if (normDims.some((d) => d === null)) throw new AppError('UNSUPPORTED_OP', `LayerNormalization "${ctx.node.name}": normalized dims must be static`, { ops: [ctx.node.opType] });
   const n = (normDims as number[]).reduce((p, q) => p * q, 1);
   const invN = scalarLike(ctx, 1 / n, x);
   const mean = (t: string) => b.mul(b.reduceSum(t, axes, true), invN);
@@ -142,7 +143,7 @@ function groupParts(ctx: RuleContext) {
   const rank = dims.length;
   const G = attrInt(ctx.node, 'num_groups', 1);
   const rest = dims.slice(1);
-  if (rest.some((d) => d === null)) throw new Error(`GroupNormalization "${ctx.node.name}": channel and spatial dims must be static`);
+  if (rest.some((d) => d === null)) throw new AppError('UNSUPPORTED_OP', `GroupNormalization "${ctx.node.name}": channel and spatial dims must be static`, { ops: [ctx.node.opType] });
   const C = rest[0]!;
   const n = (rest as number[]).reduce((p, q) => p * q, 1) / G;
   const invN = scalarLike(ctx, 1 / n, x);

@@ -8,6 +8,7 @@
  *   JVP: ty = tx * p - (2 alpha beta / size) * x * q * S(x * tx)
  */
 import { registerRule } from '../registry.js';
+import { AppError } from '../../../common/errors.js';
 import { attrFloat, attrInt } from '../../onnx/ir.js';
 import { tensor } from '../../onnx/tensor.js';
 import { scalarLike } from '../emit.js';
@@ -19,7 +20,7 @@ function lrnParts(ctx: RuleContext) {
   const { dtype, dims } = ctx.info(x);
   const rank = dims.length;
   const C = dims[1];
-  if (C === null || C === undefined) throw new Error(`LRN "${ctx.node.name}": channel count must be static`);
+  if (C === null || C === undefined) throw new AppError('UNSUPPORTED_OP', `LRN "${ctx.node.name}": channel count must be static`, { ops: [ctx.node.opType] });
   const size = attrInt(ctx.node, 'size', 1);
   const alpha = attrFloat(ctx.node, 'alpha', 1e-4);
   const beta = attrFloat(ctx.node, 'beta', 0.75);

@@ -29,7 +29,7 @@ const range = (n: number, from = 0) => Array.from({ length: n }, (_, i) => i + f
 function staticSpatial(ctx: RuleContext, name: string): number[] {
   const dims = ctx.info(name).dims.slice(2);
   if (dims.some((d) => d === null)) {
-    throw new Error(`${ctx.node.opType} "${ctx.node.name}": spatial dims of ${name} must not depend on the batch`);
+    throw new AppError('UNSUPPORTED_OP', `${ctx.node.opType} "${ctx.node.name}": spatial dims of ${name} are not fixed (the gradient needs fixed spatial sizes; only the batch may vary)`, { ops: [ctx.node.opType] });
   }
   return dims as number[];
 }
@@ -129,7 +129,7 @@ registerRule({
     const x = ctx.node.inputs[0]!;
     const { dtype, dims } = ctx.info(x);
     const C = dims[1];
-    if (C === null || C === undefined) throw new Error(`AveragePool "${ctx.node.name}": channel count must be static`);
+    if (C === null || C === undefined) throw new AppError('UNSUPPORTED_OP', `AveragePool "${ctx.node.name}": channel count must be static`, { ops: [ctx.node.opType] });
     const { k, s, dil, pB, inSp, outSp, counts } = avgPoolCounts(ctx);
     const nd = k.length;
     const inv = ctx.b.constant(tensor(dtype, [1, 1, ...outSp], counts.map((c) => 1 / c)), 'inv_count');
