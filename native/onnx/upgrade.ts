@@ -193,6 +193,7 @@ const isDefaultDomain = (n: Node) => n.domain === '' || n.domain === 'ai.onnx';
  * Throws UNSUPPORTED_OP for legacy forms that have no exact modern equivalent here.
  */
 export function upgradeOpset(source: Model, target = TARGET_OPSET): Model {
+  if (target < TARGET_OPSET) throw new Error(`upgradeOpset: target ${target} is below ${TARGET_OPSET} (the rewrites produce opset-18 forms)`);
   const from = onnxOpset(source);
   const model = cloneModel(source);
   model.irVersion = Math.max(model.irVersion, MIN_IR_VERSION);
