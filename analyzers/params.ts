@@ -50,6 +50,7 @@ function coerce(spec: ParamSpec, raw: unknown): Value {
       return raw;
     }
     case 'intList':
+    case 'floatList':
       return toList(spec, raw).map((v, i) => toNumber(spec, v, `param ${spec.name}[${i}]`));
     case 'stringList':
       return toList(spec, raw).map((v, i) => {

@@ -7,11 +7,21 @@ import type { Analyzer } from './types.js';
 import { evaluateAnalyzer } from './evaluate/index.js';
 import { gradientsAnalyzer } from './gradients/index.js';
 import { coherenceAnalyzer } from './coherence/index.js';
+import { blindspotsAnalyzer } from './blindspots/index.js';
 import { hessianAnalyzer } from './hessian/index.js';
 import { saliencyAnalyzer } from './saliency/index.js';
 import { safetyAnalyzer } from './safety/index.js';
 
-const ANALYZERS: Analyzer[] = [evaluateAnalyzer as unknown as Analyzer, gradientsAnalyzer as unknown as Analyzer, coherenceAnalyzer as unknown as Analyzer, saliencyAnalyzer as unknown as Analyzer, hessianAnalyzer as unknown as Analyzer, safetyAnalyzer as unknown as Analyzer];
+// Each analyzer is generic in its own params and result; the registry holds them type-erased.
+const ANALYZERS = [
+  evaluateAnalyzer,
+  gradientsAnalyzer,
+  coherenceAnalyzer,
+  saliencyAnalyzer,
+  hessianAnalyzer,
+  safetyAnalyzer,
+  blindspotsAnalyzer,
+] as unknown as Analyzer[];
 
 /** Every built-in analyzer, sorted by name. */
 export function listAnalyzers(): Analyzer[] {

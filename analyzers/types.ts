@@ -5,7 +5,7 @@
  */
 import type { Model } from '../native/onnx/ir.js';
 
-export type ParamType = 'int' | 'float' | 'bool' | 'string' | 'enum' | 'intList' | 'stringList';
+export type ParamType = 'int' | 'float' | 'bool' | 'string' | 'enum' | 'intList' | 'floatList' | 'stringList';
 
 export interface ParamSpec {
   name: string;

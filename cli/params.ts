@@ -31,6 +31,7 @@ function typed(spec: ParamSpec, raw: string): unknown {
       if (/^(false|0|no|off)$/i.test(raw)) return false;
       throw badParams(`param ${spec.name}: "${raw}" is not true or false`);
     case 'intList':
+    case 'floatList':
       return list(raw).map(number);
     case 'stringList':
       return list(raw);

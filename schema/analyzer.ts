@@ -8,7 +8,7 @@ export class AnalyzerParameter {
   @Field(() => String)
   name!: string;
 
-  @Field(() => String, { description: 'int, float, bool, string, enum, intList or stringList.' })
+  @Field(() => String, { description: 'int, float, bool, string, enum, intList, floatList or stringList.' })
   type!: string;
 
   @Field(() => String)

@@ -26,6 +26,23 @@ export function assertSupported(model: Model): void {
   }
 }
 
+/**
+ * Outputs whose shape the file leaves open get it from a probe: the loss head needs the
+ * number of units (a single sigmoid unit means binary cross-entropy) and the label shape.
+ */
+async function declareOutputShapes(model: Model): Promise<void> {
+  if (model.graph.outputs.every((o) => o.shape && !o.untyped)) return;
+  const base = await probeShapes(model);
+  for (const o of model.graph.outputs) {
+    const dims = base.get(o.name)?.dims;
+    if (dims && (!o.shape || o.untyped)) {
+      o.shape = dims.map((d, i) => d ?? (i === 0 ? 'N' : `d${i}`));
+      o.dtype = base.get(o.name)!.dtype;
+      o.untyped = false;
+    }
+  }
+}
+
 export interface PrepareOptions extends LossOptions {
   parameters?: ParameterFilter;
   /** 'auto' (default): float64 when ONNX Runtime's CPU provider has every kernel, else float32. */
@@ -55,17 +72,7 @@ export async function prepareLossModel(source: Model, opts: PrepareOptions = {})
   const wide = opts.precision === 'float64' || ((opts.precision ?? 'auto') === 'auto' && canRunInFloat64(model));
   if (wide) model = toFloat64(model);
   const dataInputs = model.graph.inputs.map((v: { name: string }) => v.name);
-  // Outputs whose shape the file leaves open get it from a probe: the loss head needs the
-  // number of units (a single sigmoid unit means binary cross-entropy) and the label shape.
-  const base = await probeShapes(model);
-  for (const o of model.graph.outputs) {
-    const dims = base.get(o.name)?.dims;
-    if (dims && (!o.shape || o.untyped)) {
-      o.shape = dims.map((d, i) => d ?? (i === 0 ? 'N' : `d${i}`));
-      o.dtype = base.get(o.name)!.dtype;
-      o.untyped = false;
-    }
-  }
+  await declareOutputShapes(model);
   const head = attachLoss(model, { weighted: true, ...opts });
   const params = selectParameters(head.model, opts.parameters);
   const lifted = liftParameters(head.model, params);
@@ -125,4 +132,45 @@ export async function vjpGraph(
   }
   prune(g.model);
   return { model: g.model, seed, grads: g.grads };
+}
+
+export interface InputGradientGraph {
+  /** Model + loss head + d loss / d input. Feed weights = 1 for per-sample gradients. */
+  model: Model;
+  input: string;
+  grad: string;
+  labels: string;
+  weights: string;
+  sampleLosses: string;
+  /** The model's own output (logits or probabilities), also an output of this graph. */
+  output: string;
+  lossKind: LossKind;
+}
+
+/**
+ * The per-sample loss and its gradient with respect to the model's data input (parameters stay
+ * constants): what blind-spot traversal and adversarial falsification step along.
+ */
+export async function inputGradientGraph(source: Model, opts: LossOptions = {}): Promise<InputGradientGraph> {
+  const model = cloneModel(upgradeOpset(source));
+  assertSupported(model);
+  if (model.graph.inputs.length !== 1) {
+    throw new AppError('BAD_MODEL', `expected one data input, found ${model.graph.inputs.length}`);
+  }
+  const input = model.graph.inputs[0]!.name;
+  await declareOutputShapes(model);
+  const head = attachLoss(model, { weighted: true, ...opts });
+  const shapes = await probeShapes(head.model);
+  const g = buildGradient(head.model, { of: head.loss, wrt: [input] }, shapes);
+  prune(g.model);
+  return {
+    model: g.model,
+    input,
+    grad: g.grads.get(input)!,
+    labels: head.labels,
+    weights: head.weights!,
+    sampleLosses: head.sampleLosses,
+    output: head.output,
+    lossKind: head.lossKind,
+  };
 }
