@@ -27,7 +27,7 @@ function producingOp(model: Model, tensor: string): Node | undefined {
   return undefined;
 }
 
-/** Output units per sample (product of the non-batch dims), or null when the shape is not fully known. */
+/** Output units per sample (product of the non-batch dims), or null when the shape is not declared or symbolic. */
 function unitsPerSample(model: Model, output: string): number | null {
   const info = model.graph.outputs.find((o) => o.name === output);
   if (!info?.shape || info.shape.length === 0) return null;
@@ -46,7 +46,11 @@ export function detectOutputKind(model: Model, output?: string): OutputKind {
   const op = producingOp(model, name)?.opType;
   if (op === 'Softmax') return 'probabilities';
   if (op === 'LogSoftmax') return 'log-probabilities';
-  // A sigmoid over many units is multi-label, not a binary classifier: its loss is not ours to guess.
-  if (op === 'Sigmoid' && unitsPerSample(model, name) === 1) return 'sigmoid';
+  // A sigmoid over several units is multi-label, not a binary classifier: its loss is not ours
+  // to guess. An undeclared output shape is taken as the common case, one unit.
+  if (op === 'Sigmoid') {
+    const units = unitsPerSample(model, name);
+    if (units === null || units === 1) return 'sigmoid';
+  }
   return 'logits';
 }

@@ -35,11 +35,14 @@ export async function createSession(bytes: Uint8Array, opts: SessionOptions = {}
   const inter = threadOption(opts.interOpThreads, 'ONNXSCOPE_INTER_OP_THREADS');
   const base: ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: opts.optimize === false ? 'disabled' : 'all',
+    // Explicit, because the process-wide level may be 'fatal' (see quietFirstAttempt).
+    logSeverityLevel: 2,
     ...(intra ? { intraOpNumThreads: intra } : {}),
     ...(inter ? { interOpNumThreads: inter } : {}),
   };
   const plan: ProviderPlan = chooseProviders();
   if (plan.tryCuda) {
+    quietFirstAttempt();
     try {
       // CPU stays in the list so nodes without a CUDA kernel (e.g. some float64 ops) still run.
       const session = await ort.InferenceSession.create(bytes, { ...base, executionProviders: ['cuda', 'cpu'] });
@@ -55,6 +58,19 @@ export async function createSession(bytes: Uint8Array, opts: SessionOptions = {}
   const session = await ort.InferenceSession.create(bytes, { ...base, executionProviders: ['cpu'] });
   onSessionCreated('cpu', intra, inter);
   return session;
+}
+
+let quieted = false;
+
+/**
+ * A failed CUDA load makes onnxruntime print a multi-line native error through its process-wide
+ * logger, which is created with the first session. We report the fallback ourselves in one
+ * line, so that logger is created at 'fatal'; sessions keep warnings via logSeverityLevel.
+ */
+function quietFirstAttempt(): void {
+  if (quieted) return;
+  quieted = true;
+  if (!process.env.ONNXSCOPE_ORT_VERBOSE) ort.env.logLevel = 'fatal';
 }
 
 /** The messages onnxruntime-node gives when an execution provider's shared libraries are missing or broken. */
