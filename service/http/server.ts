@@ -60,6 +60,9 @@ export async function createHttpServer(app: App): Promise<HttpServer> {
     csrfPrevention: true,
     // Errors carry a code and a message; stack traces stay in the logs.
     includeStacktraceInErrorResponses: false,
+    // `serve` owns SIGTERM/SIGINT (jobs must finish or go back to the queue); Apollo's own
+    // handlers would race it.
+    stopOnTerminationSignals: false,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer: server }),
       { async serverWillStart() { return { async drainServer() { await wsCleanup.dispose(); } }; } },
