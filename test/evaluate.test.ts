@@ -138,6 +138,15 @@ test('output kinds of the real models and of sigmoid heads', () => {
   assert.equal(detectOutputKind(loadModel(bytesOf('vnncomp2021/mnistfc/mnist-net_256x2.onnx'))), 'logits');
   assert.equal(detectOutputKind(sigmoidModel(1)), 'sigmoid');
   assert.equal(detectOutputKind(sigmoidModel(3)), 'logits', 'a 3-unit sigmoid is multi-label, not binary');
+  const undeclared = cloneModel(sigmoidModel(3));
+  undeclared.graph.outputs = [{ ...undeclared.graph.outputs[0]!, shape: null }];
+  assert.equal(detectOutputKind(undeclared), 'sigmoid', 'an undeclared output shape counts as one unit');
+  // Pass-through ops after the head do not hide it.
+  const reshaped = cloneModel(loadModel(bytesOf(CNN)));
+  const last = reshaped.graph.outputs[0]!;
+  reshaped.graph.nodes.push({ opType: 'Identity', domain: '', name: 'id', inputs: [last.name], outputs: ['final'], attrs: {} });
+  reshaped.graph.outputs = [{ ...last, name: 'final' }];
+  assert.equal(detectOutputKind(reshaped), 'log-probabilities');
 });
 
 /** y = sigmoid(x W), W = [[1], [-2]] for units = 1 (or units columns of the same pattern). */
