@@ -19,7 +19,16 @@ const WIDENED_TYPE_ATTRS = new Set([
   'LayerNormalization.stash_type',
 ]);
 const DOUBLE = 11;
-export const NO_FLOAT64_KERNEL = new Set(['Conv', 'ConvTranspose', 'AveragePool', 'GlobalAveragePool', 'Erf']);
+export const NO_FLOAT64_KERNEL = new Set([
+  'Conv',
+  'ConvTranspose',
+  'AveragePool',
+  'GlobalAveragePool',
+  'GlobalMaxPool',
+  'Erf',
+  'InstanceNormalization',
+  'LRN',
+]);
 
 function widen(t: Tensor): Tensor {
   return t.dtype === 'float32' ? { dtype: 'float64', dims: t.dims, data: Float64Array.from(t.data as Float32Array) } : t;
