@@ -16,6 +16,8 @@ import { cloneModel, type Model } from '../native/onnx/ir.js';
 import { tensor } from '../native/onnx/tensor.js';
 import type { LoadedDataset, LoadedModel } from '../analyzers/types.js';
 import { AppError } from '../common/errors.js';
+import { PNG } from 'pngjs';
+import { zipSync } from 'fflate';
 import { loaded, tinyModel } from './helpers/tiny-models.js';
 
 const DATA = path.resolve(process.cwd(), '../shared/data');
@@ -256,4 +258,43 @@ test('evaluate refuses what it cannot score: no dataset, no labels, bad labels, 
   const controller = new AbortController();
   controller.abort();
   await assert.rejects(evaluate(model, data, {}, controller.signal), code('CANCELLED'));
+});
+
+test('mnistfc ([1,784,1] input): CSV rows reshaped to [784,1], cross-entropy equals the hand loop', async () => {
+  const data = mnistCsv();
+  const file = 'vnncomp2021/mnistfc/mnist-net_256x2.onnx';
+  const rows = await reference(bytesOf(file), data.x, data.count, [1, 784, 1]);
+  const labels = data.y!;
+  const ce = rows.reduce((acc, z, i) => acc + Math.log(z.reduce((s, v) => s + Math.exp(v), 0)) - z[labels[i]!]!, 0) / rows.length;
+  const r = await evaluate(loaded(bytesOf(file)), data, { batchSize: 32 });
+  assert.deepEqual(r.inputShape, [784, 1]);
+  assert.equal(r.reshapedInput, true);
+  close(r.loss, ce, 1e-6, 'mnistfc cross-entropy');
+  assert.equal(r.correct, rows.filter((z, i) => argmaxOf(z) === labels[i]).length);
+});
+
+test('the same digits as a PNG image folder give the same evaluation as the CSV', async () => {
+  const csv = loadDataset(bytesOf('eran/mnist_test.csv'), 'csv', 'raw');
+  const files: Record<string, Uint8Array> = {};
+  for (let i = 0; i < csv.count; i++) {
+    const png = new PNG({ width: 28, height: 28 });
+    for (let p = 0; p < 784; p++) {
+      const v = csv.x[i * 784 + p]!;
+      png.data[p * 4] = png.data[p * 4 + 1] = png.data[p * 4 + 2] = v;
+      png.data[p * 4 + 3] = 255;
+    }
+    files[`digits/${csv.y![i]}/img${String(i).padStart(3, '0')}.png`] = new Uint8Array(PNG.sync.write(png));
+  }
+  const images = loadDataset(zipSync(files), 'imagefolder', 'png');
+  assert.deepEqual(images.classes, ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+  assert.deepEqual(images.sampleShape, [1, 28, 28]);
+  const model = loaded(bytesOf(CNN));
+  const fromPng = await evaluate(model, images);
+  const fromCsv = await evaluate(model, mnistCsv());
+  assert.equal(fromPng.reshapedInput, false);
+  assert.equal(fromPng.correct, fromCsv.correct);
+  close(fromPng.loss, fromCsv.loss, 1e-9, 'same pixels, same loss');
+  assert.deepEqual(fromPng.perClassAccuracy!.map((c) => c.name), images.classes);
+  // Files are ordered by path, so compare class totals rather than the sample order.
+  assert.deepEqual(fromPng.perClassAccuracy!.map((c) => [c.count, c.correct]), fromCsv.perClassAccuracy!.map((c) => [c.count, c.correct]));
 });
