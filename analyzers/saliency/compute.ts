@@ -93,6 +93,53 @@ export function noisyBatch(x: Float32Array, count: number, sigma: number, rngs: 
   return out;
 }
 
+/** Rows per runtime call when noisy copies are stacked (copies of one batch go together). */
+const MAX_STACKED_ROWS = 256;
+
+/**
+ * Gradients for `copies` noisy copies of a batch, handed to `use` one copy at a time (views of
+ * count rows). Several copies share one runtime call when the model is batched: fewer, larger
+ * calls. Each sample's generator is drawn copy after copy, as if the
+ * copies ran one by one, so the maps do not depend on the stacking.
+ */
+async function forEachCopy(
+  runner: SaliencyRunner,
+  x: Float32Array,
+  count: number,
+  seed: Float32Array,
+  sigma: number,
+  rngs: Rng[],
+  copies: number,
+  use: (grads: Record<string, Float32Array>) => void,
+): Promise<void> {
+  const group = runner.sm.batched ? Math.max(1, Math.min(copies, Math.floor(MAX_STACKED_ROWS / count))) : 1;
+  for (let k = 0; k < copies; k += group) {
+    const n = Math.min(group, copies - k);
+    let xs: Float32Array;
+    let seeds: Float32Array;
+    if (n === 1) {
+      xs = noisyBatch(x, count, sigma, rngs);
+      seeds = seed;
+    } else {
+      xs = new Float32Array(n * x.length);
+      seeds = new Float32Array(n * seed.length);
+      for (let j = 0; j < n; j++) {
+        xs.set(noisyBatch(x, count, sigma, rngs), j * x.length);
+        seeds.set(seed, j * seed.length);
+      }
+    }
+    const g = await runner.gradients(xs, n * count, seeds);
+    for (let j = 0; j < n; j++) {
+      const view: Record<string, Float32Array> = {};
+      for (const [name, t] of Object.entries(g)) {
+        const rows = t.length / (n * count);
+        view[name] = t.subarray(j * count * rows, (j + 1) * count * rows);
+      }
+      use(view);
+    }
+  }
+}
+
 export const sampleRng = (seed: number, index: number): Rng => new Rng((Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(index + 1, 0x85ebca6b)) >>> 0);
 
 /**
@@ -123,11 +170,11 @@ export async function rawMaps(
     const C = g.channels;
     const S = g.h * g.w;
     const acc = new Float64Array(count * C * S);
-    for (let k = 0; k < copies; k++) {
-      const grads = (await runner.gradients(noisyBatch(x, count, sigma, rngs), count, seed))[sm.input]!;
+    await forEachCopy(runner, x, count, seed, sigma, rngs, copies, (g) => {
+      const grads = g[sm.input]!;
       // SmoothGrad averages the per-copy attributions |g| (Captum NoiseTunnel over Saliency).
       for (let i = 0; i < acc.length; i++) acc[i]! += Math.abs(grads[i]!);
-    }
+    });
     for (let s = 0; s < count; s++) {
       const m = maxAbsOverChannels(acc, C, S, s * C * S);
       if (copies > 1) for (let p = 0; p < S; p++) m[p]! /= copies;
@@ -141,10 +188,9 @@ export async function rawMaps(
   let terms: CamTerms[][] | null = null;
   if (useTerms) {
     terms = Array.from({ length: count }, () => spec.layers.map((l) => new CamTerms(l.geometry.channels * l.geometry.h * l.geometry.w)));
-    for (let k = 0; k < copies; k++) {
-      const g = await runner.gradients(noisyBatch(x, count, sigma, rngs), count, seed);
+    await forEachCopy(runner, x, count, seed, sigma, rngs, copies, (g) => {
       for (let s = 0; s < count; s++) spec.layers.forEach((l, li) => terms![s]![li]!.add(channelsBySpace(g[l.name]!, s, l.geometry)));
-    }
+    });
   } else {
     grads = await runner.gradients(x, count, seed);
   }

@@ -1,0 +1,84 @@
+/**
+ * Saliency section of the benchmarks: maps per second on MNIST (ONNX Runtime's CNTK model,
+ * 100 test images), whole batches through the rewritten model against one sample per call
+ * (what a fixed-batch export costs without the batch rewrite). Session setup and graph
+ * building are excluded (one warm-up pass); median of `repeats` passes.
+ * Run: `npm run build && node dist/bench/saliency.js`.
+ */
+import { performance } from 'node:perf_hooks';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createHash } from 'node:crypto';
+import { loadModel } from '../native/onnx/load.js';
+import { loadCsv } from '../datasets/csv.js';
+import { conformDataset } from '../datasets/conform.js';
+import { prepareSaliencyModel, SaliencyRunner } from '../analyzers/saliency/engine.js';
+import { rawMaps, resolveLayer, runnerSpec, type MapSpec, type Method } from '../analyzers/saliency/compute.js';
+import { inputGeometry } from '../analyzers/saliency/layers.js';
+
+export interface SaliencyTiming {
+  method: string;
+  samples: number;
+  batch: number;
+  batchedMapsPerSec: number;
+  perSampleMapsPerSec: number;
+  speedup: number;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+
+export async function benchSaliency(opts: { dataDir?: string; batch?: number; repeats?: number } = {}): Promise<SaliencyTiming[]> {
+  const dir = opts.dataDir ?? path.resolve(process.cwd(), '../shared/data');
+  const bytes = readFileSync(path.join(dir, 'onnxruntime/mnist.onnx'));
+  const ir = loadModel(bytes);
+  const loaded = { sha256: createHash('sha256').update(bytes).digest('hex'), bytes, ir };
+  const data = conformDataset(loadCsv(readFileSync(path.join(dir, 'eran/mnist_test.csv')), 'bench'), ir);
+  const per = data.sampleShape.reduce((a, b) => a * b, 1);
+  const sm = await prepareSaliencyModel(loaded, data.x.subarray(0, 3 * per));
+  const batch = opts.batch ?? 32;
+  const repeats = opts.repeats ?? 3;
+  const indices = Array.from({ length: data.count }, (_, i) => i);
+  const out: SaliencyTiming[] = [];
+  const methods: [Method, number][] = [['normgrad', 1], ['gradcampp', 1], ['smoothgradcampp', 8], ['gradient', 1], ['smoothgrad', 8]];
+  for (const [method, samples] of methods) {
+    const layers = method === 'gradient' || method === 'smoothgrad'
+      ? [{ name: sm.input, geometry: { layout: 'channels-first' as const, ...inputGeometry(sm.sampleDims), skipTokens: 0 } }]
+      : [resolveLayer(sm, 'ReLU114_Output_0', 'auto', method, 'virtual-identity')];
+    const spec: MapSpec = { method, variant: 'virtual-identity', layers, samples, sigma: 0.1, seed: 0 };
+    const pass = async (model: typeof sm, bs: number) => {
+      const runner = await SaliencyRunner.open(model, runnerSpec(model, spec));
+      try {
+        const t0 = performance.now();
+        for (let s = 0; s < indices.length; s += bs) {
+          const chunk = indices.slice(s, s + bs);
+          const x = data.x.slice(chunk[0]! * per, (chunk[chunk.length - 1]! + 1) * per);
+          const fwd = await runner.forward(x, chunk.length);
+          await rawMaps(runner, spec, x, chunk.length, chunk, chunk.map(() => 0), fwd);
+        }
+        return performance.now() - t0;
+      } finally {
+        runner.release();
+      }
+    };
+    const single = { ...sm, batched: false };
+    await pass(sm, batch);
+    await pass(single, 1);
+    const tb: number[] = [];
+    const ts: number[] = [];
+    for (let r = 0; r < repeats; r++) {
+      tb.push(await pass(sm, batch));
+      ts.push(await pass(single, 1));
+    }
+    const b = data.count / (median(tb) / 1000);
+    const p = data.count / (median(ts) / 1000);
+    out.push({ method, samples, batch, batchedMapsPerSec: b, perSampleMapsPerSec: p, speedup: b / p });
+  }
+  return out;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  for (const t of await benchSaliency()) {
+    console.log(`${t.method.padEnd(16)} samples ${String(t.samples).padStart(2)}  batch ${t.batch}: ${t.batchedMapsPerSec.toFixed(0).padStart(6)} maps/s   per sample: ${t.perSampleMapsPerSec.toFixed(0).padStart(6)} maps/s   x${t.speedup.toFixed(1)}`);
+  }
+}
