@@ -192,6 +192,12 @@ test('Scatter (opset 9..10) becomes ScatterElements', async () => {
   assert.deepEqual(ops(up), ['ScatterElements']);
 });
 
+test('ImageScaler (experimental, removed at 10) becomes Mul + Add', async () => {
+  const m = one('ImageScaler', 8, [{ name: 'x', dtype: 'float32', dims: [2, 3, 4, 5] }], { scale: float(0.5), bias: floats([1, -2, 3]) });
+  const up = await sameOutputs(m, { x: rand([2, 3, 4, 5]) }, 'ImageScaler', 1e-6);
+  assert.deepEqual(ops(up), ['Mul', 'Add']);
+});
+
 test('opset < 7 legacy broadcast (axis) gets B reshaped; Gemm broadcast attr dropped', () => {
   const m = buildModel({
     opset: 6,

@@ -22,6 +22,7 @@
  *   Upsample (7..9), Resize 10            Resize with coordinate_transformation_mode=asymmetric and
  *                                         nearest_mode=floor (the old index rule: x_in = x_out / scale).
  *   Scatter (9..10)                       ScatterElements (same semantics, renamed at 11).
+ *   ImageScaler (experimental, < 10)      Mul(x, scale) + Add(bias as [1, C, 1, 1]).
  *   TopK < 10                             k attribute -> input.
  *   Reshape < 5                           shape attribute -> input.
  *   Concat < 4                            axis defaulted to 1.
@@ -371,6 +372,20 @@ function upgradeNode(n: Node, from: number, target: number, e: Emitter, facts: T
     case 'Scatter':
       e.push({ ...n, opType: 'ScatterElements', attrs });
       return;
+    case 'ImageScaler': {
+      // Experimental op removed at opset 10: y = scale * x + bias[c] on NCHW.
+      const x = n.inputs[0]!;
+      const dt = facts.dtype(x);
+      const ba = n.attrs.bias;
+      const bias = ba && (ba.kind === 'floats' || ba.kind === 'ints') ? ba.value : [];
+      const [scaled] = e.op('Mul', [x, e.constant(tensor(dt, [], [attrFloat(n, 'scale', 1)]), 'scale')]);
+      if (bias.length === 0) {
+        e.op('Identity', [scaled!], {}, [n.outputs[0]!]);
+        return;
+      }
+      e.op('Add', [scaled!, e.constant(tensor(dt, [1, bias.length, 1, 1], bias), 'bias')], {}, [n.outputs[0]!]);
+      return;
+    }
     case 'TopK': {
       if (from >= 10) return keep();
       const k = attrInt(n, 'k');
