@@ -220,6 +220,21 @@ test('Where: both branches differentiable with broadcasting; the condition is no
   // One branch a constant (JVP with a single tangent, smaller than the output).
   await checkOp('Where', [{ name: 'c', dtype: 'bool', dims: [2, 3] }, { name: 'x', dims: [3] }], { c: bool([2, 3]), x: rand([3]) }, {}, { initializers: { z: rand([2, 1]) }, label: 'Where(c, x, const)' });
   await checkOp('Where', [{ name: 'c', dtype: 'bool', dims: [2, 3] }, { name: 'z', dims: [1] }], { c: bool([2, 3]), z: rand([1]) }, {}, { initializers: { x: rand([2, 3]) }, order: ['c', 'x', 'z'], label: 'Where(c, const, z)' });
+  // Condition and the variable branch both smaller than the output (the constant branch sets
+  // its shape): the single-branch JVP must be expanded.
+  await checkOp('Where', [{ name: 'c', dtype: 'bool', dims: [3] }, { name: 'z', dims: [3] }], { c: bool([3]), z: rand([3]) }, {}, { initializers: { x: rand([2, 3]) }, order: ['c', 'x', 'z'], label: 'Where(c[3], const[2,3], z[3])' });
+  // ... and consumed by a shape-sensitive op, where a tangent of the wrong shape would not broadcast.
+  const flat = buildModel({
+    inputs: [{ name: 'c', dtype: 'bool', dims: [3] }, { name: 'z', dims: [3] }],
+    initializers: { x: rand([2, 3]), shape: tensor('int64', [1], [6]) },
+    nodes: [
+      { op: 'Where', inputs: ['c', 'x', 'z'], outputs: ['w'] },
+      { op: 'Reshape', inputs: ['w', 'shape'], outputs: ['r'] },
+      { op: 'Mul', inputs: ['r', 'r'], outputs: ['y0'] },
+    ],
+    outputs: ['y0'],
+  });
+  await checkBoth(flat, { c: tensor('bool', [3], [1, 0, 0]), z: rand([3]) }, 'Reshape(Where(c, const, z))^2');
   // A data-dependent condition: Where(x > 0, x^2... ) as a composite, i.e. a hand-written leaky relu.
   const m = buildModel({
     inputs: [{ name: 'x', dims: [3, 4] }],
