@@ -14,6 +14,7 @@ const SPECS: ParamSpec[] = [
   { name: 'layers', type: 'stringList', description: '' },
   { name: 'sizes', type: 'intList', description: '', default: [1, 2], min: 1 },
   { name: 'label', type: 'string', description: '' },
+  { name: 'eps', type: 'floatList', description: '', max: 1 },
 ];
 
 const badParam = (name: string, re?: RegExp) => (e: unknown) => {
@@ -50,6 +51,8 @@ test('type, range, choice and unknown-key errors name the param', () => {
   assert.throws(() => validateParams(SPECS, { layers: ['a', 3] }), badParam('layers[1]'));
   assert.throws(() => validateParams(SPECS, { sizes: [2, 0] }), badParam('sizes[1]', />= 1/));
   assert.throws(() => validateParams(SPECS, { label: 5 }), badParam('label'));
+  assert.deepEqual(validateParams(SPECS, { eps: '0.01, 0.5' }).eps, [0.01, 0.5]);
+  assert.throws(() => validateParams(SPECS, { eps: [0.5, 2] }), badParam('eps[1]', /<= 1/));
   assert.throws(() => validateParams(SPECS, { batchsize: 8 }), badParam('batchsize', /unknown param batchsize; known: batchSize, rate/));
   assert.throws(() => validateParams(SPECS, [1, 2]), (e: unknown) => e instanceof AppError && e.code === 'BAD_PARAMS');
   assert.throws(() => validateParams(SPECS, 'x'), (e: unknown) => e instanceof AppError && e.code === 'BAD_PARAMS');
