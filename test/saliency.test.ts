@@ -274,6 +274,37 @@ test('targets: predicted is the argmax of the scores, a fixed class index, error
   await assert.rejects(analyze(model, data, { layer: 'nope' }), (e: AppError) => e.code === 'BAD_PARAMS' && /candidates: Z, A/.test(e.message));
 });
 
+test('Smooth Grad-CAM++ subsets: feature maps (channels) and positions (neurons)', async () => {
+  const sub = await analyze(model, data, { method: 'smoothgradcampp', samples: 1, sigma: 0, layer: 'A', target: 'label', indices: 'all', channels: '0,2' });
+  const full = await analyze(model, data, { method: 'gradcampp', layer: 'A', target: 'label', indices: 'all', neurons: '0-12' });
+  for (const m of sub.maps) {
+    const A = refConv(xs[m.index]!).map((z) => z.map(relu));
+    const g = gA(m.target);
+    const map = new Array<number>(S).fill(0);
+    for (const k of [0, 2]) {
+      const sumA = A[k]!.reduce((a, b) => a + b, 0);
+      const den = 2 * g[k]! ** 2 + sumA * g[k]! ** 3;
+      const wk = S * (den === 0 ? 0 : g[k]! ** 2 / den) * relu(g[k]!);
+      for (let p = 0; p < S; p++) map[p]! += wk * A[k]![p]!;
+    }
+    const exp = normalized(map.map(relu));
+    if (exp.max === 0) {
+      assert.equal(m.rawMax, 0, 'no positive weight among the kept channels: an all-zero map');
+      continue;
+    }
+    assertClose(m.values, exp.v, 1e-5, `channels subset sample ${m.index}`);
+    assert.ok(Math.abs(m.rawMax - exp.max) <= 1e-5 * exp.max);
+  }
+  // g is constant over positions, so keeping 13 of 25 positions scales every weight by 13/25.
+  const pp = await analyze(model, data, { method: 'gradcampp', layer: 'A', target: 'label', indices: 'all' });
+  full.maps.forEach((m, i) => {
+    assertClose(m.values, pp.maps[i]!.values, 1e-9, 'neurons subset');
+    assert.ok(Math.abs(m.rawMax - (13 / 25) * pp.maps[i]!.rawMax) <= 1e-9 * pp.maps[i]!.rawMax);
+  });
+  await assert.rejects(analyze(model, data, { method: 'gradcampp', layer: 'A', channels: '3' }), (e: AppError) => e.code === 'BAD_PARAMS' && /channels/.test(e.message));
+  await assert.rejects(analyze(model, data, { method: 'normgrad', channels: '0' }), (e: AppError) => e.code === 'BAD_PARAMS');
+});
+
 test('indices parsing', () => {
   assert.deepEqual(parseIndices('0,1,2,3', 10), [0, 1, 2, 3]);
   assert.deepEqual(parseIndices('0-9', 10), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);

@@ -7,7 +7,7 @@ import { badParams } from '../../common/errors.js';
 import type { Node } from '../../native/onnx/ir.js';
 import type { SaliencyModel, SaliencyRunner, RunnerSpec } from './engine.js';
 import { channelsBySpace, layerGeometry, type LayerGeometry, type LayerLayout } from './layers.js';
-import { CamTerms, gradCam, gradCamPlusPlus, maxAbsOverChannels, normGradIdentity, normGradProper, normGradSelective } from './methods.js';
+import { CamTerms, type CamSubset, gradCam, gradCamPlusPlus, maxAbsOverChannels, normGradIdentity, normGradProper, normGradSelective } from './methods.js';
 import { convGeometry, patchSquaredNorms, type ConvGeometry } from './im2col.js';
 
 export const METHODS = ['normgrad', 'gradcampp', 'smoothgradcampp', 'gradcam', 'gradient', 'smoothgrad'] as const;
@@ -31,6 +31,19 @@ export interface MapSpec {
   samples: number;
   sigma: number;
   seed: number;
+  /** CAM methods: feature-map and position subsets (indices into the layer's channels / h*w map). */
+  channels?: number[] | null;
+  neurons?: number[] | null;
+}
+
+function mask(indices: number[] | null | undefined, n: number, what: string, layer: string): Uint8Array | null {
+  if (!indices) return null;
+  const m = new Uint8Array(n);
+  for (const i of indices) {
+    if (i >= n) throw badParams(`${what}: ${i} is out of range for layer "${layer}" (${n})`, { param: what });
+    m[i] = 1;
+  }
+  return m;
 }
 
 /** Resolves a layer name against the model (BAD_PARAMS naming what is wrong). */
@@ -195,6 +208,10 @@ export async function rawMaps(
     grads = await runner.gradients(x, count, seed);
   }
 
+  const subsets: CamSubset[] = spec.layers.map((l) => ({
+    channels: mask(spec.channels, l.geometry.channels, 'channels', l.name),
+    neurons: mask(spec.neurons, l.geometry.h * l.geometry.w, 'neurons', l.name),
+  }));
   for (let s = 0; s < count; s++) {
     spec.layers.forEach((l, li) => {
       const geo = l.geometry;
@@ -202,11 +219,11 @@ export async function rawMaps(
       const S = geo.h * geo.w;
       const A = channelsBySpace(forward[l.name]!, s, geo);
       if (terms) {
-        out[s]!.push(gradCamPlusPlus(A, terms[s]![li]!.average(), C, S));
+        out[s]!.push(gradCamPlusPlus(A, terms[s]![li]!.average(), C, S, subsets[li]));
         return;
       }
       const G = channelsBySpace(grads![l.name]!, s, geo);
-      if (spec.method === 'gradcam') out[s]!.push(gradCam(A, G, C, S));
+      if (spec.method === 'gradcam') out[s]!.push(gradCam(A, G, C, S, subsets[li]));
       else if (spec.variant === 'selective') out[s]!.push(normGradSelective(A, G, C, S));
       else if (spec.variant === 'proper') {
         const cg = l.conv!.geometry;

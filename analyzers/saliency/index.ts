@@ -38,6 +38,8 @@ export interface SaliencyParams extends ParamValues {
   randomizationSteps: number;
   batchSize: number;
   imageWeight: number;
+  channels?: string;
+  neurons?: string;
 }
 
 export interface SaliencyMap {
@@ -165,7 +167,10 @@ async function run(ctx: AnalyzerContext<SaliencyParams>): Promise<SaliencyResult
   const candidates = await candidateLayers(ctx.model.ir);
   const layers = resolveLayers(sm, params, method, variant, candidates);
   const combine: CombineSpec = { mode: params.combine as 'sum' | 'geometric', weights: parseWeights(params.weights, layers.length) };
-  const spec: MapSpec = { method, variant, layers, samples: params.samples, sigma: params.sigma, seed: params.seed };
+  const cam = method === 'gradcam' || method === 'gradcampp' || method === 'smoothgradcampp';
+  if ((params.channels || params.neurons) && !cam) throw badParams('channels / neurons subsets apply to gradcam, gradcampp and smoothgradcampp', { param: params.channels ? 'channels' : 'neurons' });
+  const subset = (v: string | undefined) => (v && v.trim() !== '' && v.trim() !== 'all' ? parseIndices(v, Number.MAX_SAFE_INTEGER) : null);
+  const spec: MapSpec = { method, variant, layers, samples: params.samples, sigma: params.sigma, seed: params.seed, channels: subset(params.channels), neurons: subset(params.neurons) };
   const input: InputGeometry = inputGeometry(sm.sampleDims);
   const K = sm.numClasses;
 
@@ -305,6 +310,8 @@ export const saliencyAnalyzer: Analyzer<SaliencyParams, SaliencyResult> = {
     { name: 'steps', type: 'int', default: 50, min: 2, max: 10000, description: 'Points on the deletion/insertion curves.' },
     { name: 'randomizationSteps', type: 'int', default: 16, min: 1, max: 1000, description: 'At most this many layers are re-drawn (top first) by the randomization check.' },
     { name: 'batchSize', type: 'int', default: 32, min: 1, max: 4096, description: 'Samples per runtime call.' },
+    { name: 'channels', type: 'string', description: "CAM methods: only these feature maps enter sum_k w_k A_k ('0-7,12'); Smooth Grad-CAM++'s subset of feature maps." },
+    { name: 'neurons', type: 'string', description: "CAM methods: only these positions of the layer's map (row-major h*w indices) enter the weight sums; Smooth Grad-CAM++'s subset of neurons." },
     { name: 'imageWeight', type: 'float', default: 0.5, min: 0, max: 1, description: 'Weight of the input image in the PNG overlays (pytorch-grad-cam image_weight).' },
   ],
   run,

@@ -6,16 +6,29 @@
  */
 
 /**
+ * Optional restrictions of the CAM sums (Omeiza et al.'s Smooth Grad-CAM++ visualizes "a subset
+ * of feature maps or of neurons"): `channels[k]` = 1 keeps feature map k in sum_k w_k A_k;
+ * `neurons[p]` = 1 keeps position p in the weight sums over positions. Absent: everything.
+ */
+export interface CamSubset {
+  channels?: Uint8Array | null;
+  neurons?: Uint8Array | null;
+}
+
+/**
  * Grad-CAM (Selvaraju et al., ICCV 2017, Eq. 1-2): alpha_k = mean over positions of g_k,
  * map = ReLU(sum_k alpha_k A_k).
  */
-export function gradCam(A: Float64Array, G: Float64Array, C: number, S: number): Float64Array {
+export function gradCam(A: Float64Array, G: Float64Array, C: number, S: number, subset: CamSubset = {}): Float64Array {
   const map = new Float64Array(S);
+  const { channels, neurons } = subset;
+  const count = neurons ? neurons.reduce((a, v) => a + v, 0) : S;
   for (let c = 0; c < C; c++) {
+    if (channels && !channels[c]) continue;
     let w = 0;
     const o = c * S;
-    for (let p = 0; p < S; p++) w += G[o + p]!;
-    w /= S;
+    for (let p = 0; p < S; p++) if (!neurons || neurons[p]) w += G[o + p]!;
+    w /= count;
     if (w === 0) continue;
     for (let p = 0; p < S; p++) map[p]! += w * A[o + p]!;
   }
@@ -75,14 +88,17 @@ export class CamTerms {
  * 0 where the denominator is 0 (no gradient there); w_k = sum_ij alpha_k(ij) ReLU(d1);
  * map = ReLU(sum_k w_k A_k).
  */
-export function gradCamPlusPlus(A: Float64Array, t: CamTerms, C: number, S: number): Float64Array {
+export function gradCamPlusPlus(A: Float64Array, t: CamTerms, C: number, S: number, subset: CamSubset = {}): Float64Array {
   const map = new Float64Array(S);
+  const { channels, neurons } = subset;
   for (let c = 0; c < C; c++) {
+    if (channels && !channels[c]) continue;
     const o = c * S;
     let sumA = 0;
     for (let p = 0; p < S; p++) sumA += A[o + p]!;
     let w = 0;
     for (let p = 0; p < S; p++) {
+      if (neurons && !neurons[p]) continue;
       const d2 = t.d2[o + p]!;
       const den = 2 * d2 + sumA * t.d3[o + p]!;
       if (den === 0) continue;
