@@ -25,7 +25,7 @@
  */
 import { badParams } from '../../common/errors.js';
 import { backward, layerBounds, type Box, type Splits } from './bounds.js';
-import { countBinaries, milpEncodable, solveMilp } from './milp.js';
+import { countBinaries, encodingSize, milpEncodable, solveMilp } from './milp.js';
 import { forward, type Network } from './network.js';
 import { confirm, falsify, newSearchState, type Counterexample, type SearchState } from './falsify.js';
 import type { ModelRunner } from './runner.js';
@@ -46,6 +46,8 @@ export interface EngineOptions {
   milp?: boolean;
   /** Largest number of binaries a MILP may have (default 200). */
   milpMaxBinaries?: number;
+  /** Largest encoding (constraint-matrix nonzeros) a MILP may have (default 20000). */
+  milpMaxNonzeros?: number;
   /** Share of the budget for the first falsification pass (default 0.2). */
   falsifyShare?: number;
   /** Skip the proof (falsification only). */
@@ -300,11 +302,12 @@ async function proveGroup(
       }
     }
     const binaries = useMilp ? countBinaries(net, lb.pre) : Infinity;
-    if (binaries <= milpMax) {
+    if (binaries <= milpMax && encodingSize(net, lb.pre) <= (opts.milpMaxNonzeros ?? 20000)) {
       out.maxBinaries = Math.max(out.maxBinaries, binaries);
       for (const [i, parentLB] of [...stillOpen]) {
-        const left = (opts.deadline - Date.now()) / 1000;
-        if (left <= 0) break;
+        // HiGHS checks its clock between phases and can overrun: ask for half of what is left.
+        const left = (opts.deadline - Date.now()) / 2000;
+        if (left <= 0.01) break;
         out.milpCalls++;
         result.usedMilp = true;
         const r = await solveMilp(net, dom.box, lb.pre, prop.disjuncts[i]!, left);

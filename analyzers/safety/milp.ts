@@ -38,6 +38,24 @@ const MIP_REL_GAP = 1e-6;
 /** True when the network can be encoded (ReLU, MaxPool and affine layers only). */
 export const milpEncodable = (net: Network): boolean => net.layers.every((L) => L.kind === 'affine' || L.kind === 'relu' || L.kind === 'maxpool');
 
+/**
+ * Nonzeros of the encoding's constraint matrix (affine rows that matter, 3 per unstable ReLU):
+ * the size that decides what the WebAssembly HiGHS can do in a few seconds (README.md).
+ */
+export function encodingSize(net: Network, pre: (Box | null)[]): number {
+  let nnz = 0;
+  net.layers.forEach((L, k) => {
+    if (L.kind !== 'affine') return;
+    const next = net.layers[k + 1];
+    const b = pre[k + 1];
+    for (let r = 0; r < L.nOut; r++) {
+      if (next?.kind === 'relu' && b && b.hi[r]! <= 0) continue;
+      nnz += L.rowPtr[r + 1]! - L.rowPtr[r]! + 1;
+    }
+  });
+  return nnz + 4 * countBinaries(net, pre);
+}
+
 /** Counts the binaries the encoding would need for these bounds. */
 export function countBinaries(net: Network, pre: (Box | null)[]): number {
   let count = 0;
@@ -107,9 +125,12 @@ export async function solveMilp(
     const nextPre = pre[k + 1] ?? null;
     if (L.kind === 'affine') {
       const out: string[] = [];
+      const next = net.layers[k + 1];
       for (let r = 0; r < L.nOut; r++) {
         const v = `v${k}_${r}`;
         out.push(v);
+        // Feeds a ReLU that is off on the whole domain: its value is never used.
+        if (next?.kind === 'relu' && nextPre && nextPre.hi[r]! <= 0) continue;
         const terms: Array<[number, string]> = [[1, v]];
         for (let p = L.rowPtr[r]!; p < L.rowPtr[r + 1]!; p++) terms.push([-L.val[p]!, cur[L.col[p]!]!]);
         w.row(terms, '=', L.bias[r]!);
