@@ -1,5 +1,6 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
-import { AnalysisFilter, AnalysisPage, AnalysisType, Pagination, RunAnalysisInput } from '../schema/analysis.js';
+import { AnalysisFilter, AnalysisPage, AnalysisType, Artifact, Pagination, RunAnalysisInput } from '../schema/analysis.js';
+import { artifactUrl } from '../service/http/artifacts.js';
 import { ModelType } from '../schema/model.js';
 import { DatasetType } from '../schema/dataset.js';
 import { JSONScalar } from '../schema/scalars.js';
@@ -79,5 +80,12 @@ export class AnalysisResolver {
   @FieldResolver(() => JSONScalar, { nullable: true, description: 'The raw result once SUCCEEDED.' })
   async resultJson(@Root() a: AnalysisType, @Ctx() { app }: GqlContext): Promise<unknown> {
     return app.analyses.result(a.record);
+  }
+
+  @FieldResolver(() => [Artifact], { description: 'Files the analyzer produced, once SUCCEEDED.' })
+  async artifacts(@Root() a: AnalysisType, @Ctx() { app }: GqlContext): Promise<Artifact[]> {
+    return (await app.analyses.artifacts(a.record)).map((x) =>
+      Object.assign(new Artifact(), { name: x.name, mimeType: x.mimeType, sizeBytes: x.sizeBytes, url: artifactUrl(a.id, x.name) }),
+    );
   }
 }

@@ -85,6 +85,21 @@ export class AnalysisType {
   }
 }
 
+@ObjectType({ description: 'A file an analyzer produced (PNG overlay, SVG plot, .npz arrays).' })
+export class Artifact {
+  @Field(() => String)
+  name!: string;
+
+  @Field(() => String)
+  mimeType!: string;
+
+  @Field(() => Int)
+  sizeBytes!: number;
+
+  @Field(() => String, { description: 'Path on this server (GET, same bearer token as GraphQL).' })
+  url!: string;
+}
+
 @InputType()
 export class RunAnalysisInput {
   @Field(() => ID)

@@ -7,7 +7,7 @@ import { AppError } from '../common/errors.js';
 import { canonicalJson, validateParams } from '../analyzers/params.js';
 import type { Store } from '../storage/store.js';
 import type { AnalysisFilter, NewAnalysis } from '../storage/analyses.js';
-import type { AnalysisRecord, DatasetFormat } from '../storage/records.js';
+import type { AnalysisRecord, ArtifactRecord, DatasetFormat } from '../storage/records.js';
 import { TERMINAL_STATUSES } from '../storage/records.js';
 import { cacheKey } from '../storage/cacheKey.js';
 import type { AnalyzerCatalog } from './analyzerCatalog.js';
@@ -141,5 +141,17 @@ export class AnalysisService {
   async result(a: AnalysisRecord): Promise<unknown> {
     if (a.status !== 'SUCCEEDED') return null;
     return (await this.store.results.get(a.cacheKey))?.result ?? null;
+  }
+
+  /** Files the analysis produced (empty until it SUCCEEDED; cached answers share their original's). */
+  async artifacts(a: AnalysisRecord): Promise<ArtifactRecord[]> {
+    if (a.status !== 'SUCCEEDED') return [];
+    return this.store.results.artifacts(a.cacheKey);
+  }
+
+  async artifact(analysisId: string, name: string): Promise<{ record: ArtifactRecord; bytes: Uint8Array }> {
+    const record = (await this.artifacts(await this.get(analysisId))).find((x) => x.name === name);
+    if (!record) throw new AppError('NOT_FOUND', `analysis ${analysisId} has no artifact ${name}`);
+    return { record, bytes: await this.store.blobs.get(record.sha256) };
   }
 }

@@ -4,7 +4,7 @@
  * worker can never overwrite a cancellation or a newer attempt.
  */
 import type { Db, Sql, SqlValue } from './db.js';
-import type { AnalysisRecord, AnalysisStatus } from './records.js';
+import type { AnalysisRecord, AnalysisStatus, ArtifactRecord } from './records.js';
 
 interface AnalysisRow {
   id: string;
@@ -159,8 +159,8 @@ export class AnalysisRepo {
   }
 
   /**
-   * Stores the result in the cache and marks the job SUCCEEDED in one transaction: either both
-   * happen or neither. The result is kept even when the job was cancelled meanwhile (it is
+   * Stores the result (and its artifacts' rows; their blobs are already stored) in the cache and
+   * marks the job SUCCEEDED in one transaction: either all of it happens or none. The result is kept even when the job was cancelled meanwhile (it is
    * still a correct result for its key).
    */
   async complete(
@@ -168,9 +168,17 @@ export class AnalysisRepo {
       analyzer: string; analyzerVersion: number; paramsJson: string },
     resultJson: string,
     durationMs: number,
+    artifacts: ArtifactRecord[] = [],
   ): Promise<boolean> {
     return this.db.transaction(async (tx) => {
       const t = now();
+      for (const a of artifacts) {
+        await tx.run(
+          `INSERT INTO artifacts (cache_key, name, sha256, mime_type, size_bytes) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT(cache_key, name) DO NOTHING`,
+          [job.cacheKey, a.name, a.sha256, a.mimeType, a.sizeBytes],
+        );
+      }
       await tx.run(
         `INSERT INTO results (cache_key, model_sha256, dataset_sha256, analyzer, analyzer_version, params_json, result_json,
            duration_ms, created_at)

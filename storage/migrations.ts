@@ -61,7 +61,21 @@ const MIGRATIONS: string[] = [
   CREATE INDEX analyses_by_model ON analyses(model_id, created_at);
   CREATE INDEX analyses_by_key ON analyses(cache_key, status);
   `,
+  `
+  -- Files an analyzer produced (PNG, SVG, npz), stored as blobs, filed with their result.
+  CREATE TABLE artifacts (
+    cache_key  TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    sha256     TEXT NOT NULL,
+    mime_type  TEXT NOT NULL,
+    size_bytes INTEGER NOT NULL,
+    PRIMARY KEY (cache_key, name)
+  );
+  `,
 ];
+
+/** The schema version a fully migrated database has (PRAGMA user_version). */
+export const SCHEMA_VERSION = MIGRATIONS.length;
 
 export async function migrate(db: Db): Promise<void> {
   const row = await db.get<{ user_version: number }>('PRAGMA user_version');

@@ -81,3 +81,11 @@ export interface ResultRecord {
   durationMs: number;
   createdAt: Date;
 }
+
+export interface ArtifactRecord {
+  /** A plain file name, e.g. "saliency_0.png". */
+  name: string;
+  sha256: string;
+  mimeType: string;
+  sizeBytes: number;
+}

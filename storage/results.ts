@@ -1,5 +1,5 @@
 import type { Sql } from './db.js';
-import type { ResultRecord } from './records.js';
+import type { ArtifactRecord, ResultRecord } from './records.js';
 
 interface ResultRow {
   cache_key: string;
@@ -30,5 +30,16 @@ export class ResultRepo {
 
   async has(cacheKey: string): Promise<boolean> {
     return (await this.db.get('SELECT 1 AS x FROM results WHERE cache_key = ?', [cacheKey])) !== undefined;
+  }
+
+  async artifacts(cacheKey: string): Promise<ArtifactRecord[]> {
+    return this.db.all<ArtifactRecord>(
+      `SELECT name, sha256, mime_type AS mimeType, size_bytes AS sizeBytes FROM artifacts WHERE cache_key = ? ORDER BY name`,
+      [cacheKey],
+    );
+  }
+
+  async artifactShas(): Promise<string[]> {
+    return (await this.db.all<{ sha256: string }>('SELECT DISTINCT sha256 FROM artifacts')).map((r) => r.sha256);
   }
 }

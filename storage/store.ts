@@ -35,6 +35,7 @@ export async function openStore(dataDir: string): Promise<Store> {
   await blobs.init();
   const models = new ModelRepo(db);
   const datasets = new DatasetRepo(db);
+  const results = new ResultRepo(db);
   return {
     dataDir,
     db,
@@ -42,9 +43,9 @@ export async function openStore(dataDir: string): Promise<Store> {
     models,
     datasets,
     analyses: new AnalysisRepo(db),
-    results: new ResultRepo(db),
+    results,
     async collectGarbage(minAgeMs = 60_000) {
-      const referenced = new Set([...(await models.allShas()), ...(await datasets.allShas())]);
+      const referenced = new Set([...(await models.allShas()), ...(await datasets.allShas()), ...(await results.artifactShas())]);
       return blobs.gc(referenced, minAgeMs);
     },
     close: () => db.close(),

@@ -9,13 +9,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeNpz } from '../datasets/npz.js';
-import { MNIST_CSV, MNIST_MODEL, removeDir, startTestService } from './helpers/serviceHarness.js';
+import { MNIST_CSV, MNIST_MODEL, SLOW_ANALYZER, removeDir, startTestService } from './helpers/serviceHarness.js';
 
 const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 const ENV = { ...process.env, ONNXSCOPE_EP: 'cpu', ONNXSCOPE_LOG_LEVEL: 'warn' };
 
-function cli(args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: ENV, timeout: 120_000 });
+function cli(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...ENV, ...env }, timeout: 120_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -40,6 +40,22 @@ test('analyze --json prints exactly one JSON object, and the second run is cache
     const cached = JSON.parse(second.stdout);
     assert.equal(cached.cached, true);
     assert.deepEqual(cached.result, answer.result);
+  } finally {
+    removeDir(dir);
+  }
+});
+
+test('--out writes result.json and the artifacts, also for a cached answer', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'onnxscope-cli-'));
+  try {
+    const env = { ONNXSCOPE_ANALYZER_MODULES: SLOW_ANALYZER };
+    for (const out of ['first', 'second']) {
+      const r = cli(['analyze', 'test-slow', '--model', MNIST_MODEL, '--param', 'ms=1', '--param', 'tag=hello', '--json', '--out', path.join(dir, out), '--data-dir', dir], env);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(JSON.parse(r.stdout).cached, out === 'second');
+      assert.equal(readFileSync(path.join(dir, out, 'tag.txt'), 'utf8'), 'hello');
+      assert.equal(JSON.parse(readFileSync(path.join(dir, out, 'result.json'), 'utf8')).result.tag, 'hello');
+    }
   } finally {
     removeDir(dir);
   }

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { WebSocket } from 'ws';
+import request from 'supertest';
 import { createClient } from 'graphql-ws';
 import { openStore } from '../storage/store.js';
 import { ModelService } from '../service/modelService.js';
@@ -68,6 +69,23 @@ describe('one attempt per job', () => {
     await client.dispose();
     assert.equal(seen.at(-1), 'SUCCEEDED');
     assert.ok(seen.length >= 2, `saw ${seen.join(', ')}`);
+  });
+
+  test('artifacts are stored with the result and served by URL, also for cached answers', async () => {
+    const query = `query($id: ID!) { analysis(id: $id) { status cached artifacts { name mimeType sizeBytes url } } }`;
+    const first = await runSlow(svc, modelId, { ms: 10, tag: 'an artifact' });
+    await svc.waitFor(first);
+    const again = await runSlow(svc, modelId, { ms: 10, tag: 'an artifact' });
+    for (const id of [first, again]) {
+      const a = (await svc.gql(query, { id })).body.data!.analysis;
+      assert.equal(a.status, 'SUCCEEDED');
+      assert.deepEqual(a.artifacts.map((x: { name: string; sizeBytes: number }) => [x.name, x.sizeBytes]), [['tag.txt', 11]]);
+      const res = await request(svc.url).get(a.artifacts[0].url);
+      assert.equal(res.status, 200);
+      assert.match(res.headers['content-type'] ?? '', /^text\/plain/);
+      assert.equal(res.text, 'an artifact');
+    }
+    assert.equal((await request(svc.url).get(`/artifacts/${first}/nope.png`)).status, 404);
   });
 
   test('a worker killed mid-job fails only that job; finished results stay; the service carries on', async () => {

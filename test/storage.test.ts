@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openStore, type Store } from '../storage/store.js';
 import { sha256Hex } from '../storage/blobs.js';
+import { SCHEMA_VERSION } from '../storage/migrations.js';
 import type { ModelSummary } from '../storage/records.js';
 
 const tempDir = () => mkdtempSync(path.join(os.tmpdir(), 'onnxscope-storage-'));
@@ -57,7 +58,7 @@ test('the database runs in WAL mode and migrations are idempotent', async () => 
   await first.close();
   const second = await openStore(dir);
   const version = await second.db.get<{ user_version: number }>('PRAGMA user_version');
-  assert.equal(version?.user_version, 1);
+  assert.equal(version?.user_version, SCHEMA_VERSION);
   await second.close();
   rmSync(dir, { recursive: true, force: true });
 });

@@ -72,7 +72,10 @@ async function analyze(name: string, opts: AnalyzeOptions): Promise<void> {
       result: outcome.result,
     };
     log.info({ analysisId: outcome.analysis.id, cached: outcome.cached }, 'analysis done');
-    if (opts.out) await writeOut(opts.out, answer);
+    if (opts.out) {
+      const files = await services.analyses.artifacts(outcome.analysis);
+      await writeOut(opts.out, answer, await Promise.all(files.map(async (f) => ({ name: f.name, bytes: await services.store.blobs.get(f.sha256) }))));
+    }
     if (opts.json) process.stdout.write(`${JSON.stringify(answer)}\n`);
     else {
       process.stdout.write(`${analyzer.name} v${analyzer.version}${outcome.cached ? ' (cached)' : ''} in ${answer.durationMs} ms\n`);
@@ -91,9 +94,11 @@ async function readInput(file: string, flag: string): Promise<Uint8Array> {
   }
 }
 
-async function writeOut(dir: string, answer: object): Promise<void> {
+/** --out: result.json plus the analyzer's artifacts (from the cache too, on a cached answer). */
+async function writeOut(dir: string, answer: object, artifacts: Array<{ name: string; bytes: Uint8Array }>): Promise<void> {
   await fs.mkdir(dir, { recursive: true });
   await fs.writeFile(path.join(dir, 'result.json'), `${JSON.stringify(answer, null, 2)}\n`);
+  for (const a of artifacts) await fs.writeFile(path.join(dir, a.name), a.bytes);
 }
 
 /** Progress on stderr, one line per 10 %, for people watching a terminal. */

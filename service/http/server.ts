@@ -19,6 +19,7 @@ import type { App } from '../app.js';
 import type { Scope } from '../config.js';
 import { authenticate, scopesFor } from './auth.js';
 import { healthRoutes } from './health.js';
+import { artifactRoutes } from './artifacts.js';
 import { makeFormatError } from './formatError.js';
 
 export interface HttpServer {
@@ -72,6 +73,7 @@ export async function createHttpServer(app: App): Promise<HttpServer> {
 
   ex.disable('x-powered-by');
   ex.use(healthRoutes(app, () => shuttingDown));
+  ex.use(artifactRoutes(app));
   ex.use(
     '/graphql',
     authenticate(config.tokens),

@@ -9,6 +9,7 @@ import { AppError, toAppError } from '../../common/errors.js';
 import { loadStoredModel } from '../modelService.js';
 import { loadStoredDataset } from '../datasetService.js';
 import type { JobPayload } from './payload.js';
+import { BlobArtifactSink } from './artifacts.js';
 
 export type ProgressFn = (fraction: number, message?: string) => void;
 
@@ -36,12 +37,14 @@ export async function executeJob(
   const dataset =
     job.datasetSha256 && job.datasetFormat ? await loadStoredDataset(store, job.datasetSha256, job.datasetFormat, model.ir) : null;
   throwIfAborted(signal);
+  const artifacts = new BlobArtifactSink(store.blobs);
   const result = await analyzer.run({
     model,
     dataset,
     params: JSON.parse(job.paramsJson) as Record<string, never>,
     progress,
     signal,
+    artifacts,
   });
   throwIfAborted(signal);
   const durationMs = Math.round(performance.now() - started);
@@ -50,6 +53,7 @@ export async function executeJob(
       datasetSha256: job.datasetSha256, analyzer: job.analyzer, analyzerVersion: job.analyzerVersion, paramsJson: job.paramsJson },
     JSON.stringify(result),
     durationMs,
+    artifacts.stored(),
   );
   return { recorded, result, durationMs };
 }

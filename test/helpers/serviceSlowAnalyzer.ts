@@ -8,19 +8,20 @@ import type { Analyzer } from '../../analyzers/types.js';
 const slow: Analyzer<{ ms: number; tag: string }, { sleptMs: number; tag: string; inputs: number }> = {
   name: 'test-slow',
   version: 1,
-  description: 'Sleeps for `ms` milliseconds (tests only).',
+  description: 'Sleeps for `ms` milliseconds, then writes its tag as artifact tag.txt (tests only).',
   needsDataset: false,
   params: [
     { name: 'ms', type: 'int', description: 'how long to take', default: 60_000, min: 0, max: 3_600_000 },
     { name: 'tag', type: 'string', description: 'any text, to make distinct cache keys', default: '' },
   ],
-  async run({ model, params, progress, signal }) {
+  async run({ model, params, progress, signal, artifacts }) {
     const start = Date.now();
     while (Date.now() - start < params.ms) {
       if (signal.aborted) throw signal.reason;
       progress((Date.now() - start) / params.ms, 'sleeping');
       await new Promise((r) => setTimeout(r, 20));
     }
+    if (params.tag) await artifacts?.write('tag.txt', new TextEncoder().encode(params.tag), 'text/plain');
     return { sleptMs: Date.now() - start, tag: params.tag, inputs: model.ir.graph.inputs.length };
   },
 };
