@@ -10,12 +10,8 @@ import { timeAutodiff } from './autodiff.js';
 import { mnist, sharedModel } from './fixtures.js';
 import { LossRunner } from '../native/autodiff/runner.js';
 import { datasetBatches, setupDifferentiable } from '../analyzers/common/differentiable.js';
+import type { BenchSection } from './section.js';
 
-export interface BenchSection {
-  title: string;
-  rows: Record<string, string | number>[];
-  notes?: string[];
-}
 
 const round = (x: number, digits = 2) => Number(x.toFixed(digits));
 
