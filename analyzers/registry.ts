@@ -11,6 +11,7 @@ import { blindspotsAnalyzer } from './blindspots/index.js';
 import { hessianAnalyzer } from './hessian/index.js';
 import { saliencyAnalyzer } from './saliency/index.js';
 import { safetyAnalyzer } from './safety/index.js';
+import { landscapeAnalyzer } from './landscape/index.js';
 
 // Each analyzer is generic in its own params and result; the registry holds them type-erased.
 const ANALYZERS = [
@@ -21,6 +22,7 @@ const ANALYZERS = [
   hessianAnalyzer,
   safetyAnalyzer,
   blindspotsAnalyzer,
+  landscapeAnalyzer,
 ] as unknown as Analyzer[];
 
 /** Every built-in analyzer, sorted by name. */
