@@ -77,6 +77,8 @@ test('AUC (trapezoid on [0, 1]) and deletion / insertion images', () => {
   close(gaussianBlur(new Float32Array(25).fill(3), 1, 5, 5, 1.2), new Float32Array(25).fill(3), 1e-6);
   // Softmax probability.
   assert.ok(Math.abs(classProbability([0, Math.log(3)], 0, 2, 1) - 0.75) < 1e-12);
+  assert.ok(Math.abs(classProbability([5, Math.log(3)], 0, 2, 1, 'sigmoid') - 0.75) < 1e-12, 'multi-label: a sigmoid per class');
+  assert.ok(Math.abs(classProbability([1, -Math.log(3)], 1, 1, 0) - 0.25) < 1e-12, 'one unit: sigmoid of its logit');
 });
 
 function convNode(attrs: Node['attrs']): Node {

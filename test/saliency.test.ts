@@ -510,3 +510,33 @@ test('model randomization: cascading re-draws from the top change the maps, seed
   const other = await analyze(model, data, { ...p, seed: 4 });
   assert.notDeepEqual(other.metrics!.randomization!.steps[1]!.perIndex, rz.steps[1]!.perIndex);
 });
+
+test('a sigmoid output: the logit is differentiated (Grad-CAM++ is not scale-invariant), probability = sigmoid', async () => {
+  const bin = buildModel({
+    inputs: [{ name: 'x', dtype: 'float32', dims: ['N', CIN, H, W] }],
+    nodes: [
+      { op: 'Conv', inputs: ['x', 'w1', 'b1'], outputs: ['Z'], attrs: { pads: ints([1, 1, 1, 1]), kernel_shape: ints([3, 3]) } },
+      { op: 'Relu', inputs: ['Z'], outputs: ['A'] },
+      { op: 'GlobalAveragePool', inputs: ['A'], outputs: ['P'] },
+      { op: 'Flatten', inputs: ['P'], outputs: ['F'] },
+      { op: 'Gemm', inputs: ['F', 'w2', 'b2'], outputs: ['logit'], attrs: { transB: int(1) } },
+      { op: 'Sigmoid', inputs: ['logit'], outputs: ['prob'] },
+    ],
+    outputs: ['prob'],
+    initializers: {
+      w1: tensor('float32', [K, CIN, 3, 3], w1),
+      b1: tensor('float32', [K], b1),
+      w2: tensor('float32', [1, K], w2.slice(K, 2 * K)),
+      b2: tensor('float32', [1], [0.1]),
+    },
+  });
+  const r = await analyze(bin, data, { method: 'gradcampp', layer: 'A', indices: 'all', target: '0' });
+  assert.equal(r.scoreTensor, 'logit');
+  assert.equal(r.numClasses, 1);
+  for (const m of r.maps) {
+    // Class 1's weights of the 4-class model are this model's only row: same closed form.
+    const exp = normalized(expectedMap('gradcampp', xs[m.index]!, 1));
+    assertClose(m.values, exp.v, 1e-5, `binary sample ${m.index}`);
+    assert.ok(Math.abs(m.probability - 1 / (1 + Math.exp(-m.score))) < 1e-12);
+  }
+});

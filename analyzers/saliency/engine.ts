@@ -37,6 +37,8 @@ export interface SaliencyModel {
   /** The tensor whose entries are the class scores: the logits before a final (Log)Softmax. */
   score: string;
   numClasses: number;
+  /** How class probabilities follow from the scores: softmax over classes, or a sigmoid per class (multi-label / binary). */
+  probability: 'softmax' | 'sigmoid';
   shapes: ShapeMap;
   producers: Map<string, Node>;
 }
@@ -46,19 +48,21 @@ const PASS_THROUGH = new Set(['Identity', 'Reshape', 'Flatten', 'Squeeze', 'Unsq
 /**
  * Grad-CAM differentiates the pre-softmax score (Selvaraju et al. Sec. 3): a softmax output's
  * gradient mixes in every other class. Walks back from the output through pass-through ops to a
- * Softmax/LogSoftmax and returns its input; the output itself otherwise.
+ * Softmax/LogSoftmax (or a Sigmoid: a binary classifier's logit) and returns its input; the
+ * output itself otherwise.
  */
-export function scoreTensor(model: Model, output: string, producers: Map<string, Node>): string {
+export function scoreTensor(model: Model, output: string, producers: Map<string, Node>): { score: string; sigmoid: boolean } {
   let name = output;
   for (let hops = 0; hops < 16; hops++) {
     const node = producers.get(name);
     if (!node) break;
-    if (node.opType === 'Softmax' || node.opType === 'LogSoftmax') return node.inputs[0]!;
+    if (node.opType === 'Softmax' || node.opType === 'LogSoftmax') return { score: node.inputs[0]!, sigmoid: false };
+    if (node.opType === 'Sigmoid') return { score: node.inputs[0]!, sigmoid: true };
     if (!PASS_THROUGH.has(node.opType)) break;
     name = node.inputs[0]!;
   }
   void model;
-  return output;
+  return { score: output, sigmoid: false };
 }
 
 const prepared = new Map<string, Promise<SaliencyModel>>();
@@ -94,8 +98,9 @@ async function build(loaded: LoadedModel, verifySamples?: Float32Array): Promise
   const producers = new Map<string, Node>();
   for (const n of model.graph.nodes) for (const o of n.outputs) if (o) producers.set(o, n);
   const output = model.graph.outputs[0]!.name;
-  const score = scoreTensor(model, output, producers);
+  const { score, sigmoid } = scoreTensor(model, output, producers);
   const sInfo = shapes.get(score)!;
+  const numClasses = sInfo.dims.slice(1).reduce<number>((a, d) => a * (d ?? 1), 1);
   const inInfo = shapes.get(inputInfo.name)!;
   return {
     id: loaded.sha256,
@@ -107,7 +112,8 @@ async function build(loaded: LoadedModel, verifySamples?: Float32Array): Promise
     sampleDims: inInfo.dims.slice(1).map((d) => d ?? 1),
     output,
     score,
-    numClasses: sInfo.dims.slice(1).reduce<number>((a, d) => a * (d ?? 1), 1),
+    numClasses,
+    probability: sigmoid || numClasses === 1 ? 'sigmoid' : 'softmax',
     shapes,
     producers,
   };

@@ -232,7 +232,7 @@ async function run(ctx: AnalyzerContext<SaliencyParams>): Promise<SaliencyResult
           label: labels[s]!,
           predicted: predicted[s]!,
           score: scores[s * K + targets[s]!]!,
-          probability: classProbability(scores, s, K, targets[s]!),
+          probability: classProbability(scores, s, K, targets[s]!, sm.probability),
           layer: layers.map((l) => l.name).join('+'),
           shape: f.shape,
           values: Array.from(f.values),

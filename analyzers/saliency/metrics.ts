@@ -90,9 +90,9 @@ export function auc(curve: ArrayLike<number>): number {
   return (s - curve[0]! / 2 - curve[n - 1]! / 2) / (n - 1);
 }
 
-/** Softmax of row s of K scores, entry t (K = 1: the score itself, a probability already). */
-export function classProbability(scores: ArrayLike<number>, s: number, K: number, t: number): number {
-  if (K === 1) return scores[s]!;
+/** Probability of class t in row s of K scores: softmax over the row, or the sigmoid of the one score. */
+export function classProbability(scores: ArrayLike<number>, s: number, K: number, t: number, kind: 'softmax' | 'sigmoid' = 'softmax'): number {
+  if (kind === 'sigmoid' || K === 1) return 1 / (1 + Math.exp(-scores[s * K + t]!));
   let max = -Infinity;
   for (let j = 0; j < K; j++) max = Math.max(max, scores[s * K + j]!);
   let z = 0;

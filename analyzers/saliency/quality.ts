@@ -90,7 +90,7 @@ export async function probabilityCurves(
     const images = curveImages(Float32Array.from(x), end, saliencyOrder(b.maps[s]!), input.channels, steps, mode);
     const out = await runner.forward(images, steps + 1);
     const scores = out[runner.sm.score]!;
-    curves.push(Array.from({ length: steps + 1 }, (_, k) => classProbability(scores, k, K, b.targets[s]!)));
+    curves.push(Array.from({ length: steps + 1 }, (_, k) => classProbability(scores, k, K, b.targets[s]!, runner.sm.probability)));
   }
   return curves;
 }

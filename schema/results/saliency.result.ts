@@ -123,7 +123,7 @@ export class SaliencyResult {
   @Field(() => [Float], { nullable: true })
   weights!: number[] | null;
 
-  @Field(() => String, { description: 'Tensor differentiated: the logits before a final (Log)Softmax, else the output.' })
+  @Field(() => String, { description: 'Tensor differentiated: the logits before a final (Log)Softmax or Sigmoid, else the output.' })
   scoreTensor!: string;
 
   @Field(() => String, { description: "label, predicted or a class index." })
