@@ -5,39 +5,19 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { float, int, serializeModel, type Model } from '../native/onnx/ir.js';
+import { float, int, type Model } from '../native/onnx/ir.js';
 import { tensor } from '../native/onnx/tensor.js';
-import { createSession, runSession } from '../native/runtime/session.js';
 import { upgradeOpset } from '../native/onnx/upgrade.js';
 import { lowerNetwork } from '../analyzers/safety/network.js';
 import { layerBounds } from '../analyzers/safety/bounds.js';
 import { solveMilp } from '../analyzers/safety/milp.js';
 import { parseVnnlib } from '../analyzers/safety/vnnlib.js';
-import { safetyAnalyzer, type SafetyParams, type SafetyResult } from '../analyzers/safety/index.js';
-import { validateParams } from '../analyzers/params.js';
 import type { LoadedDataset } from '../analyzers/types.js';
 import { buildModel } from './helpers/onnx-builder.js';
-import { loaded } from './helpers/tiny-models.js';
+import { freshForward, runSafety } from './helpers/safety-run.js';
 import { denseForward, randomMlp } from './helpers/safety-nets.js';
 
 process.env.ONNXSCOPE_EP ??= 'cpu';
-
-/** Runs the analyzer as the service does: params validated, defaults filled. */
-export async function runSafety(model: Model, raw: Record<string, unknown>, dataset: LoadedDataset | null = null): Promise<SafetyResult> {
-  const params = validateParams(safetyAnalyzer.params, raw) as SafetyParams;
-  return safetyAnalyzer.run({ model: loaded(model), dataset, params, progress: () => undefined, signal: new AbortController().signal });
-}
-
-/** A fresh ORT session (not the analyzer's) on the model bytes: the output at x. */
-export async function freshForward(model: Model, x: number[], dims: number[]): Promise<number[]> {
-  const s = await createSession(serializeModel(model));
-  try {
-    const out = await runSession(s, { [model.graph.inputs[0]!.name]: { dtype: 'float32', dims, data: Float32Array.from(x) } });
-    return Array.from(Object.values(out)[0]!.data as Float32Array);
-  } finally {
-    await s.release();
-  }
-}
 
 /** x in [0, 1]; h = relu([2x - 1, x]); y = h0 - h1 = -x on [0, 1/2], x - 1 on [1/2, 1]: min -1/2 at x = 1/2, max 0. */
 function vNet(): Model {
@@ -244,4 +224,50 @@ test('DLV manipulations: brightness ladder and salient-pixel deltas, enumerated 
   assert.equal(px2.checks[0]!.familySize, 9);
   const capped = await runSafety(three, { manipulation: 'pixels', pixels: 2, manipulationRange: 0.1, manipulationSteps: 3, maxEvaluations: 4, timeout: 5 }, d3);
   assert.equal(capped.status, 'unknown', 'budget below the family size');
+});
+
+test('onnxscope verify: one JSON object on stdout, exit 0 on every verdict, 2 on bad input', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const { fileURLToPath } = await import('node:url');
+  const { serializeModel } = await import('../native/onnx/ir.js');
+  const cli = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'onnxscope-verify-'));
+  try {
+    const model = path.join(dir, 'v.onnx');
+    writeFileSync(model, serializeModel(vNet()));
+    const run = (prop: string, extra: string[] = []) => {
+      const file = path.join(dir, 'p.vnnlib');
+      writeFileSync(file, prop);
+      return spawnSync(process.execPath, [cli, 'verify', '--model', model, '--vnnlib', file, ...extra], {
+        encoding: 'utf8',
+        env: { ...process.env, ONNXSCOPE_EP: 'cpu' },
+        timeout: 60_000,
+      });
+    };
+    for (const [unsafe, status] of [
+      ['(>= Y_0 0.25)', 'holds'],
+      ['(<= Y_0 -0.4)', 'violated'],
+    ] as const) {
+      const r = run(prop1(unsafe), ['--timeout', '5', '--json']);
+      assert.equal(r.status, 0, r.stderr);
+      const lines = r.stdout.trim().split('\n');
+      assert.equal(lines.length, 1, 'exactly one line on stdout');
+      const answer = JSON.parse(lines[0]!);
+      assert.deepEqual(Object.keys(answer).sort(), ['analyzer', 'cached', 'durationMs', 'result', 'version']);
+      assert.equal(answer.analyzer, 'safety');
+      assert.equal(answer.cached, false);
+      assert.equal(answer.result.status, status);
+    }
+    const bad = run('(declare-const X_0 Real)(assert (<= X_0 1)', ['--json']);
+    assert.equal(bad.status, 2);
+    assert.equal(bad.stdout, '');
+    assert.match(bad.stderr, /BAD_PARAMS: vnnlib/);
+    const missing = spawnSync(process.execPath, [cli, 'verify', '--model', path.join(dir, 'nope.onnx'), '--vnnlib', path.join(dir, 'p.vnnlib')], { encoding: 'utf8' });
+    assert.equal(missing.status, 2);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
