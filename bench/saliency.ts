@@ -53,8 +53,7 @@ export async function benchSaliency(opts: { dataDir?: string; batch?: number; re
         for (let s = 0; s < indices.length; s += bs) {
           const chunk = indices.slice(s, s + bs);
           const x = data.x.slice(chunk[0]! * per, (chunk[chunk.length - 1]! + 1) * per);
-          const fwd = await runner.forward(x, chunk.length);
-          await rawMaps(runner, spec, x, chunk.length, chunk, chunk.map(() => 0), fwd);
+          await rawMaps(runner, spec, x, chunk.length, chunk, chunk.map(() => 0), null);
         }
         return performance.now() - t0;
       } finally {

@@ -124,7 +124,9 @@ async function forEachCopy(
   rngs: Rng[],
   copies: number,
   use: (grads: Record<string, Float32Array>) => void,
-): Promise<void> {
+  wantValues = false,
+): Promise<Record<string, Float32Array> | null> {
+  let values: Record<string, Float32Array> | null = null;
   const group = runner.sm.batched ? Math.max(1, Math.min(copies, Math.floor(MAX_STACKED_ROWS / count))) : 1;
   for (let k = 0; k < copies; k += group) {
     const n = Math.min(group, copies - k);
@@ -141,7 +143,11 @@ async function forEachCopy(
         seeds.set(seed, j * seed.length);
       }
     }
-    const g = await runner.gradients(xs, n * count, seeds);
+    const first = wantValues && k === 0;
+    const r = await runner.gradientsWithValues(xs, n * count, seeds, first);
+    const g = r.grads;
+    // Only asked for noise-free copies: every copy's values are the clean ones; keep copy 0's.
+    if (first) values = Object.fromEntries(Object.entries(r.values!).map(([name, t]) => [name, t.subarray(0, t.length / n)]));
     for (let j = 0; j < n; j++) {
       const view: Record<string, Float32Array> = {};
       for (const [name, t] of Object.entries(g)) {
@@ -151,6 +157,7 @@ async function forEachCopy(
       use(view);
     }
   }
+  return values;
 }
 
 export const sampleRng = (seed: number, index: number): Rng => new Rng((Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(index + 1, 0x85ebca6b)) >>> 0);
@@ -158,7 +165,9 @@ export const sampleRng = (seed: number, index: number): Rng => new Rng((Math.imu
 /**
  * Raw maps per sample and layer (layer resolution; input resolution for gradient methods).
  * `forward` is the runner's forward output on the clean x (activations are always the clean
- * ones; only the derivative terms of the smooth variants see noise).
+ * ones; only the derivative terms of the smooth variants see noise). Without it, the scores and
+ * activations come from the gradient run itself when that run is noise-free (one runtime call
+ * instead of two), else from a forward run; either way they are returned with the maps.
  */
 export async function rawMaps(
   runner: SaliencyRunner,
@@ -167,8 +176,8 @@ export async function rawMaps(
   count: number,
   indices: number[],
   targets: number[],
-  forward: Record<string, Float32Array>,
-): Promise<Float64Array[][]> {
+  forward: Record<string, Float32Array> | null,
+): Promise<{ maps: Float64Array[][]; forward: Record<string, Float32Array> }> {
   const sm = runner.sm;
   const seed = oneHot(targets, sm.numClasses);
   const smooth = spec.method === 'smoothgradcampp' || spec.method === 'smoothgrad';
@@ -177,23 +186,30 @@ export async function rawMaps(
   const sigma = smooth ? spec.sigma : 0;
   const rngs = indices.map((i) => sampleRng(spec.seed, i));
   const out: Float64Array[][] = Array.from({ length: count }, () => []);
+  if (!forward && sigma !== 0) forward = await runner.forward(x, count);
+  const want = forward === null;
+  const keep = (v: Record<string, Float32Array> | null) => {
+    if (want && v) forward = v;
+  };
 
   if (inputMethod(spec.method)) {
     const g = spec.layers[0]!.geometry;
     const C = g.channels;
     const S = g.h * g.w;
     const acc = new Float64Array(count * C * S);
-    await forEachCopy(runner, x, count, seed, sigma, rngs, copies, (g) => {
-      const grads = g[sm.input]!;
-      // SmoothGrad averages the per-copy attributions |g| (Captum NoiseTunnel over Saliency).
-      for (let i = 0; i < acc.length; i++) acc[i]! += Math.abs(grads[i]!);
-    });
+    keep(
+      await forEachCopy(runner, x, count, seed, sigma, rngs, copies, (g) => {
+        const grads = g[sm.input]!;
+        // SmoothGrad averages the per-copy attributions |g| (Captum NoiseTunnel over Saliency).
+        for (let i = 0; i < acc.length; i++) acc[i]! += Math.abs(grads[i]!);
+      }, want),
+    );
     for (let s = 0; s < count; s++) {
       const m = maxAbsOverChannels(acc, C, S, s * C * S);
       if (copies > 1) for (let p = 0; p < S; p++) m[p]! /= copies;
       out[s]!.push(m);
     }
-    return out;
+    return { maps: out, forward: forward! };
   }
 
   const useTerms = spec.method === 'gradcampp' || spec.method === 'smoothgradcampp';
@@ -201,12 +217,17 @@ export async function rawMaps(
   let terms: CamTerms[][] | null = null;
   if (useTerms) {
     terms = Array.from({ length: count }, () => spec.layers.map((l) => new CamTerms(l.geometry.channels * l.geometry.h * l.geometry.w)));
-    await forEachCopy(runner, x, count, seed, sigma, rngs, copies, (g) => {
-      for (let s = 0; s < count; s++) spec.layers.forEach((l, li) => terms![s]![li]!.add(channelsBySpace(g[l.name]!, s, l.geometry)));
-    });
+    keep(
+      await forEachCopy(runner, x, count, seed, sigma, rngs, copies, (g) => {
+        for (let s = 0; s < count; s++) spec.layers.forEach((l, li) => terms![s]![li]!.add(channelsBySpace(g[l.name]!, s, l.geometry)));
+      }, want),
+    );
   } else {
-    grads = await runner.gradients(x, count, seed);
+    const r = await runner.gradientsWithValues(x, count, seed, want);
+    grads = r.grads;
+    keep(r.values);
   }
+  const fwd: Record<string, Float32Array> = forward!;
 
   const subsets: CamSubset[] = spec.layers.map((l) => ({
     channels: mask(spec.channels, l.geometry.channels, 'channels', l.name),
@@ -217,7 +238,7 @@ export async function rawMaps(
       const geo = l.geometry;
       const C = geo.channels;
       const S = geo.h * geo.w;
-      const A = channelsBySpace(forward[l.name]!, s, geo);
+      const A = channelsBySpace(fwd[l.name]!, s, geo);
       if (terms) {
         out[s]!.push(gradCamPlusPlus(A, terms[s]![li]!.average(), C, S, subsets[li]));
         return;
@@ -227,11 +248,11 @@ export async function rawMaps(
       else if (spec.variant === 'selective') out[s]!.push(normGradSelective(A, G, C, S));
       else if (spec.variant === 'proper') {
         const cg = l.conv!.geometry;
-        const xin = forward[l.conv!.input]!;
+        const xin = fwd[l.conv!.input]!;
         const patch = patchSquaredNorms(xin, s * cg.cin * cg.hin * cg.win, cg);
         out[s]!.push(normGradProper(G, C, S, patch, cg.groups));
       } else out[s]!.push(normGradIdentity(A, G, C, S));
     });
   }
-  return out;
+  return { maps: out, forward: fwd };
 }

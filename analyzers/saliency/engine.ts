@@ -162,11 +162,18 @@ export class SaliencyRunner {
     const fwdBytes = () => serializeModel(exposed(sm, fwdOutputs));
     const fwd = await hold(useCache, sm.id, `saliency:fwd:${fwdOutputs.join('|')}`, fwdBytes);
     if (spec.wrt.length === 0) return new SaliencyRunner(sm, spec, fwd, null, null);
-    const key = `saliency:vjp:${sm.score}:${spec.wrt.join('|')}`;
+    const key = `saliency:vjp:${sm.score}:${spec.wrt.join('|')}:${spec.read.join('|')}`;
     let names = useCache ? vjpNames.get(`${sm.id}:${key}`) : undefined;
     let bytes: Uint8Array | null = null;
     const buildVjp = async () => {
       const g = await vjpGraph(sm.model, sm.score, spec.wrt, { upgrade: false });
+      // The clean gradient run can then stand in for the forward run (scores, activations).
+      const outs = g.model.graph.outputs;
+      for (const n of spec.read) {
+        if (outs.some((o) => o.name === n)) continue;
+        const info = sm.shapes.get(n)!;
+        outs.push({ name: n, dtype: info.dtype, shape: info.dims.map((d, i) => d ?? `d${i}`) });
+      }
       names = { seed: g.seed, grads: g.grads };
       if (useCache) vjpNames.set(`${sm.id}:${key}`, names);
       bytes = serializeModel(g.model);
@@ -194,12 +201,21 @@ export class SaliencyRunner {
 
   /** d <seed, score> / d wrt for each wrt tensor; seed is count x numClasses. */
   async gradients(x: Float32Array, count: number, seed: Float32Array): Promise<Record<string, Float32Array>> {
+    return (await this.gradientsWithValues(x, count, seed, false)).grads;
+  }
+
+  /**
+   * Gradients and, with values = true, what forward() returns (scores and the read tensors)
+   * from the same run: one call instead of two when the input is not noisy.
+   */
+  async gradientsWithValues(x: Float32Array, count: number, seed: Float32Array, values = true): Promise<{ grads: Record<string, Float32Array>; values: Record<string, Float32Array> | null }> {
     if (!this.bwd || !this.names) throw new AppError('INTERNAL', 'saliency runner opened without gradients');
     const wanted = this.spec.wrt.map((w) => this.names!.grads.get(w)!);
-    const out = await this.runSplit(this.bwd.session, x, count, seed, wanted);
-    const byWrt: Record<string, Float32Array> = {};
-    this.spec.wrt.forEach((w, i) => (byWrt[w] = out[wanted[i]!]!));
-    return byWrt;
+    const read = values ? [...new Set([this.sm.score, ...this.spec.read])] : [];
+    const out = await this.runSplit(this.bwd.session, x, count, seed, [...new Set([...wanted, ...read])]);
+    const grads: Record<string, Float32Array> = {};
+    this.spec.wrt.forEach((w, i) => (grads[w] = out[wanted[i]!]!));
+    return { grads, values: values ? Object.fromEntries(read.map((n) => [n, out[n]!])) : null };
   }
 
   /** One call per batch when batched, else one per sample with the outputs concatenated. */

@@ -199,22 +199,26 @@ async function run(ctx: AnalyzerContext<SaliencyParams>): Promise<SaliencyResult
       const chunk = indices.slice(start, start + bs);
       const x = new Float32Array(chunk.length * per);
       chunk.forEach((idx, k) => x.set(data.x.subarray(idx * per, (idx + 1) * per), k * per));
-      const forward = await runner.forward(x, chunk.length);
-      const scores = forward[sm.score]!;
-      const predicted = chunk.map((_, s) => {
-        let b = 0;
-        for (let j = 1; j < K; j++) if (scores[s * K + j]! > scores[s * K + b]!) b = j;
-        return b;
-      });
+      const argmaxOf = (scores: Float32Array) =>
+        chunk.map((_, s) => {
+          let b = 0;
+          for (let j = 1; j < K; j++) if (scores[s * K + j]! > scores[s * K + b]!) b = j;
+          return b;
+        });
+      // Only 'predicted' needs the scores before the gradient run; otherwise the (clean) gradient
+      // run also yields the scores and activations.
+      const before = targetMode === 'predicted' ? await runner.forward(x, chunk.length) : null;
       const labels = chunk.map((idx) => (data.y ? Number(data.y[idx]) : null));
       const targets = chunk.map((_, s) => {
         if (fixedTarget !== null) return fixedTarget;
-        if (targetMode === 'predicted') return predicted[s]!;
+        if (before) return argmaxOf(before[sm.score]!)[s]!;
         const l = labels[s]!;
         if (!Number.isInteger(l) || l! < 0 || l! >= K) throw new AppError('BAD_DATASET', `label of sample ${chunk[s]} is ${l}, not a class index below ${K}`);
         return l!;
       });
-      const raw = await rawMaps(runner, spec, x, chunk.length, chunk, targets, forward);
+      const { maps: raw, forward } = await rawMaps(runner, spec, x, chunk.length, chunk, targets, before);
+      const scores = forward[sm.score]!;
+      const predicted = argmaxOf(scores);
       const finals = raw.map((r) => finalizeMap(r, layers, input, combine));
       const batch: Batch = { x, count: chunk.length, indices: chunk, targets, forward, maps: finals.map((f) => f.upsampled) };
       batches.push(batch);

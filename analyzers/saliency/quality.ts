@@ -53,8 +53,8 @@ const argmax = (v: ArrayLike<number>, o: number, K: number) => {
   return b;
 };
 
-async function finalMaps(runner: SaliencyRunner, spec: MapSpec, b: Batch, targets: number[], forward: Record<string, Float32Array>, input: InputGeometry, combine: CombineSpec) {
-  const raw = await rawMaps(runner, spec, b.x, b.count, b.indices, targets, forward);
+async function finalMaps(runner: SaliencyRunner, spec: MapSpec, b: Batch, targets: number[], forward: Record<string, Float32Array> | null, input: InputGeometry, combine: CombineSpec) {
+  const { maps: raw } = await rawMaps(runner, spec, b.x, b.count, b.indices, targets, forward);
   return raw.map((r) => finalizeMap(r, spec.layers, input, combine).upsampled);
 }
 
@@ -128,8 +128,7 @@ export async function randomizationCheck(
     try {
       const perIndex: number[] = [];
       for (const b of batches) {
-        const fwd = await runner.forward(b.x, b.count);
-        const maps = await finalMaps(runner, spec, b, b.targets, fwd, input, combine);
+        const maps = await finalMaps(runner, spec, b, b.targets, null, input, combine);
         maps.forEach((m, s) => perIndex.push(spearman(m, b.maps[s]!)));
       }
       steps.push({ randomized: units.slice(0, k + 1).map((u) => u.node), meanSpearman: perIndex.reduce((a, v) => a + v, 0) / perIndex.length, perIndex });
