@@ -51,7 +51,7 @@ const PASS_THROUGH = new Set(['Identity', 'Reshape', 'Flatten', 'Squeeze', 'Unsq
  * Softmax/LogSoftmax (or a Sigmoid: a binary classifier's logit) and returns its input; the
  * output itself otherwise.
  */
-export function scoreTensor(model: Model, output: string, producers: Map<string, Node>): { score: string; sigmoid: boolean } {
+export function scoreTensor(output: string, producers: Map<string, Node>): { score: string; sigmoid: boolean } {
   let name = output;
   for (let hops = 0; hops < 16; hops++) {
     const node = producers.get(name);
@@ -61,7 +61,6 @@ export function scoreTensor(model: Model, output: string, producers: Map<string,
     if (!PASS_THROUGH.has(node.opType)) break;
     name = node.inputs[0]!;
   }
-  void model;
   return { score: output, sigmoid: false };
 }
 
@@ -98,7 +97,7 @@ async function build(loaded: LoadedModel, verifySamples?: Float32Array): Promise
   const producers = new Map<string, Node>();
   for (const n of model.graph.nodes) for (const o of n.outputs) if (o) producers.set(o, n);
   const output = model.graph.outputs[0]!.name;
-  const { score, sigmoid } = scoreTensor(model, output, producers);
+  const { score, sigmoid } = scoreTensor(output, producers);
   const sInfo = shapes.get(score)!;
   const numClasses = sInfo.dims.slice(1).reduce<number>((a, d) => a * (d ?? 1), 1);
   const inInfo = shapes.get(inputInfo.name)!;
