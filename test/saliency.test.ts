@@ -540,3 +540,21 @@ test('a sigmoid output: the logit is differentiated (Grad-CAM++ is not scale-inv
     assert.ok(Math.abs(m.probability - 1 / (1 + Math.exp(-m.score))) < 1e-12);
   }
 });
+
+test('a cancelled analysis stops with CANCELLED and reports progress up to 1 otherwise', async () => {
+  const ac = new AbortController();
+  ac.abort();
+  const run = (signal: AbortSignal, progress: (f: number) => void) =>
+    saliencyAnalyzer.run({
+      model: loaded(model),
+      dataset: data,
+      params: validateParams(saliencyAnalyzer.params, { layer: 'A', indices: 'all', batchSize: 1 }) as SaliencyParams,
+      progress,
+      signal,
+    });
+  await assert.rejects(run(ac.signal, () => {}), (e: AppError) => e.code === 'CANCELLED');
+  const seen: number[] = [];
+  await run(new AbortController().signal, (f) => seen.push(f));
+  assert.equal(seen[seen.length - 1], 1);
+  for (let i = 1; i < seen.length; i++) assert.ok(seen[i]! >= seen[i - 1]!, 'progress never goes back');
+});
