@@ -14,6 +14,7 @@ import type { AnalyzerCatalog } from './analyzerCatalog.js';
 import type { AnalysisEvents } from './events.js';
 import type { JobQueue } from './jobs/queue.js';
 import { executeJob, recordFailure, type ProgressFn } from './jobs/execute.js';
+import { checkDatasetFits } from './datasetService.js';
 
 export interface RunAnalysisRequest {
   modelId: string;
@@ -56,6 +57,7 @@ export class AnalysisService {
     const dataset = req.datasetId ? await this.store.datasets.byId(req.datasetId) : null;
     if (req.datasetId && !dataset) throw new AppError('NOT_FOUND', `no dataset with id ${req.datasetId}`, { datasetId: req.datasetId });
     if (analyzer.needsDataset && !dataset) throw new AppError('BAD_DATASET', `analyzer ${analyzer.name} needs a dataset (datasetId)`);
+    if (dataset) checkDatasetFits(dataset, model);
     const params = validateParams(analyzer.params, req.params ?? {});
     const paramsJson = canonicalJson(params);
     return {

@@ -3,9 +3,10 @@ import { randomUUID } from 'node:crypto';
 import { AppError } from '../common/errors.js';
 import { sha256Hex } from '../storage/blobs.js';
 import type { Store } from '../storage/store.js';
-import type { DatasetFormat, DatasetRecord } from '../storage/records.js';
+import type { DatasetFormat, DatasetRecord, ModelRecord } from '../storage/records.js';
 import type { LoadedDataset } from '../analyzers/types.js';
-import type { Model } from '../native/onnx/ir.js';
+import type { Dim, Model } from '../native/onnx/ir.js';
+import type { DType } from '../native/onnx/dtype.js';
 import { loadDataset, conformDataset } from '../datasets/index.js';
 import { detectDatasetFormat } from './datasetFormat.js';
 import { loadStoredModel } from './modelService.js';
@@ -68,6 +69,26 @@ export class DatasetService {
 export async function loadStoredDataset(store: Store, sha256: string, format: DatasetFormat, model: Model): Promise<LoadedDataset> {
   const bytes = await store.blobs.get(sha256);
   return conformDataset(decode(bytes, format, sha256), model);
+}
+
+/**
+ * DATASET_MISMATCH before a job is queued, from stored facts alone (no decoding, no model
+ * parsing): conformDataset applied to the dataset's shape with no samples, against the model's
+ * declared input.
+ */
+export function checkDatasetFits(dataset: DatasetRecord, model: ModelRecord): void {
+  const shapeOnly: LoadedDataset = {
+    sha256: dataset.sha256,
+    format: dataset.format,
+    count: 0,
+    sampleShape: dataset.summary.sampleShape,
+    x: new Float32Array(0),
+    y: null,
+    yShape: dataset.summary.yShape,
+  };
+  const inputs = model.summary.inputs.map((t) => ({ name: t.name, dtype: t.dtype as DType, shape: t.shape as Dim[] | null }));
+  const declared = { graph: { inputs } } as unknown as Model; // conformDataset reads only the graph inputs
+  conformDataset(shapeOnly, declared);
 }
 
 function decode(bytes: Uint8Array, format: DatasetFormat, sha256: string): LoadedDataset {

@@ -85,6 +85,14 @@ test('a dataset of the wrong shape for the model is DATASET_MISMATCH', () =>
     return svc.upload(UPLOAD_DATASET, { modelId }, { bytes: npz, filename: 'wrong.npz' });
   }));
 
+test('running on a dataset that does not fit the model is DATASET_MISMATCH before any job is queued', async () => {
+  const npz = writeNpz({ x: { dtype: 'f4', shape: [2, 7], data: new Float32Array(14) }, y: { dtype: 'i8', shape: [2], data: new BigInt64Array(2) } });
+  const up = await svc.upload(UPLOAD_DATASET, {}, { bytes: npz, filename: 'seven.npz' });
+  assert.equal(up.body.errors, undefined, JSON.stringify(up.body.errors));
+  const datasetId = up.body.data!.uploadDataset.id;
+  await expectRejected('DATASET_MISMATCH', () => svc.gql(RUN, { input: { modelId, datasetId, analyzer: 'evaluate' } }));
+});
+
 test('an unreadable dataset is BAD_DATASET', () =>
   expectRejected('BAD_DATASET', () => svc.upload(UPLOAD_DATASET, {}, { bytes: randomBytes(512), filename: 'broken.npz' })));
 

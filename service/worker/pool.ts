@@ -178,7 +178,9 @@ export class WorkerPool implements JobCanceller {
     this.slots.delete(slot);
     const job = slot.job;
     this.release(slot);
-    if (job && !this.stopping) {
+    if (job && this.stopping) {
+      await this.opts.queue.release(job);
+    } else if (job) {
       const how = signal ? `signal ${signal}` : `exit code ${code}`;
       const { store, queue, events, log, jobAttempts } = this.opts;
       if (job.attempt < jobAttempts) {
