@@ -1,42 +1,31 @@
 /**
- * The service assembled: store, analyzers, queue, worker pool and the domain services, for one
- * data dir. `serve` wraps it in HTTP; tests create it directly.
+ * The service assembled: the local services (store, analyzers, queue, domain services) plus the
+ * worker pool that runs the queue, for one data dir. `serve` wraps it in HTTP; tests create it
+ * directly.
  */
 import type { Logger } from 'pino';
-import { openStore, type Store } from '../storage/store.js';
 import type { Config } from './config.js';
-import { AnalyzerCatalog } from './analyzerCatalog.js';
-import { AnalysisEvents } from './events.js';
-import { SqliteJobQueue } from './jobs/sqliteQueue.js';
 import { WorkerPool } from './worker/pool.js';
-import { ModelService } from './modelService.js';
-import { DatasetService } from './datasetService.js';
-import { AnalysisService } from './analysisService.js';
+import { openLocalServices, type LocalServices } from './local.js';
 
-export interface App {
+export interface App extends LocalServices {
   config: Config;
   log: Logger;
-  store: Store;
-  catalog: AnalyzerCatalog;
-  events: AnalysisEvents;
   pool: WorkerPool;
-  models: ModelService;
-  datasets: DatasetService;
-  analyses: AnalysisService;
-  /** Stops the pool (running jobs get config.shutdownGraceMs, then go back to the queue) and closes the store. */
+  /** Stops the pool (running jobs get graceMs, then go back to the queue) and closes the store. */
   close(graceMs?: number): Promise<void>;
 }
 
 export async function createApp(config: Config, log: Logger): Promise<App> {
-  const store = await openStore(config.dataDir);
+  // The pool is created after the services; cancellations reach it through this late binding.
+  let pool: WorkerPool | undefined;
+  const services = await openLocalServices(config, { cancel: (id) => pool?.cancel(id) });
+  const { store, queue, events } = services;
   const requeued = await store.analyses.requeueAllRunning();
   if (requeued > 0) log.warn({ requeued }, 'jobs left running by a previous process were put back in the queue');
   const removed = await store.collectGarbage();
   if (removed.length > 0) log.info({ removed: removed.length }, 'removed blobs that no row refers to');
-  const catalog = await AnalyzerCatalog.load(config.analyzerModules);
-  const events = new AnalysisEvents();
-  const queue = new SqliteJobQueue(store);
-  const pool = new WorkerPool({
+  pool = new WorkerPool({
     size: config.workers,
     setup: {
       dataDir: config.dataDir,
@@ -52,19 +41,15 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
     log: log.child({ role: 'pool' }),
   });
   pool.start();
+  const running = pool;
   return {
+    ...services,
     config,
     log,
-    store,
-    catalog,
-    events,
-    pool,
-    models: new ModelService(store, config.maxUploadBytes),
-    datasets: new DatasetService(store, config.maxUploadBytes),
-    analyses: new AnalysisService(store, catalog, queue, events, pool),
+    pool: running,
     async close(graceMs = config.shutdownGraceMs) {
-      await pool.stop(graceMs);
-      await store.close();
+      await running.stop(graceMs);
+      await services.close();
     },
   };
 }

@@ -1,34 +1,42 @@
 /**
- * The services without a worker pool or HTTP: what the CLI uses to run an analysis in-process
- * against the same data dir and results cache as the server.
+ * The services over one data dir, without a worker pool or HTTP: what the CLI uses to run an
+ * analysis in-process against the same store and results cache as the server, and what the
+ * server (service/app.ts) builds its pool around.
  */
 import { openStore, type Store } from '../storage/store.js';
 import type { Config } from './config.js';
 import { AnalyzerCatalog } from './analyzerCatalog.js';
 import { AnalysisEvents } from './events.js';
 import { SqliteJobQueue } from './jobs/sqliteQueue.js';
+import type { JobQueue } from './jobs/queue.js';
 import { ModelService } from './modelService.js';
 import { DatasetService } from './datasetService.js';
-import { AnalysisService } from './analysisService.js';
+import { AnalysisService, type JobCanceller } from './analysisService.js';
 
 export interface LocalServices {
   store: Store;
   catalog: AnalyzerCatalog;
+  queue: JobQueue;
+  events: AnalysisEvents;
   models: ModelService;
   datasets: DatasetService;
   analyses: AnalysisService;
   close(): Promise<void>;
 }
 
-export async function openLocalServices(config: Config): Promise<LocalServices> {
+export async function openLocalServices(config: Config, canceller?: JobCanceller): Promise<LocalServices> {
   const store = await openStore(config.dataDir);
   const catalog = await AnalyzerCatalog.load(config.analyzerModules);
+  const queue = new SqliteJobQueue(store);
+  const events = new AnalysisEvents();
   return {
     store,
     catalog,
+    queue,
+    events,
     models: new ModelService(store, config.maxUploadBytes),
     datasets: new DatasetService(store, config.maxUploadBytes),
-    analyses: new AnalysisService(store, catalog, new SqliteJobQueue(store), new AnalysisEvents()),
+    analyses: new AnalysisService(store, catalog, queue, events, canceller),
     close: () => store.close(),
   };
 }
