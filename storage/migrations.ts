@@ -94,9 +94,11 @@ export async function migrate(db: Db): Promise<void> {
   }
 }
 
+/** Statements of a migration: comments dropped first (they may contain ';'), then split on ';'. */
 function splitStatements(sql: string): string[] {
   return sql
+    .replace(/--[^\n]*/g, '')
     .split(';')
-    .map((s) => s.replace(/--[^\n]*/g, '').trim())
+    .map((s) => s.trim())
     .filter((s) => s.length > 0);
 }
