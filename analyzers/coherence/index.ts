@@ -3,19 +3,17 @@
  * overall and per parameter tensor, next to the same metrics with shuffled labels (the
  * comparison the coherent-gradients papers rest on), optionally over a series of checkpoints.
  */
-import type { Analyzer, AnalyzerContext, LoadedModel, ParamValues } from '../types.js';
+import type { Analyzer, AnalyzerContext, LoadedModel } from '../types.js';
 import { LossRunner } from '../../native/autodiff/runner.js';
 import { datasetBatches, sampleIndices, setupDifferentiable } from '../common/differentiable.js';
 import { AppError } from '../../common/errors.js';
+import { LOSS_MODEL_PARAMS, lossModelOptions, type LossModelParams } from '../common/loss-params.js';
 import { Rng } from '../../common/random.js';
 import { coherenceOf, newAccumulator, type CoherenceAccumulator, type CoherenceMetrics } from './metrics.js';
 
-export interface CoherenceParams extends ParamValues {
+export interface CoherenceParams extends LossModelParams {
   batchSize: number;
   maxSamples: number;
-  loss: string;
-  parameters?: string;
-  precision: string;
   randomLabelControl: boolean;
   seed: number;
   checkpoints?: string[];
@@ -58,9 +56,7 @@ export const coherenceAnalyzer: Analyzer<CoherenceParams, CoherenceResult> = {
   params: [
     { name: 'batchSize', type: 'int', default: 32, min: 1, max: 4096, description: 'Examples per runtime call.' },
     { name: 'maxSamples', type: 'int', default: 512, min: 2, max: 1_000_000, description: 'Number of examples m (the first m of the dataset).' },
-    { name: 'loss', type: 'enum', choices: ['auto', 'mse'], default: 'auto', description: 'auto follows the output kind; mse for regression.' },
-    { name: 'parameters', type: 'string', description: 'Regular expression selecting parameter tensors (default: all).' },
-    { name: 'precision', type: 'enum', choices: ['auto', 'float32', 'float64'], default: 'auto', description: 'auto: float64 where the runtime has the kernels.' },
+    ...LOSS_MODEL_PARAMS,
     { name: 'randomLabelControl', type: 'bool', default: true, description: 'Also compute the metrics with labels shuffled (seeded).' },
     { name: 'seed', type: 'int', default: 0, min: 0, max: 2 ** 31 - 1, description: 'Seed of the label shuffle.' },
     { name: 'checkpoints', type: 'stringList', description: 'Other models (ids) of the same architecture: the metrics as a series.' },
@@ -83,9 +79,7 @@ export const coherenceAnalyzer: Analyzer<CoherenceParams, CoherenceResult> = {
     for (const model of models) {
       const setup = await setupDifferentiable(model.ir, dataset, {
         batchSize: params.batchSize,
-        loss: params.loss === 'mse' ? 'mse' : 'auto',
-        ...(params.parameters ? { parameters: { pattern: params.parameters } } : {}),
-        precision: params.precision as 'auto' | 'float32' | 'float64',
+        ...lossModelOptions(params),
       });
       const runner = await LossRunner.create(setup.prepared);
       try {

@@ -3,19 +3,17 @@
  * streamed in batches (batch weights 1/N, so the sum over batches is the dataset mean).
  * With an artifact sink the full gradient is written as gradient.npz (one array per tensor).
  */
-import type { Analyzer, ParamValues } from '../types.js';
+import type { Analyzer } from '../types.js';
 import { LossRunner } from '../../native/autodiff/runner.js';
 import { datasetBatches, sampleIndices, setupDifferentiable } from '../common/differentiable.js';
 import { AppError } from '../../common/errors.js';
+import { LOSS_MODEL_PARAMS, lossModelOptions, type LossModelParams } from '../common/loss-params.js';
 import { writeNpz } from '../../datasets/npz.js';
 import type { NpyWritable } from '../../datasets/npy.js';
 
-export interface GradientsParams extends ParamValues {
+export interface GradientsParams extends LossModelParams {
   batchSize: number;
   maxSamples?: number;
-  loss: string;
-  parameters?: string;
-  precision: string;
 }
 
 export interface TensorGradient {
@@ -47,18 +45,14 @@ export const gradientsAnalyzer: Analyzer<GradientsParams, GradientsResult> = {
   params: [
     { name: 'batchSize', type: 'int', default: 64, min: 1, max: 4096, description: 'Samples per runtime call.' },
     { name: 'maxSamples', type: 'int', min: 1, max: 10_000_000, description: 'Use only the first N samples.' },
-    { name: 'loss', type: 'enum', choices: ['auto', 'mse'], default: 'auto', description: 'auto follows the output kind (cross-entropy, NLL, BCE); mse for regression.' },
-    { name: 'parameters', type: 'string', description: 'Regular expression selecting parameter tensors by name (default: all).' },
-    { name: 'precision', type: 'enum', choices: ['auto', 'float32', 'float64'], default: 'auto', description: 'auto: float64 where the runtime has float64 kernels.' },
+    ...LOSS_MODEL_PARAMS,
   ],
   async run(ctx) {
     const { params, dataset } = ctx;
     if (!dataset) throw new AppError('BAD_PARAMS', 'gradients needs a dataset');
     const setup = await setupDifferentiable(ctx.model.ir, dataset, {
       batchSize: params.batchSize,
-      loss: params.loss === 'mse' ? 'mse' : 'auto',
-      ...(params.parameters ? { parameters: { pattern: params.parameters } } : {}),
-      precision: params.precision as 'auto' | 'float32' | 'float64',
+      ...lossModelOptions(params),
     });
     const runner = await LossRunner.create(setup.prepared, { gradient: true });
     try {
