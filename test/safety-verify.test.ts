@@ -85,7 +85,7 @@ test('MILP optimum matches brute force on a random 2-D ReLU network', async () =
   const r = await solveMilp(net, box, lb.pre, d, 20);
   assert.ok(r.objective !== undefined && r.x, r.message);
   let gridMin = Infinity;
-  const N = 300;
+  const N = 150;
   for (let i = 0; i <= N; i++) {
     for (let j = 0; j <= N; j++) {
       const x = [-1 + (1.5 * i) / N, -0.5 + (1.5 * j) / N];
