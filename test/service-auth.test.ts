@@ -1,6 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import request from 'supertest';
 import { loadConfig } from '../service/config.js';
 import { MNIST_MODEL, removeDir, startTestService, type TestService } from './helpers/serviceHarness.js';
@@ -21,6 +22,16 @@ test('without tokens the server binds to loopback only; with tokens to all inter
   assert.equal(loadConfig({}, {}).host, '127.0.0.1');
   assert.equal(loadConfig({}, { ONNXSCOPE_HOST: '0.0.0.0' }).host, '127.0.0.1');
   assert.equal(loadConfig({}, { ONNXSCOPE_TOKENS: 't:read' }).host, '0.0.0.0');
+});
+
+test('tokens come from ONNXSCOPE_TOKENS and/or a tokens file', () => {
+  const file = path.join(svc.dataDir, 'tokens.txt');
+  writeFileSync(file, '# one token per line\nfile-token:read,write\nviewer:read\n');
+  const tokens = loadConfig({}, { ONNXSCOPE_TOKENS_FILE: file, ONNXSCOPE_TOKENS: 'env-token:read' }).tokens!;
+  assert.deepEqual([...tokens.keys()].sort(), ['env-token', 'file-token', 'viewer']);
+  assert.deepEqual([...tokens.get('file-token')!].sort(), ['read', 'write']);
+  assert.deepEqual([...tokens.get('viewer')!], ['read']);
+  assert.throws(() => loadConfig({}, { ONNXSCOPE_TOKENS: 'x:admin' }), /scope "admin"/);
 });
 
 test('a missing or unknown token is UNAUTHENTICATED', async () => {

@@ -164,8 +164,14 @@ describe('retries and time budgets', () => {
     assert.equal(ended.error.code, 'TIMEOUT');
   });
 
-  test('stop', async () => {
-    await svc.stop();
+  test('on shutdown a running job that finishes within the grace period is kept', async () => {
+    const id = await runSlow(svc, modelId, { ms: 800, tag: 'graceful' });
+    await waitForRunning(svc, id);
+    await svc.http.close();
+    await svc.app.close(20_000);
+    const store = await openStore(svc.dataDir);
+    assert.equal((await store.analyses.byId(id))?.status, 'SUCCEEDED');
+    await store.close();
     removeDir(svc.dataDir);
   });
 });
