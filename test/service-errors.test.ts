@@ -111,6 +111,12 @@ test('params out of range, of the wrong type or unknown are BAD_PARAMS', async (
 test('an upload over the size limit is TOO_LARGE', () =>
   expectRejected('TOO_LARGE', () => svc.upload(UPLOAD_MODEL, {}, { bytes: randomBytes(MAX_UPLOAD + 100_000), filename: 'huge.onnx' })));
 
+test('a JSON request body over its limit is TOO_LARGE, in the GraphQL error shape', async () => {
+  const res = await request(svc.url).post('/graphql').send({ query: '{ models { id } }', variables: { padding: 'x'.repeat(3 * 1024 * 1024) } });
+  assert.equal(res.status, 413);
+  assert.equal(res.body.errors?.[0]?.extensions?.code, 'TOO_LARGE');
+});
+
 test('a query nested deeper than the limit is refused', () =>
   expectRejected('TOO_LARGE', () =>
     svc.gql(`{ models { analyses { model { analyses { model { analyses { model { analyses { model { id } } } } } } } } } }`),

@@ -20,6 +20,7 @@ import type { Scope } from '../config.js';
 import { authenticate, scopesFor } from './auth.js';
 import { healthRoutes } from './health.js';
 import { artifactRoutes } from './artifacts.js';
+import { httpErrorHandler } from './errorHandler.js';
 import { makeFormatError } from './formatError.js';
 
 export interface HttpServer {
@@ -83,6 +84,7 @@ export async function createHttpServer(app: App): Promise<HttpServer> {
       context: async ({ res }): Promise<GqlContext> => ({ app, scopes: res.locals.scopes as ReadonlySet<Scope> }),
     }),
   );
+  ex.use(httpErrorHandler(log));
 
   return {
     server,
