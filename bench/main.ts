@@ -5,9 +5,15 @@
 import type { BenchSection } from './section.js';
 import { formatSection } from './section.js';
 import { evaluateSection } from './evaluate-section.js';
+import { autodiffSection, hvpMemorySection, perExampleSection } from './autodiff-report.js';
+import { hessianSection } from './hessian.js';
 
 const SECTIONS: { name: string; run: () => Promise<BenchSection> | BenchSection }[] = [
   { name: 'evaluate', run: evaluateSection },
+  { name: 'autodiff', run: autodiffSection },
+  { name: 'hvp-memory', run: hvpMemorySection },
+  { name: 'per-example', run: perExampleSection },
+  { name: 'hessian', run: hessianSection },
 ];
 
 async function main(): Promise<void> {

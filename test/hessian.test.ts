@@ -450,6 +450,10 @@ test('cancellation between products, and bad params', async () => {
     (e: unknown) => e instanceof AppError && e.code === 'CANCELLED',
   );
   assert.equal(reports, 3, 'no product after the abort');
+  // A time budget aborts with its own reason, which comes through.
+  const timed = new AbortController();
+  timed.abort(new AppError('TIMEOUT', 'budget'));
+  await assert.rejects(analyze(mlp, mlpData, {}, timed.signal), (e: unknown) => e instanceof AppError && e.code === 'TIMEOUT');
   await assert.rejects(analyze(mlp, mlpData, { compute: ['top', 'eigenvectors'] }), (e: unknown) => e instanceof AppError && e.code === 'BAD_PARAMS' && /eigenvectors/.test(e.message));
   await assert.rejects(analyze(mlp, mlpData, { method: 'arnoldi' }), (e: unknown) => e instanceof AppError && e.code === 'BAD_PARAMS');
 });

@@ -76,7 +76,10 @@ export class DatasetHessian implements LinearOperator {
     const grad = first ? new Float64Array(this.dim) : null;
     let loss = 0;
     for (const batch of this.batches()) {
-      if (this.signal.aborted) throw new AppError('CANCELLED', 'hessian analysis cancelled');
+      if (this.signal.aborted) {
+        // A time budget aborts with its own AppError (TIMEOUT); anything else is a cancellation.
+        throw this.signal.reason instanceof AppError ? this.signal.reason : new AppError('CANCELLED', 'hessian analysis cancelled');
+      }
       const r = await this.runner.hvp(batch, v);
       axpy(out, 1, r.hv);
       if (grad) {
