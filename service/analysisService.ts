@@ -83,12 +83,29 @@ export class AnalysisService {
   /** A cached answer at once; else the identical job already queued or running; else a new job. */
   async run(req: RunAnalysisRequest): Promise<AnalysisRecord> {
     const job = await this.prepare(req);
-    if (await this.store.results.has(job.cacheKey)) return this.store.analyses.insertCached(job);
-    const inFlight = await this.store.analyses.activeByKey(job.cacheKey);
-    if (inFlight) return inFlight;
-    const record = await this.queue.enqueue(job);
-    this.events.publish(record.id);
-    return record;
+    // Identical requests arriving together are decided one after the other, so they share one job.
+    return this.oneAtATime(job.cacheKey, async () => {
+      if (await this.store.results.has(job.cacheKey)) return this.store.analyses.insertCached(job);
+      const inFlight = await this.store.analyses.activeByKey(job.cacheKey);
+      if (inFlight) return inFlight;
+      const record = await this.queue.enqueue(job);
+      this.events.publish(record.id);
+      return record;
+    });
+  }
+
+  private readonly deciding = new Map<string, Promise<unknown>>();
+
+  private async oneAtATime<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const before = this.deciding.get(key) ?? Promise.resolve();
+    const mine = before.then(fn, fn);
+    const settled = mine.catch(() => undefined);
+    this.deciding.set(key, settled);
+    try {
+      return await mine;
+    } finally {
+      if (this.deciding.get(key) === settled) this.deciding.delete(key);
+    }
   }
 
   /**

@@ -123,6 +123,9 @@ describe('one attempt per job', () => {
     const a = await runSlow(svc, modelId, { ms: 300, tag: 'shared' });
     const b = await runSlow(svc, modelId, { ms: 300, tag: 'shared' });
     assert.equal(a, b);
+    // Also when they arrive at the same moment.
+    const together = await Promise.all([1, 2, 3].map(() => runSlow(svc, modelId, { ms: 300, tag: 'together' })));
+    assert.equal(new Set(together).size, 1);
     await svc.waitFor(a);
   });
 
