@@ -4,6 +4,7 @@
  * Append new migrations at the end; never edit one that has shipped.
  */
 import type { Db } from './db.js';
+import { ZOO_MIGRATION } from './zoos.js';
 
 const MIGRATIONS: string[] = [
   `
@@ -72,6 +73,7 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY (cache_key, name)
   );
   `,
+  ZOO_MIGRATION,
 ];
 
 /** The schema version a fully migrated database has (PRAGMA user_version). */
