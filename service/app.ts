@@ -16,6 +16,8 @@ export interface App extends LocalServices {
   close(graceMs?: number): Promise<void>;
 }
 
+const GC_INTERVAL_MS = 10 * 60_000;
+
 export async function createApp(config: Config, log: Logger): Promise<App> {
   // The pool is created after the services; cancellations reach it through this late binding.
   let pool: WorkerPool | undefined;
@@ -23,8 +25,14 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
   const { store, queue, events } = services;
   const requeued = await store.analyses.requeueAllRunning();
   if (requeued > 0) log.warn({ requeued }, 'jobs left running by a previous process were put back in the queue');
-  const removed = await store.collectGarbage();
-  if (removed.length > 0) log.info({ removed: removed.length }, 'removed blobs that no row refers to');
+  const collectGarbage = async () => {
+    const removed = await store.collectGarbage();
+    if (removed.length > 0) log.info({ removed: removed.length }, 'removed blobs that no row refers to');
+  };
+  await collectGarbage();
+  // Blobs orphaned by a crash younger than gc's minimum age go on a later pass.
+  const gcTimer = setInterval(() => void collectGarbage().catch((err: Error) => log.error({ err: err.message }, 'blob gc failed')), GC_INTERVAL_MS);
+  gcTimer.unref();
   pool = new WorkerPool({
     size: config.workers,
     setup: {
@@ -48,6 +56,7 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
     log,
     pool: running,
     async close(graceMs = config.shutdownGraceMs) {
+      clearInterval(gcTimer);
       await running.stop(graceMs);
       await services.close();
     },
