@@ -25,6 +25,7 @@ import { upgradeOpset } from '../native/onnx/upgrade.js';
 import { liftParameters, selectParameters } from '../native/autodiff/params.js';
 import { probeShapes } from '../native/autodiff/shapes.js';
 import { buildGradient } from '../native/autodiff/gradient.js';
+import { sharedData } from './helpers/shared-data.js';
 
 const rng = new Rng(17);
 const rand32 = (dims: number[], lo = -1, hi = 1) =>
@@ -148,7 +149,7 @@ test('conv net graphs built with a symbolic batch give the static-shape numbers 
  * weights: h^2 truncation), HVP ~1e-5; rtol 3e-2.
  */
 for (const file of ['vnncomp2021/verivital/Convnet_avgpool.onnx', 'vnncomp2021/verivital/Convnet_maxpool.onnx', 'onnxruntime/mnist.onnx']) {
-  const path = `/work/shared/data/${file}`;
+  const path = sharedData(file);
   test(`real model ${file} (smoothed): gradient and HVP w.r.t. all weights`, { skip: existsSync(path) ? false : `${path} missing` }, async () => {
     const m0 = upgradeOpset(loadModel(readFileSync(path)));
     for (const n of m0.graph.nodes) {

@@ -20,6 +20,7 @@ import { tensor, tensorFromProto, type Tensor } from '../native/onnx/tensor.js';
 import { createSession, runSession } from '../native/runtime/session.js';
 import { AppError } from '../common/errors.js';
 import { Rng } from '../common/random.js';
+import { sharedData } from './helpers/shared-data.js';
 
 const rng = new Rng(41);
 const rand = (dims: number[], dtype: 'float32' | 'float64' = 'float32', lo = -2, hi = 2) =>
@@ -243,11 +244,11 @@ test('opset >= 18 is kept; ir_version raised; the source model is not changed; s
 });
 
 const REAL = [
-  { path: '/work/shared/data/onnxruntime/mnist.onnx', opset: 8, dims: [1, 1, 28, 28] },
-  { path: '/work/shared/data/onnxruntime/cnn_mnist_pytorch.onnx', opset: 9, dims: [1, 1, 28, 28] },
-  { path: '/work/shared/data/vnncomp2021/mnistfc/mnist-net_256x2.onnx', opset: 9, dims: [1, 784, 1] },
-  { path: '/work/shared/data/vnncomp2021/verivital/Convnet_avgpool.onnx', opset: 9, dims: [1, 1, 28, 28] },
-  { path: '/work/shared/data/vnncomp2021/verivital/Convnet_maxpool.onnx', opset: 9, dims: [1, 1, 28, 28] },
+  { path: sharedData('onnxruntime/mnist.onnx'), opset: 8, dims: [1, 1, 28, 28] },
+  { path: sharedData('onnxruntime/cnn_mnist_pytorch.onnx'), opset: 9, dims: [1, 1, 28, 28] },
+  { path: sharedData('vnncomp2021/mnistfc/mnist-net_256x2.onnx'), opset: 9, dims: [1, 784, 1] },
+  { path: sharedData('vnncomp2021/verivital/Convnet_avgpool.onnx'), opset: 9, dims: [1, 1, 28, 28] },
+  { path: sharedData('vnncomp2021/verivital/Convnet_maxpool.onnx'), opset: 9, dims: [1, 1, 28, 28] },
 ];
 
 test('real models (opsets 8 and 9) give the same outputs after the upgrade on real MNIST digits', async () => {

@@ -16,9 +16,10 @@ import { applyLayer, forward, lowerNetwork, type Network } from '../analyzers/sa
 import { backward, layerBounds, ibpOutput, type Box } from '../analyzers/safety/bounds.js';
 import { buildModel } from './helpers/onnx-builder.js';
 import { randomCnn, randomMlp } from './helpers/safety-nets.js';
+import { sharedData } from './helpers/shared-data.js';
 
 process.env.ONNXSCOPE_EP ??= 'cpu';
-const MNISTFC = '/work/shared/data/vnncomp2021/mnistfc';
+const MNISTFC = sharedData('vnncomp2021/mnistfc');
 const SHARED = new URL('../../../shared/data/vnncomp2021/', import.meta.url);
 const dataPath = (rel: string) => (readFileSafe(`${MNISTFC}/../${rel}`) ? `${MNISTFC}/../${rel}` : new URL(rel, SHARED).pathname);
 function readFileSafe(p: string): boolean {
@@ -274,11 +275,28 @@ test('bounds: hand-worked CROWN vs IBP on a two-neuron network', () => {
 
 test('lowering: the VNN-COMP networks match ONNX Runtime', async () => {
   const rng = new Rng(2);
-  for (const file of [`${MNISTFC}/mnist-net_256x2.onnx`, dataPath('verivital/Convnet_maxpool.onnx'), dataPath('verivital/Convnet_avgpool.onnx')]) {
+  // mnist.onnx (CNTK, opset 8): constant Reshape of weights folded, SAME_UPPER padding, broadcast Add, MatMul.
+  for (const file of [`${MNISTFC}/mnist-net_256x2.onnx`, dataPath('verivital/Convnet_maxpool.onnx'), dataPath('verivital/Convnet_avgpool.onnx'), '/work/shared/data/onnxruntime/mnist.onnx']) {
     const { loadModel } = await import('../native/onnx/load.js');
     const model = loadModel(new Uint8Array(readFileSync(file)));
     const net = lowerNetwork(upgradeOpset(model));
     const x = Float32Array.from({ length: net.numInputs }, () => Math.fround(rng.next()));
     assertClose(forward(net, x), await ortForward(model, x, net.inputShape), 1e-4, file);
   }
+});
+
+test('stripSoftmax: bounds on the logits of a LogSoftmax model; log-softmax of them is what ORT outputs', async () => {
+  const { loadModel } = await import('../native/onnx/load.js');
+  const { stripSoftmax } = await import('../analyzers/safety/network.js');
+  const model = loadModel(new Uint8Array(readFileSync('/work/shared/data/onnxruntime/cnn_mnist_pytorch.onnx')));
+  assert.throws(() => lowerNetwork(upgradeOpset(model)), (e: unknown) => e instanceof AppError && /LogSoftmax/.test(e.message));
+  const net = lowerNetwork(stripSoftmax(upgradeOpset(model))!);
+  const rng = new Rng(4);
+  const x = Float32Array.from({ length: 784 }, () => Math.fround(rng.next()));
+  const logits = forward(net, x);
+  const m = Math.max(...logits);
+  const lse = m + Math.log(logits.reduce((s, v) => s + Math.exp(v - m), 0));
+  assertClose(logits.map((v) => v - lse), await ortForward(model, x, [1, 1, 28, 28]), 1e-4, 'log-softmax of the logits');
+  const plain = randomMlp([3, 4, 2], 1).model;
+  assert.equal(stripSoftmax(plain), null, 'no softmax, nothing stripped');
 });

@@ -19,9 +19,10 @@ import { parseVnnlib, satisfiesAll, type Property } from '../analyzers/safety/vn
 import type { SafetyResult } from '../analyzers/safety/index.js';
 import { freshForward, runSafety } from './helpers/safety-run.js';
 import { denseForward, type Dense } from './helpers/safety-nets.js';
+import { sharedData } from './helpers/shared-data.js';
 
 process.env.ONNXSCOPE_EP ??= 'cpu';
-const ROOT = '/work/shared/data/vnncomp2021';
+const ROOT = sharedData('vnncomp2021');
 
 const fileBytes = new Map<Model, Uint8Array>();
 function readModel(path: string): Model {
@@ -133,4 +134,44 @@ test('verivital CNNs (avg pool, max pool): verdicts consistent with random corne
     await checkConsistent(model, prop, r, witness, [1, 1, 28, 28], `${net} ${spec}`);
     if (expected) assert.equal(r.status, expected, `${net} ${spec}`);
   }
+});
+
+test('local robustness on a real classifier with a LogSoftmax head (cnn_mnist_pytorch, ERAN MNIST images)', async () => {
+  const bytes = new Uint8Array(readFileSync('/work/shared/data/onnxruntime/cnn_mnist_pytorch.onnx'));
+  const model = loadModel(bytes);
+  const rows = readFileSync('/work/shared/data/eran/mnist_test.csv', 'utf8').trim().split('\n').slice(0, 5).map((l) => l.split(',').map(Number));
+  const data = {
+    sha256: 'eran5',
+    format: 'csv' as const,
+    count: rows.length,
+    sampleShape: [1, 28, 28],
+    x: Float32Array.from(rows.flatMap((r) => r.slice(1).map((v) => v / 255))),
+    y: Int32Array.from(rows.map((r) => r[0]!)),
+    yShape: [],
+  };
+  // eps = 0.01: small enough for root bounds on the logits (the LogSoftmax is dropped for the proof).
+  const small = await runSafety(model, { eps: 0.01, indices: [0, 1, 2], timeout: 6 }, data);
+  assert.equal(small.status, 'holds', JSON.stringify(small.checks.map((c) => [c.status, c.lowerBound])));
+  assert.match(small.notes.join(' '), /logits/);
+  // eps = 0.12: samples 2 and 4 have adversarial examples PGD finds; each is checked here.
+  const big = await runSafety(model, { eps: 0.12, indices: [2, 4], timeout: 4 }, data);
+  const rng = new Rng(9);
+  for (const c of big.checks) {
+    const x0 = data.x.slice(c.index! * 784, (c.index! + 1) * 784);
+    if (c.status === 'violated') {
+      const cex = c.counterexample!;
+      cex.input.forEach((v, i) => assert.ok(v >= Math.max(0, x0[i]! - 0.12) - 1e-7 && v <= Math.min(1, x0[i]! + 0.12) + 1e-7, 'inside the clipped ball'));
+      const y = await freshForward(model, cex.input, [1, 1, 28, 28], bytes);
+      const others = y.filter((_, j) => j !== c.label);
+      assert.ok(Math.max(...others) >= y[c.label!]!, 'a fresh ORT pass confirms the class changes');
+    }
+    if (c.status === 'holds') {
+      for (let t = 0; t < 10; t++) {
+        const x = Array.from(x0, (v) => Math.min(1, Math.max(0, v + (rng.next() < 0.5 ? -0.12 : 0.12))));
+        const y = await freshForward(model, x, [1, 1, 28, 28], bytes);
+        assert.equal(y.indexOf(Math.max(...y)), c.label, 'holds is not contradicted by a corner of the ball');
+      }
+    }
+  }
+  assert.ok(big.violated >= 1, JSON.stringify(big.checks.map((c) => [c.status, c.searchBest])));
 });
