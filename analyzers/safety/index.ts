@@ -11,7 +11,7 @@ import type { Analyzer, AnalyzerContext, LoadedModel } from '../types.js';
 import { AppError, badParams } from '../../common/errors.js';
 import { upgradeOpset } from '../../native/onnx/upgrade.js';
 import { conformDataset } from '../../datasets/conform.js';
-import { lowerNetwork, type Network } from './network.js';
+import { lowerNetwork, stripSoftmax, type Network } from './network.js';
 import { parseVnnlib, type Property } from './vnnlib.js';
 import { ModelRunner } from './runner.js';
 import { verifyProperty, MARGIN_ABS, MARGIN_REL, type PropertyOutcome, type Verdict } from './engine.js';
@@ -185,12 +185,19 @@ function classMarginOf(y: Float64Array, label: number): number {
   return y[label]! - other;
 }
 
-/** The lowered network, or the reason there is none (bounds need supported ops in a chain). */
-export function tryLower(model: LoadedModel): { net: Network | null; issue: string | null } {
+/**
+ * The lowered network, or the reason there is none (bounds need supported ops in a chain).
+ * For robustness (argmax) properties a trailing Softmax/LogSoftmax is dropped: bounds are then on
+ * the logits, which order the classes the same way; counterexamples are still judged on the
+ * model's own outputs.
+ */
+export function tryLower(model: LoadedModel, argmaxOnly: boolean): { net: Network | null; issue: string | null; note: string | null } {
+  const upgraded = upgradeOpset(model.ir);
+  const stripped = argmaxOnly ? stripSoftmax(upgraded) : null;
   try {
-    return { net: lowerNetwork(upgradeOpset(model.ir)), issue: null };
+    return { net: lowerNetwork(stripped ?? upgraded), issue: null, note: stripped ? 'bounds are on the logits (the trailing softmax keeps the class order)' : null };
   } catch (err) {
-    if (err instanceof AppError && (err.code === 'UNSUPPORTED_OP' || err.code === 'BAD_MODEL')) return { net: null, issue: err.message };
+    if (err instanceof AppError && (err.code === 'UNSUPPORTED_OP' || err.code === 'BAD_MODEL')) return { net: null, issue: err.message, note: null };
     throw err;
   }
 }
@@ -211,7 +218,8 @@ async function run(ctx: AnalyzerContext<SafetyParams>): Promise<SafetyResult> {
   const runner = await ModelRunner.create(ctx.model.ir, ctx.model.bytes);
   try {
     const needBounds = p.manipulation === 'none';
-    const { net, issue } = needBounds ? tryLower(ctx.model) : { net: null, issue: null };
+    const { net, issue, note } = needBounds ? tryLower(ctx.model, p.eps !== undefined) : { net: null, issue: null, note: null };
+    if (note) notes.push(note);
     const engineOpts = { timeoutMs, seed: p.seed, signal: ctx.signal, milp: p.milp, milpMaxBinaries: p.milpMaxBinaries };
     const checks: SafetyCheck[] = [];
     let property: SafetyResult['property'];

@@ -231,6 +231,47 @@ function poolGeometry(node: Node, inShape: number[], kernel: number[]): PoolGeom
   };
 }
 
+/** Reshape/Flatten/Identity of a constant: the same values under new dims; null for other ops. */
+function foldConstant(node: Node, consts: Map<string, Tensor>): Tensor | null {
+  const t = consts.get(node.inputs[0]!);
+  if (!t) return null;
+  const n = numel(t.dims);
+  if (node.opType === 'Identity') return t;
+  if (node.opType === 'Flatten') {
+    let axis = attrInt(node, 'axis', 1);
+    if (axis < 0) axis += t.dims.length;
+    return { ...t, dims: [numel(t.dims.slice(0, axis)), numel(t.dims.slice(axis))] };
+  }
+  if (node.opType === 'Reshape') {
+    const shapeT = consts.get(node.inputs[1]!);
+    if (!shapeT) return null;
+    const target = Array.from(shapeT.data as ArrayLike<number | bigint>, Number);
+    const dims = target.map((d, i) => (d === 0 && attrInt(node, 'allowzero', 0) !== 1 ? t.dims[i]! : d));
+    const known = dims.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
+    const out = dims.map((d) => (d === -1 ? n / known : d));
+    return numel(out) === n ? { ...t, dims: out } : null;
+  }
+  return null;
+}
+
+/**
+ * The model without a trailing Softmax/LogSoftmax over the class axis, or null when it has none.
+ * Both are strictly increasing in each logit's lead over the others, so argmax (and which class
+ * beats which) is the same on the logits: robustness can be proved there.
+ */
+export function stripSoftmax(model: Model): Model | null {
+  const g = model.graph;
+  const last = g.nodes[g.nodes.length - 1];
+  if (!last || (last.opType !== 'Softmax' && last.opType !== 'LogSoftmax') || g.outputs.length !== 1 || g.outputs[0]!.name !== last.outputs[0]) return null;
+  const axis = attrInt(last, 'axis', -1);
+  const rank = g.outputs[0]!.shape?.length ?? 2;
+  if (!(axis === -1 || axis === rank - 1 || (rank === 2 && axis === 1))) return null;
+  return {
+    ...model,
+    graph: { ...g, nodes: g.nodes.slice(0, -1), outputs: [{ name: last.inputs[0]!, dtype: g.outputs[0]!.dtype, shape: g.outputs[0]!.shape }] },
+  };
+}
+
 export function lowerNetwork(model: Model): Network {
   const g = model.graph;
   const bad = unsupportedForBounds(model);
@@ -256,7 +297,13 @@ export function lowerNetwork(model: Model): Network {
       continue;
     }
     const computed = node.inputs.filter((n) => n !== '' && !consts.has(n));
-    if (computed.length === 0) throw unsupported(`${node.opType} "${node.name}" computes a constant; fold constants before verifying`);
+    if (computed.length === 0) {
+      // Exporters reshape weights in the graph (CNTK's mnist.onnx): fold those.
+      const folded = foldConstant(node, consts);
+      if (!folded) throw unsupported(`${node.opType} "${node.name}" computes a constant; fold constants before verifying`);
+      consts.set(node.outputs[0]!, folded);
+      continue;
+    }
     if (computed.length > 1 || computed[0] !== current) {
       throw unsupported(`bound propagation handles chains of layers; ${node.opType} "${node.name}" reads ${computed.join(', ')}`);
     }
