@@ -21,6 +21,8 @@ import { hutchinson, hutchpp } from '../analyzers/hessian/trace.js';
 import { broaden, slq } from '../analyzers/hessian/density.js';
 import { prepareLossModel } from '../native/autodiff/index.js';
 import { LossRunner } from '../native/autodiff/runner.js';
+import { unzipSync } from 'fflate';
+import { readNpy } from '../datasets/npy.js';
 
 // ---------- helpers ----------
 
@@ -363,8 +365,19 @@ test('MLP: top-5 and smallest eigenvalues equal those of the assembled Hessian; 
   const exact = eigenvaluesOf(h, dim);
   const trace = exact.reduce((a, b) => a + b, 0);
   assert.ok(exact.at(-1)! < -1e-6, 'the MLP Hessian should have a negative eigenvalue');
-  const { result } = await analyze(mlp, mlpData, { batchSize: 16, traceMethod: 'hutchinson', traceTol: 0.03, learningRate: 0.1, seed: 3 });
+  const { result, artifacts } = await analyze(mlp, mlpData, { batchSize: 16, traceMethod: 'hutchinson', traceTol: 0.03, learningRate: 0.1, seed: 3 });
   values(result).forEach((v, i) => close(v, exact[i]!, 1e-6, `lambda_${i}`));
+  // eigenvectors.npz: unit vectors with H y = lambda y (checked against the assembled H, in float32).
+  const files = unzipSync(artifacts.get('eigenvectors.npz')!);
+  const vec = readNpy(files['vectors.npy']!);
+  assert.deepEqual(vec.shape, [5, dim]);
+  for (let e = 0; e < 5; e++) {
+    const y = Array.from(vec.data.subarray(e * dim, (e + 1) * dim));
+    for (let i = 0; i < dim; i++) {
+      const hy = y.reduce((s, yj, j) => s + h[i * dim + j]! * yj, 0);
+      assert.ok(Math.abs(hy - exact[e]! * y[i]!) < 1e-5 * exact[0]!, `eigenvector ${e} row ${i}`);
+    }
+  }
   result.topEigenvalues!.forEach((e) => assert.ok(e.residual < 1e-5 * exact[0]!, `residual ${e.residual}`));
   const t = result.trace!;
   assert.ok(Math.abs(t.estimate - trace) <= 3 * t.stdErr, `trace ${t.estimate} vs ${trace} (stdErr ${t.stdErr})`);

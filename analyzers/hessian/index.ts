@@ -20,6 +20,7 @@ import { layerCurvature, type LayerCurvature } from './perlayer.js';
 import { densitySvg } from './svg.js';
 import { ProductProgress } from './progress.js';
 import { norm } from './vec.js';
+import { writeNpz } from '../../datasets/npz.js';
 import type { HessianResult } from './result.js';
 
 export type { HessianResult } from './result.js';
@@ -54,6 +55,8 @@ type Part = (typeof PARTS)[number];
 
 /** Lanczos keeps every basis vector (full reorthogonalization): cap steps x dim x 8 bytes. */
 const MAX_BASIS_BYTES = 2 * 1024 ** 3;
+/** eigenvectors.npz is written only below this many float32 entries (topK x parameters). */
+const MAX_EIGENVECTOR_ENTRIES = 64 * 1024 ** 2;
 /** Batches are built once and kept when the inputs they hold fit in this much memory. */
 const MAX_CACHED_BATCH_BYTES = 256 * 1024 ** 2;
 
@@ -189,6 +192,19 @@ export const hessianAnalyzer: Analyzer<HessianParams, HessianResult> = {
           edgeOfStability: edge,
           ratio: edge !== null ? solve.top.value / edge : null,
         };
+        if (ctx.artifacts) {
+          if (solve.pairs.length * dim <= MAX_EIGENVECTOR_ENTRIES) {
+            const vectors = new Float32Array(solve.pairs.length * dim);
+            solve.pairs.forEach((p, i) => vectors.set(p.vector, i * dim));
+            const arrays = {
+              values: { dtype: 'f8' as const, shape: [solve.pairs.length], data: Float64Array.from(solve.pairs, (p) => p.value) },
+              vectors: { dtype: 'f4' as const, shape: [solve.pairs.length, dim], data: vectors },
+            };
+            await ctx.artifacts.write('eigenvectors.npz', writeNpz(arrays), 'application/octet-stream');
+          } else {
+            notes.push(`eigenvectors.npz not written: ${solve.pairs.length} x ${dim} entries exceed ${MAX_EIGENVECTOR_ENTRIES}`);
+          }
+        }
         if (!solve.converged) notes.push(`eigenvalues: not converged to tol ${tol} within maxIter ${maxIter}; see the residuals`);
       }
       if (parts.has('trace')) {
