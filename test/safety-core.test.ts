@@ -300,3 +300,50 @@ test('stripSoftmax: bounds on the logits of a LogSoftmax model; log-softmax of t
   const plain = randomMlp([3, 4, 2], 1).model;
   assert.equal(stripSoftmax(plain), null, 'no softmax, nothing stripped');
 });
+
+test('soundness under branch and bound: split subdomains with reused parent bounds contain every sampled point of the subdomain', () => {
+  const rng = new Rng(17);
+  let kept = 0;
+  for (let trial = 0; trial < 6; trial++) {
+    const net = lowerNetwork(upgradeOpset(randomMlp([3, 12, 12, 12, 2], 40 + trial).model));
+    const box = { lo: Float64Array.from({ length: 3 }, () => rng.uniform(-1, 0)), hi: Float64Array.from({ length: 3 }, () => rng.uniform(0, 1)) };
+    const root = layerBounds(net, box);
+    const relus = net.layers.map((L, k) => (L.kind === 'relu' ? k : -1)).filter((k) => k >= 0);
+    // Two nested splits: an unstable neuron of the first ReLU layer, then one of a later layer.
+    const splits = new Map<number, Int8Array>();
+    let parent = root;
+    const constraints: Array<[number, number, number]> = [];
+    for (const k of [relus[0]!, relus[1 + (trial % 2)]!]) {
+      const b = parent.pre[k]!;
+      const j = [...b.lo.keys()].find((i) => b.lo[i]! < 0 && b.hi[i]! > 0);
+      if (j === undefined) continue;
+      const side = rng.next() < 0.5 ? 1 : -1;
+      const s = (splits.get(k) ?? new Int8Array(b.lo.length)).slice();
+      s[j] = side;
+      splits.set(k, s);
+      constraints.push([k, j, side]);
+      const child = layerBounds(net, box, new Map(splits), {}, { pre: parent.pre, upto: k + 1 });
+      if (!child.feasible) break;
+      parent = child;
+    }
+    if (!parent.feasible || constraints.length === 0) continue;
+    const n = net.numOutputs;
+    const C = new Float64Array(2 * n * n);
+    for (let j = 0; j < n; j++) (C[j * n + j] = 1), (C[(n + j) * n + j] = -1);
+    const out = backward(net, net.layers.length, C, 2 * n, parent.pre, box);
+    for (let s = 0; s < 3000; s++) {
+      const x = box.lo.map((l, i) => rng.uniform(l, box.hi[i]!));
+      const vals = trace(net, x);
+      if (!constraints.every(([k, j, side]) => (side === 1 ? vals[k]![j]! >= 0 : vals[k]![j]! <= 0))) continue;
+      kept++;
+      net.layers.forEach((_, k) => {
+        const pre = parent.pre[k];
+        if (!pre) return;
+        for (let i = 0; i < pre.lo.length; i++) assert.ok(vals[k]![i]! >= pre.lo[i]! && vals[k]![i]! <= pre.hi[i]!, `trial ${trial} layer ${k} neuron ${i}`);
+      });
+      const y = vals[vals.length - 1]!;
+      for (let j = 0; j < n; j++) assert.ok(y[j]! >= out.lower[j]! && y[j]! <= -out.lower[n + j]!, `trial ${trial} output ${j}`);
+    }
+  }
+  assert.ok(kept > 1000, `enough sampled points inside the subdomains (${kept})`);
+});

@@ -279,13 +279,11 @@ export function layerBounds(
   for (let k = 0; k < net.layers.length; k++) {
     const L = net.layers[k]!;
     if (L.kind !== 'affine') {
-      const lo = cur.lo.slice();
-      const hi = cur.hi.slice();
       const kept = reuse && k < reuse.upto ? reuse.pre[k] : null;
-      if (kept) {
-        lo.set(kept.lo);
-        hi.set(kept.hi);
-      } else if (seenNonlinear) {
+      // Kept bounds replace the interval (which may not even have been computed: see below).
+      const lo = (kept ?? cur).lo.slice();
+      const hi = (kept ?? cur).hi.slice();
+      if (!kept && seenNonlinear) {
         // A parent's bounds hold here too: start from their intersection with IBP, so neurons
         // the parent already knew to be stable need no CROWN row.
         const parent = reuse?.pre[k];
@@ -325,7 +323,11 @@ export function layerBounds(
       seenNonlinear = true;
       cur = ibpLayer(L, lo, hi);
     } else {
-      cur = ibpLayer(L, cur.lo, cur.hi);
+      // Skip affine layers whose interval would be replaced by kept bounds of the next nonlinear layer.
+      let next = k + 1;
+      while (next < net.layers.length && net.layers[next]!.kind === 'affine') next++;
+      const skip = reuse !== undefined && next < reuse.upto && reuse.pre[next] !== null && reuse.pre[next] !== undefined;
+      if (!skip) cur = ibpLayer(L, cur.lo, cur.hi);
     }
   }
   return { pre, feasible: true };
