@@ -11,7 +11,8 @@
  * adaptive choice). MaxPool (DeepPoly): lower y >= z_j* (j* = largest lower bound), upper the
  * identity on z_j* when that input dominates every other, else the constant max u. Sigmoid/Tanh:
  * on [l,u] inside the concave (l >= 0) or convex (u <= 0) part: chord on one side, tangent at
- * the midpoint on the other; across 0 only the constant bounds f(l) <= y <= f(u) (IBP strength).
+ * the midpoint on the other; across 0, two parallel lines of slope min(f'(l), f'(u)) through
+ * (l, f(l)) and (u, f(u)) (f' is unimodal with its peak at 0, so every chord is steeper).
  * Intermediate bounds (inputs of nonlinear layers) use CROWN when an earlier nonlinear layer
  * exists (only for neurons IBP leaves unstable, for ReLU), intersected with IBP.
  *
@@ -126,7 +127,15 @@ function sShapeRelax(kind: 'sigmoid' | 'tanh', l: number, u: number): Relax {
   const fl = f(l);
   const fu = f(u);
   const constant = { aL: 0, bL: fl - outward(fl, 1), aU: 0, bU: fu + outward(fu, 1) };
-  if (u - l < 1e-6 || !(l >= 0 || u <= 0)) return constant;
+  if (u - l < 1e-6) return constant;
+  if (l < 0 && u > 0) {
+    // Across 0, f' is smallest at an end point, so d = min(f'(l), f'(u)) bounds the slope of
+    // every chord from below: f(x) >= f(l) + d (x - l) and f(x) <= f(u) + d (x - u) on [l, u].
+    const dv = derivative(kind);
+    const d = Math.min(dv(l), dv(u)) * (1 - 1e-9);
+    const nudge = 1e-10 * (Math.abs(fl) + Math.abs(fu) + d * (Math.abs(l) + Math.abs(u)) + 1);
+    return { aL: d, bL: fl - d * l - nudge, aU: d, bU: fu - d * u + nudge };
+  }
   const chord = (fu - fl) / (u - l);
   const m = 0.5 * (l + u);
   const fm = f(m);
