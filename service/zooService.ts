@@ -122,7 +122,7 @@ export class ZooService {
   }
 
   /** createZoo with the ONNX files taken from a zip archive (matched by path, else by unique base name). */
-  async createZooFromArchive(name: string | null, manifest: { text: string; filename: string }, zip: Uint8Array, maxBytes: number, axes?: Partial<ZooAxes>): Promise<ZooRecord> {
+  async createZooFromArchive(name: string | null, given: { text: string; filename: string } | null, zip: Uint8Array, maxBytes: number, axes?: Partial<ZooAxes>): Promise<ZooRecord> {
     let total = 0;
     let files: Record<string, Uint8Array>;
     try {
@@ -140,11 +140,21 @@ export class ZooService {
     }
     const norm = (p: string) => p.replace(/\\/g, '/').replace(/^(\.\/)+/, '');
     const byPath = new Map(Object.entries(files).map(([k, v]) => [norm(k), v]));
+    // Without a separate manifest, the archive carries one (manifest.json / manifest.csv, the
+    // shallowest), and the files it names are relative to its folder.
+    let manifest = given;
+    let base = '';
+    if (!manifest) {
+      const found = [...byPath.keys()].filter((k) => /(^|\/)manifest\.(json|csv)$/i.test(k)).sort((a, b) => a.split('/').length - b.split('/').length)[0];
+      if (!found) throw new AppError('BAD_PARAMS', 'zoo archive: no manifest given and none (manifest.json or manifest.csv) inside the archive');
+      manifest = { text: new TextDecoder().decode(byPath.get(found)!), filename: found };
+      base = found.includes('/') ? found.slice(0, found.lastIndexOf('/') + 1) : '';
+    }
     const readFile = async (file: string) => {
-      const exact = byPath.get(norm(file));
+      const exact = byPath.get(norm(base + norm(file))) ?? byPath.get(norm(file));
       if (exact) return exact;
-      const base = norm(file).split('/').pop()!;
-      const hits = [...byPath.entries()].filter(([k]) => k.split('/').pop() === base);
+      const leaf = norm(file).split('/').pop()!;
+      const hits = [...byPath.entries()].filter(([k]) => k.split('/').pop() === leaf);
       if (hits.length === 1) return hits[0]![1];
       throw new AppError('BAD_PARAMS', `zoo archive: ${hits.length === 0 ? 'no file' : 'several files'} matching ${file}`, { file });
     };

@@ -1,0 +1,119 @@
+/**
+ * Zoos over GraphQL with the worker pool: createZoo (multipart: manifest + zip of ONNX files),
+ * runZooAnalysis through the persisted queue with a concurrency limit, `k of N` progress until it
+ * finishes, models sorted and filtered by a metric, the same request again answered from the cache.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { zipSync } from 'fflate';
+import { startTestService, type TestService } from './helpers/serviceHarness.js';
+import { writeMlpZoo, type ZooFixture } from './helpers/mlpZoo.js';
+
+let dir: string;
+let fixture: ZooFixture;
+let svc: TestService;
+
+before(async () => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'onnxscope-zoo-gql-'));
+  fixture = await writeMlpZoo(path.join(dir, 'zoo'), { widths: [2, 6], batchSizes: [8], seeds: [1, 2], steps: 20 });
+  svc = await startTestService({ workers: 2 });
+});
+after(async () => {
+  await svc.stop();
+  rmSync(dir, { recursive: true, force: true });
+  rmSync(svc.dataDir, { recursive: true, force: true });
+});
+
+const CREATE = `mutation($file: Upload!, $name: String) {
+  createZoo(archive: $file, name: $name) { id name loadAxis temperatureAxis }
+}`;
+const RUN = `mutation($input: RunZooAnalysisInput!) { runZooAnalysis(input: $input) { id status total done progressText cached concurrency } }`;
+const RUN_STATUS = `query($id: ID!) { zooRun(id: $id) { id status total done succeeded failed progressText cached failures { modelId analyzer code message } } }`;
+const MODELS = `query($id: ID!, $sortBy: String, $filters: [MetricFilterInput!]) {
+  zoo(id: $id) {
+    id
+    models(sortBy: $sortBy, descending: true, filters: $filters) {
+      model { id name } file hyperparameters partnerModelId
+      metrics { trainLoss trainAccuracy testLoss testAccuracy hessianTop hessianTrace mc cka }
+      phase { label reason missing thresholds { lossThreshold sharpnessThreshold mcTolerance ckaThreshold } }
+    }
+    runs { id status progressText }
+    phaseDiagram(metric: "trainLoss", y: "batchSize") { xAxis yAxis xValues yValues values centre svg }
+  }
+}`;
+
+/** One multipart file (the server takes one per request): the zip, with the manifest inside it under zoo/. */
+async function createZoo(manifest: Uint8Array, files: Record<string, Uint8Array>) {
+  const inZoo = Object.fromEntries(Object.entries(files).map(([k, v]) => [`zoo/${k}`, v]));
+  const archive = zipSync({ ...inZoo, 'zoo/manifest.csv': manifest });
+  const r = await svc.upload(CREATE, { name: 'gql-zoo' }, { bytes: archive, filename: 'zoo.zip' });
+  return r.body as { data?: any; errors?: Array<{ message: string; extensions?: { code?: string } }> };
+}
+
+async function uploadDataset(file: string): Promise<string> {
+  const r = await svc.upload(`mutation($file: Upload!) { uploadDataset(file: $file) { id } }`, {}, { bytes: new Uint8Array(readFileSync(file)), filename: path.basename(file) });
+  return r.body.data!.uploadDataset.id;
+}
+
+test('GraphQL: createZoo from CSV manifest + zip, runZooAnalysis to the end, sorted metrics, cached rerun', async () => {
+  const manifest = JSON.parse(readFileSync(fixture.manifest, 'utf8')) as { models: Array<{ file: string; width: number; batchSize: number; seed: number }> };
+  const csv = `file,width,batchSize,seed\n${manifest.models.map((m) => `${m.file},${m.width},${m.batchSize},${m.seed}`).join('\n')}\n`;
+  const files = Object.fromEntries(manifest.models.map((m) => [m.file, new Uint8Array(readFileSync(path.join(fixture.dir, m.file)))]));
+  const created = await createZoo(new TextEncoder().encode(csv), files);
+  assert.equal(created.errors, undefined, JSON.stringify(created.errors));
+  const zoo = created.data.createZoo;
+  assert.equal(zoo.loadAxis, 'width');
+  assert.equal(zoo.temperatureAxis, null, 'batch size does not vary here');
+  // A manifest naming a file the archive lacks is BAD_PARAMS.
+  const missing = await createZoo(new TextEncoder().encode('file\nnope.onnx\n'), files);
+  assert.equal(missing.errors?.[0]?.extensions?.code, 'BAD_PARAMS');
+
+  const train = await uploadDataset(fixture.train);
+  const testSet = await uploadDataset(fixture.test);
+  const input = { zooId: zoo.id, analyzers: ['evaluate', 'hessian'], params: { hessian: { compute: ['top', 'trace'], maxIter: 20, maxProbes: 30 } }, datasetId: train, testDatasetId: testSet, concurrency: 2 };
+  const started = await svc.gql(RUN, { input });
+  assert.equal(started.body.errors, undefined, JSON.stringify(started.body.errors));
+  const run = started.body.data!.runZooAnalysis;
+  assert.equal(run.total, 4 * 3);
+  assert.equal(run.concurrency, 2);
+  const texts = new Set<string>();
+  let status: any;
+  const deadline = Date.now() + 120_000;
+  do {
+    await new Promise((r) => setTimeout(r, 150));
+    status = (await svc.gql(RUN_STATUS, { id: run.id })).body.data!.zooRun;
+    texts.add(status.progressText);
+    // The concurrency limit: never more than 2 of this run's jobs queued or running at once.
+    const active = (await svc.app.store.db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM zoo_run_items WHERE run_id = ? AND status = 'SUBMITTED'`, [run.id]))!.n;
+    assert.ok(active <= 2, `${active} in flight`);
+  } while (status.status !== 'FINISHED' && Date.now() < deadline);
+  assert.equal(status.status, 'FINISHED', JSON.stringify(status));
+  assert.equal(status.progressText, '12 of 12');
+  assert.equal(status.failed, 0, JSON.stringify(status.failures));
+
+  const q = (await svc.gql(MODELS, { id: zoo.id, sortBy: 'trainLoss' })).body;
+  assert.equal(q.errors, undefined, JSON.stringify(q.errors));
+  const models = q.data!.zoo.models as any[];
+  assert.equal(models.length, 4);
+  for (let i = 1; i < models.length; i++) assert.ok(models[i - 1].metrics.trainLoss >= models[i].metrics.trainLoss);
+  for (const m of models) {
+    assert.equal(typeof m.metrics.testAccuracy, 'number');
+    assert.ok(m.metrics.hessianTop > 0);
+    assert.equal(m.phase.label, null, 'no landscape run: no mc, no label');
+    assert.deepEqual(m.phase.missing, ['mc', 'cka']);
+    assert.ok(m.partnerModelId);
+  }
+  const cut = models[1].metrics.trainLoss;
+  const filtered = (await svc.gql(MODELS, { id: zoo.id, filters: [{ metric: 'trainLoss', min: cut }] })).body.data!.zoo.models;
+  assert.equal(filtered.length, 2);
+  assert.deepEqual(q.data!.zoo.phaseDiagram.xValues, ['2', '6']);
+
+  // The same request again after it finished: a new run, every item answered from the cache.
+  const again = (await svc.gql(RUN, { input: { ...input, params: { hessian: { compute: ['top', 'trace'], maxIter: 20, maxProbes: 30 } } } })).body.data!.runZooAnalysis;
+  assert.notEqual(again.id, run.id, 'the first run finished, so a new one starts');
+  assert.equal(again.status, 'FINISHED');
+  assert.equal(again.cached, 12);
+});
