@@ -62,6 +62,8 @@ export async function lanczosEigen(op: LinearOperator, opts: EigenOptions): Prom
       const m = r.alpha.length;
       if (m < k) return false;
       if (m === op.dim) return (converged = true);
+      // The dense EVD of T costs O(m^3): check every step early on, then every ~m/50 steps.
+      if (m > 150 && !r.breakdown && m % Math.ceil(m / 50) !== 0) return false;
       const t = tridiagonalEigen(r.alpha, r.beta);
       const scale = Math.max(Math.abs(t.values[0]!), Math.abs(t.values[m - 1]!));
       converged = wanted(m).every((i) => r.last * Math.abs(t.vectors[i]![m - 1]!) <= opts.tol * scale);

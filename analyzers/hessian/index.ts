@@ -80,13 +80,13 @@ export const hessianAnalyzer: Analyzer<HessianParams, HessianResult> = {
     { name: 'method', type: 'enum', choices: ['lanczos', 'power'], default: 'lanczos', description: 'lanczos (full reorthogonalization) or power iteration with deflation (PyHessian).' },
     { name: 'which', type: 'enum', choices: ['largest', 'smallest'], default: 'largest', description: 'The largest eigenvalues, or the smallest (most negative).' },
     { name: 'tol', type: 'float', min: 0, max: 1, description: 'Eigenvalue tolerance. lanczos: Ritz residual bound relative to the spectral radius (default 1e-6); power: relative change between iterations (default 1e-3, PyHessian).' },
-    { name: 'maxIter', type: 'int', default: 100, min: 1, max: 10_000, description: 'lanczos: maximum Krylov dimension; power: maximum iterations per eigenvalue (PyHessian: 100).' },
+    { name: 'maxIter', type: 'int', default: 100, min: 1, max: 10_000, description: 'lanczos: maximum Krylov dimension (at most 1000); power: maximum iterations per eigenvalue (PyHessian: 100).' },
     { name: 'traceMethod', type: 'enum', choices: ['hutchinson', 'hutchpp'], default: 'hutchpp', description: 'Hutchinson (Rademacher probes) or Hutch++ (Meyer et al. 2021).' },
     { name: 'traceTol', type: 'float', default: 0.01, min: 0, max: 1, description: 'Stop the trace estimate when its standard error is at most this fraction of it.' },
     { name: 'maxProbes', type: 'int', default: 500, min: 2, max: 100_000, description: 'Most Hessian-vector products for one trace estimate.' },
     { name: 'sketchSize', type: 'int', default: 20, min: 1, max: 10_000, description: 'Hutch++ sketch size (at most a third of maxProbes is used).' },
     { name: 'slqRuns', type: 'int', default: 1, min: 1, max: 1000, description: 'SLQ runs (PyHessian n_v: 1).' },
-    { name: 'slqSteps', type: 'int', default: 100, min: 2, max: 10_000, description: 'Lanczos steps per SLQ run (PyHessian iter: 100).' },
+    { name: 'slqSteps', type: 'int', default: 100, min: 2, max: 1000, description: 'Lanczos steps per SLQ run (PyHessian iter: 100).' },
     { name: 'densityBins', type: 'int', default: 10_000, min: 10, max: 1_000_000, description: 'Grid points of the broadened density (PyHessian: 10000).' },
     { name: 'densitySigmaSquared', type: 'float', default: 1e-5, min: 0, description: 'Gaussian variance per unit of spectral width (PyHessian: 1e-5).' },
     { name: 'exactBlockSize', type: 'int', default: 64, min: 0, max: 4096, description: 'perLayer: tensors with at most this many entries get their block assembled and decomposed exactly.' },
@@ -128,7 +128,8 @@ export const hessianAnalyzer: Analyzer<HessianParams, HessianResult> = {
       const method = params.method === 'power' ? 'power' : 'lanczos';
       const which = params.which === 'smallest' ? 'smallest' : 'largest';
       const tol = params.tol ?? (method === 'power' ? 1e-3 : 1e-6);
-      const maxIter = method === 'lanczos' ? cap(params.maxIter, 'eigenvalues') : params.maxIter;
+      // Beyond ~1000 steps the dense tridiagonal EVD (O(m^3) per convergence check) dominates.
+      const maxIter = method === 'lanczos' ? cap(Math.min(params.maxIter, 1000), 'eigenvalues') : params.maxIter;
       const slqSteps = cap(Math.min(params.slqSteps, dim), 'density');
       const traceMethod = params.traceMethod === 'hutchinson' ? 'hutchinson' : 'hutchpp';
       const k = Math.min(params.topK, dim);
@@ -239,7 +240,7 @@ export const hessianAnalyzer: Analyzer<HessianParams, HessianResult> = {
             layers.push(
               await layerCurvature(op, t, {
                 tol,
-                maxIter: method === 'lanczos' ? maxIter : Math.min(params.maxIter, maxSteps),
+                maxIter: Math.min(params.maxIter, maxSteps, 1000),
                 traceTol: params.traceTol,
                 maxProbes: params.maxProbes,
                 traceMethod,
