@@ -45,7 +45,7 @@ export async function timeAutodiff(
   const requested = opts.batch ?? Math.min(256, dataset.count);
   const setup = await setupDifferentiable(model, dataset, { batchSize: requested, precision: opts.precision ?? 'float32' });
   const batch = datasetBatches(dataset, setup, { maxSamples: setup.batchSize }).next().value!;
-  const runner = await LossRunner.create(setup.prepared, { gradient: true, hvp: true });
+  const runner = await LossRunner.create(setup.prepared, { gradient: true, hvp: true, fixedParameters: true });
   // The forward pass is the model itself, as a user would run it.
   const forward = await createSession(serializeModel(setup.model));
   const feeds = { ...batch.inputs };

@@ -31,7 +31,7 @@ for (let l = 0; l + 1 < layers.length; l++) {
 model.graph.outputs.push({ name: h, dtype: 'float32', shape: ['N', 10] });
 const baselineMB = process.resourceUsage().maxRSS / 1024;
 const prepared = await prepareLossModel(model, { precision: 'float32' });
-const runner = await LossRunner.create(prepared, { gradient: false, hvp: true });
+const runner = await LossRunner.create(prepared, { gradient: false, hvp: true, fixedParameters: true });
 const batch = { inputs: { x: randn([64, 784], 1) }, labels: tensor('int64', [64], Array.from({ length: 64 }, (_, i) => i % 10)) };
 const v = Float64Array.from({ length: runner.dim }, () => rng.normal());
 await runner.hvp(batch, v);

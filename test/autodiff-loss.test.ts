@@ -279,3 +279,21 @@ test('unsupported ops are named before any work', () => {
     (err: unknown) => err instanceof AppError && err.code === 'UNSUPPORTED_OP' && /Det, Sin/.test(err.message),
   );
 });
+
+test('fixed parameters (baked into the graphs) give the same loss, gradient and H v; changing them is refused', async () => {
+  const prepared = await prepareLossModel(softmaxRegression(randn([D, C]), randn([C])));
+  const fed = await LossRunner.create(prepared, { hvp: true });
+  const baked = await LossRunner.create(prepared, { hvp: true, fixedParameters: true });
+  const batch = batchOf(randn([N, D]), [2, 1, 0, 0, 1, 2]);
+  const v = Float64Array.from({ length: fed.dim }, () => rng.normal());
+  const [a, b] = [await fed.hvp(batch, v), await baked.hvp(batch, v)];
+  assert.deepEqual(Array.from(b.grad), Array.from(a.grad));
+  assert.deepEqual(Array.from(b.hv), Array.from(a.hv));
+  assert.equal((await baked.loss(batch)).loss, (await fed.loss(batch)).loss);
+  assert.throws(() => baked.setParameters(baked.parameterVector()), /fixedParameters/);
+  // The fed runner does take new parameters: doubling them changes the loss.
+  fed.setParameters(fed.parameterVector().map((x) => 2 * x));
+  assert.notEqual((await fed.loss(batch)).loss, (await baked.loss(batch)).loss);
+  await fed.release();
+  await baked.release();
+});

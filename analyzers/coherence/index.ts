@@ -81,7 +81,7 @@ export const coherenceAnalyzer: Analyzer<CoherenceParams, CoherenceResult> = {
         batchSize: params.batchSize,
         ...lossModelOptions(params),
       });
-      const runner = await LossRunner.create(setup.prepared);
+      const runner = await LossRunner.create(setup.prepared, { fixedParameters: true });
       try {
         const run = async (labels?: Int32Array | Float32Array) => {
           const report = await accumulate(ctx, runner, setup, labels, pass++, passes);

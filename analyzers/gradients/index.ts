@@ -54,7 +54,7 @@ export const gradientsAnalyzer: Analyzer<GradientsParams, GradientsResult> = {
       batchSize: params.batchSize,
       ...lossModelOptions(params),
     });
-    const runner = await LossRunner.create(setup.prepared, { gradient: true });
+    const runner = await LossRunner.create(setup.prepared, { gradient: true, fixedParameters: true });
     try {
       const total = sampleIndices(dataset, { ...(params.maxSamples ? { maxSamples: params.maxSamples } : {}) }).length;
       const grad = new Float64Array(runner.dim);

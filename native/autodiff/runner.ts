@@ -4,7 +4,7 @@
  * parameter values are fed on every run (so a perturbed weight vector needs no new session).
  */
 import type * as ort from 'onnxruntime-node';
-import { serializeModel } from '../onnx/ir.js';
+import { cloneModel, serializeModel, type Model } from '../onnx/ir.js';
 import { tensor, type Tensor } from '../onnx/tensor.js';
 import { createSession, runSession } from '../runtime/session.js';
 import { hvpGraph, parameterGradientGraph, type PreparedModel } from './index.js';
@@ -42,6 +42,14 @@ export function sliceBatch(batch: Batch, i: number): Batch {
   return { inputs, labels: one(batch.labels), ...(batch.weights ? { weights: one(batch.weights) } : {}) };
 }
 
+/** The graph with the lifted parameters turned back into initializers holding `values`. */
+export function bakeParameters(source: Model, values: Map<string, Tensor>): Model {
+  const model = cloneModel(source);
+  model.graph.inputs = model.graph.inputs.filter((v) => !values.has(v.name));
+  for (const [name, t] of values) model.graph.initializers.set(name, t);
+  return model;
+}
+
 export class LossRunner {
   readonly offsets: number[] = [];
   readonly dim: number;
@@ -57,6 +65,8 @@ export class LossRunner {
 
   private constructor(
     readonly prepared: PreparedModel,
+    /** Parameters baked into the graphs as constants (faster; setParameters is refused). */
+    readonly fixedParameters: boolean,
     private readonly lossSession: ort.InferenceSession,
     private readonly gradSession: ort.InferenceSession | null,
     private readonly hvpSession: ort.InferenceSession | null,
@@ -72,23 +82,34 @@ export class LossRunner {
     this.params = new Map(prepared.values);
   }
 
-  static async create(prepared: PreparedModel, what: { gradient?: boolean; hvp?: boolean } = {}): Promise<LossRunner> {
-    const lossSession = await createSession(serializeModel(prepared.model));
+  /**
+   * what.fixedParameters: the parameters will not change during this runner's life (gradients,
+   * curvature at one point, per-example geometry). Their values are then baked into the graphs
+   * as initializers: nothing to copy in per run, and ONNX Runtime can pre-pack weights and
+   * fold constants. Leave it off where parameters are perturbed (loss landscapes, training).
+   */
+  static async create(
+    prepared: PreparedModel,
+    what: { gradient?: boolean; hvp?: boolean; fixedParameters?: boolean } = {},
+  ): Promise<LossRunner> {
+    const fixed = what.fixedParameters ?? false;
+    const open = (m: Model) => createSession(serializeModel(fixed ? bakeParameters(m, prepared.values) : m));
+    const lossSession = await open(prepared.model);
     let gradSession = null;
     let gradNames = null;
     if (what.gradient !== false) {
       const g = parameterGradientGraph(prepared);
-      gradSession = await createSession(serializeModel(g.model));
+      gradSession = await open(g.model);
       gradNames = g.grads;
     }
     let hvpSession = null;
     let hvpNames = null;
     if (what.hvp) {
       const h = await hvpGraph(prepared);
-      hvpSession = await createSession(serializeModel(h.model));
+      hvpSession = await open(h.model);
       hvpNames = { grads: h.grads, v: h.tangentInputs, hv: h.hvps };
     }
-    return new LossRunner(prepared, lossSession, gradSession, hvpSession, hvpNames, gradNames);
+    return new LossRunner(prepared, fixed, lossSession, gradSession, hvpSession, hvpNames, gradNames);
   }
 
   /** Current parameters as one flat float64 vector (in prepared.params order). */
@@ -98,6 +119,7 @@ export class LossRunner {
 
   /** Replaces the parameters (a flat vector in prepared.params order). */
   setParameters(flat: Float64Array): void {
+    if (this.fixedParameters) throw new Error('this LossRunner was created with fixedParameters: its parameters cannot change');
     for (const [p, t] of this.unflatten(flat)) this.params.set(p, t);
   }
 
@@ -135,7 +157,7 @@ export class LossRunner {
     if (!this.perExample) {
       const pe = buildPerExampleGrams(this.prepared);
       this.perExample = {
-        session: await createSession(serializeModel(pe.gradient.model)),
+        session: await createSession(serializeModel(this.fixedParameters ? bakeParameters(pe.gradient.model, this.prepared.values) : pe.gradient.model)),
         grads: pe.gradient.grads,
         grams: pe.grams,
         sqsums: pe.sqsums,
@@ -233,7 +255,7 @@ export class LossRunner {
         : tensor(this.prepared.dtype, [n], new Array(n).fill(1 / n));
     }
     for (const [name, t] of Object.entries(batch.inputs)) feeds[name] = this.cast(t, this.prepared.dtype);
-    for (const [p, t] of this.params) feeds[p] = t;
+    if (!this.fixedParameters) for (const [p, t] of this.params) feeds[p] = t;
     return feeds;
   }
 
