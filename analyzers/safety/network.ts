@@ -151,7 +151,7 @@ interface PoolGeometry {
 }
 
 /** Window geometry of Conv/pooling over [1, C, spatial...] (auto_pad, pads, strides, dilations, ceil_mode). */
-function windowGeometry(node: Node, inShape: number[], kernel: number[], channelsOut: number | null): {
+function windowGeometry(node: Node, inShape: number[], kernel: number[]): {
   outSpatial: number[];
   begin: number[];
   stride: number[];
@@ -182,12 +182,11 @@ function windowGeometry(node: Node, inShape: number[], kernel: number[], channel
     if (ceil && (o - 1) * stride[i]! >= sp[i]! + pads[i]!) o--;
     outSpatial.push(o);
   }
-  void channelsOut;
   return { outSpatial, begin: pads.slice(0, r).map((p) => -p), stride, dil };
 }
 
 function poolGeometry(node: Node, inShape: number[], kernel: number[]): PoolGeometry {
-  const { outSpatial, begin, stride, dil } = windowGeometry(node, inShape, kernel, null);
+  const { outSpatial, begin, stride, dil } = windowGeometry(node, inShape, kernel);
   const C = inShape[1]!;
   const sp = inShape.slice(2);
   const r = sp.length;
@@ -465,7 +464,7 @@ export function lowerNetwork(model: Model): Network {
         const group = attrInt(node, 'group', 1);
         const C = shape[1]!;
         if (cPerG * group !== C) throw badModel(`Conv "${node.name}": weight [${Wt.dims}] with group ${group} does not fit input [${shape}]`);
-        const { outSpatial, begin, stride, dil } = windowGeometry(node, shape, kernel, M);
+        const { outSpatial, begin, stride, dil } = windowGeometry(node, shape, kernel);
         const sp = shape.slice(2);
         const r = sp.length;
         const inStr = strides(sp);
