@@ -239,7 +239,8 @@ export const hessianAnalyzer: Analyzer<HessianParams, HessianResult> = {
           for (const [i, t] of tensors.entries()) {
             layers.push(
               await layerCurvature(op, t, {
-                tol,
+                // Blocks always use Lanczos, so its tolerance (not power iteration's) applies.
+                tol: params.tol ?? 1e-6,
                 maxIter: Math.min(params.maxIter, maxSteps, 1000),
                 traceTol: params.traceTol,
                 maxProbes: params.maxProbes,
