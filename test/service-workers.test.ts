@@ -88,6 +88,19 @@ describe('one attempt per job', () => {
     assert.equal((await request(svc.url).get(`/artifacts/${first}/nope.png`)).status, 404);
   });
 
+  test('an analyzer can load another stored model by id or sha256', async () => {
+    const sha = (await svc.app.models.get(modelId)).sha256;
+    for (const ref of [modelId, sha]) {
+      const id = await runSlow(svc, modelId, { ms: 1, otherModel: ref });
+      assert.equal((await svc.waitFor(id)).status, 'SUCCEEDED');
+      const r = await svc.gql(`query($id: ID!) { analysis(id: $id) { resultJson } }`, { id });
+      assert.equal(r.body.data?.analysis.resultJson.otherSha256, sha);
+    }
+    const missing = await svc.waitFor(await runSlow(svc, modelId, { ms: 1, otherModel: 'no-such-model' }));
+    assert.equal(missing.status, 'FAILED');
+    assert.equal(missing.error.code, 'NOT_FOUND');
+  });
+
   test('a worker killed mid-job fails only that job; finished results stay; the service carries on', async () => {
     const doneId = await runSlow(svc, modelId, { ms: 10, tag: 'finished-before' });
     assert.equal((await svc.waitFor(doneId)).status, 'SUCCEEDED');

@@ -9,6 +9,7 @@ import { AppError, toAppError } from '../../common/errors.js';
 import { loadStoredModel } from '../modelService.js';
 import { loadStoredDataset } from '../datasetService.js';
 import type { JobPayload } from './payload.js';
+import type { LoadedModel } from '../../analyzers/types.js';
 import { BlobArtifactSink } from './artifacts.js';
 
 export type ProgressFn = (fraction: number, message?: string) => void;
@@ -45,6 +46,7 @@ export async function executeJob(
     progress,
     signal,
     artifacts,
+    resolveModel: (ref) => resolveStoredModel(store, ref),
   });
   throwIfAborted(signal);
   const durationMs = Math.round(performance.now() - started);
@@ -56,6 +58,13 @@ export async function executeJob(
     artifacts.stored(),
   );
   return { recorded, result, durationMs };
+}
+
+/** Another stored model, by id or sha256 (checkpoint series, interpolation between two models). */
+async function resolveStoredModel(store: Store, ref: string): Promise<LoadedModel> {
+  const record = (await store.models.byId(ref)) ?? (/^[0-9a-f]{64}$/.test(ref) ? await store.models.bySha(ref) : undefined);
+  if (!record) throw new AppError('NOT_FOUND', `no stored model with id or sha256 ${ref}`, { model: ref });
+  return loadStoredModel(store, record.sha256);
 }
 
 /** Records a failed attempt (a no-op when the job already ended, e.g. by cancellation). */
