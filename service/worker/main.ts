@@ -22,7 +22,13 @@ const catalog = await AnalyzerCatalog.load(setup.analyzerModules ?? []);
 let current: { job: JobPayload; controller: AbortController } | null = null;
 
 process.on('message', (m: ToWorker) => {
-  if (m.type === 'run') void run(m.job);
+  if (m.type === 'run') {
+    run(m.job).catch((err: Error) => {
+      // Could not even record the outcome (database unreachable): let the pool treat this as a crash.
+      log.error({ analysisId: m.job.analysisId, err: err.message }, 'job bookkeeping failed');
+      process.exit(70);
+    });
+  }
   else if (m.type === 'abort' && current?.job.analysisId === m.analysisId) {
     current.controller.abort(new AppError(m.code, m.message));
   } else if (m.type === 'runtimeInfo') {

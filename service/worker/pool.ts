@@ -143,10 +143,13 @@ export class WorkerPool implements JobCanceller {
     let onExit!: () => void;
     const slot: Slot = { child, ready: false, job: null, exited: new Promise((r) => (onExit = r)) };
     this.slots.add(slot);
-    child.on('message', (m: FromWorker) => void this.onMessage(slot, m));
+    // Handlers touch the database; a failure there is logged, never an unhandled rejection that would take the service down.
+    child.on('message', (m: FromWorker) => this.onMessage(slot, m).catch((err: Error) => this.logFailure('worker message', err)));
     child.on('error', (err) => this.opts.log.error({ err: err.message, pid: child.pid }, 'worker process error'));
     child.on('exit', (code, signal) => {
-      void this.onExit(slot, code, signal).finally(onExit);
+      this.onExit(slot, code, signal)
+        .catch((err: Error) => this.logFailure('worker exit', err))
+        .finally(onExit);
     });
   }
 
@@ -168,7 +171,7 @@ export class WorkerPool implements JobCanceller {
         return;
       case 'finished':
         if (slot.job?.analysisId !== m.analysisId || slot.job.attempt !== m.attempt) return;
-        this.release(slot);
+        this.clearJob(slot);
         events.publish(m.analysisId);
         return this.pump();
     }
@@ -177,7 +180,7 @@ export class WorkerPool implements JobCanceller {
   private async onExit(slot: Slot, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
     this.slots.delete(slot);
     const job = slot.job;
-    this.release(slot);
+    this.clearJob(slot);
     if (job && this.stopping) {
       await this.opts.queue.release(job);
     } else if (job) {
@@ -200,7 +203,11 @@ export class WorkerPool implements JobCanceller {
     }
   }
 
-  private release(slot: Slot): void {
+  private logFailure(what: string, err: Error): void {
+    this.opts.log.error({ err: err.message }, `${what} handling failed`);
+  }
+
+  private clearJob(slot: Slot): void {
     clearTimeout(slot.budgetTimer);
     clearTimeout(slot.killTimer);
     slot.job = null;
@@ -234,7 +241,10 @@ export class WorkerPool implements JobCanceller {
 
   private assign(slot: Slot, job: JobPayload): void {
     slot.job = job;
-    slot.budgetTimer = setTimeout(() => void this.outOfTime(slot, job), this.opts.jobTimeoutMs);
+    slot.budgetTimer = setTimeout(
+      () => this.outOfTime(slot, job).catch((err: Error) => this.logFailure('time budget', err)),
+      this.opts.jobTimeoutMs,
+    );
     this.send(slot, { type: 'run', job });
     this.opts.events.publish(job.analysisId);
     this.opts.log.info({ analysisId: job.analysisId, analyzer: job.analyzer, attempt: job.attempt, pid: slot.child.pid }, 'job started');
