@@ -4,5 +4,6 @@ import { registerServe } from './serve.js';
 import { registerAnalyze } from './analyze.js';
 import { registerBench } from './bench.js';
 import { registerVerify } from './verify.js';
+import { registerZoo } from './zoo.js';
 
-export const COMMANDS: Array<(program: Command) => void> = [registerServe, registerAnalyze, registerBench, registerVerify];
+export const COMMANDS: Array<(program: Command) => void> = [registerServe, registerAnalyze, registerBench, registerVerify, registerZoo];
