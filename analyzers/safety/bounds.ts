@@ -42,6 +42,11 @@ export interface LayerBounds {
   feasible: boolean;
 }
 
+/** Largest dense coefficient matrix (entries) an intermediate CROWN pass may build; beyond, IBP. */
+export const MAX_COEFFICIENTS = 3e7;
+
+const width = (L: Layer): number => (L.kind === 'affine' || L.kind === 'maxpool' ? Math.max(L.nIn, L.nOut) : L.n);
+
 export interface Options {
   /** Run CROWN for intermediate layers with at most this many neurons needing it (else IBP). */
   crownMaxRows?: number;
@@ -305,7 +310,10 @@ export function layerBounds(
         // CROWN rows only where they can change something: for ReLU, the IBP-unstable neurons.
         const rows: number[] = [];
         for (let j = 0; j < lo.length; j++) if (L.kind !== 'relu' || (lo[j]! < 0 && hi[j]! > 0)) rows.push(j);
-        if (rows.length > 0 && rows.length <= maxRows) {
+        // Dense coefficient matrices are 2 rows x widest layer below k: keep them under ~240 MB.
+        let widest = net.numInputs;
+        for (let q = 0; q < k; q++) widest = Math.max(widest, width(net.layers[q]!));
+        if (rows.length > 0 && rows.length <= maxRows && 2 * rows.length * widest <= MAX_COEFFICIENTS) {
           const n = lo.length;
           const m = rows.length;
           const C = new Float64Array(2 * m * n);

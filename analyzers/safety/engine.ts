@@ -24,7 +24,7 @@
  * costs the bound). A leaf whose encoding has few enough binaries goes to the MILP.
  */
 import { badParams } from '../../common/errors.js';
-import { backward, layerBounds, type Box, type Splits } from './bounds.js';
+import { backward, layerBounds, MAX_COEFFICIENTS, type Box, type Splits } from './bounds.js';
 import { countBinaries, encodingSize, milpEncodable, solveMilp } from './milp.js';
 import { forward, type Network } from './network.js';
 import { confirm, falsify, newSearchState, type Counterexample, type SearchState } from './falsify.js';
@@ -152,7 +152,14 @@ export async function verifyProperty(net: Network | null, runner: ModelRunner, p
     return finish();
   }
 
-  // 2. Prove, one group of disjuncts sharing an input box at a time.
+  // 2. Prove, one group of disjuncts sharing an input box at a time (if the dense coefficient
+  //    matrices of the output pass fit in memory).
+  const widest = Math.max(net.numInputs, ...net.layers.map((L) => (L.kind === 'affine' || L.kind === 'maxpool' ? Math.max(L.nIn, L.nOut) : L.n)));
+  const rowsNeeded = prop.disjuncts.reduce((s, d) => s + d.constraints.length, 0);
+  if (rowsNeeded * widest > MAX_COEFFICIENTS) {
+    notes.push(`bounds skipped: ${rowsNeeded} output constraints x ${widest} neurons is too large for the dense backward pass`);
+    return finish();
+  }
   const p0 = Date.now();
   const margins = prop.disjuncts.map((d) => marginFor(net, d));
   out.margin = Math.max(...margins);

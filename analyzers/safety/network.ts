@@ -53,6 +53,9 @@ export interface Network {
   numOutputs: number;
 }
 
+/** Largest sparse layer (nonzeros) we build: 2e7 is ~240 MB of CSR. */
+const MAX_NONZEROS = 2e7;
+
 const SUPPORTED = new Set([
   'Gemm', 'MatMul', 'Conv', 'Add', 'Sub', 'Mul', 'Div', 'Relu', 'Sigmoid', 'Tanh', 'BatchNormalization', 'Flatten',
   'Reshape', 'Squeeze', 'Unsqueeze', 'Identity', 'Dropout', 'Pad', 'AveragePool', 'MaxPool', 'GlobalAveragePool',
@@ -86,6 +89,9 @@ class CsrBuilder {
   private vals: number[] = [];
   push(col: number, val: number): void {
     if (val === 0) return;
+    if (this.cols.length >= MAX_NONZEROS) {
+      throw unsupported(`a layer has more than ${MAX_NONZEROS} weights as a sparse matrix: too large for bound propagation`);
+    }
     this.cols.push(col);
     this.vals.push(val);
   }
