@@ -7,6 +7,7 @@ import { formatSection } from './section.js';
 import { evaluateSection } from './evaluate-section.js';
 import { autodiffSection, hvpMemorySection, perExampleSection } from './autodiff-report.js';
 import { hessianSection } from './hessian.js';
+import { zooSection } from './zoo.js';
 
 const SECTIONS: { name: string; run: () => Promise<BenchSection> | BenchSection }[] = [
   { name: 'evaluate', run: evaluateSection },
@@ -14,6 +15,7 @@ const SECTIONS: { name: string; run: () => Promise<BenchSection> | BenchSection 
   { name: 'hvp-memory', run: hvpMemorySection },
   { name: 'per-example', run: perExampleSection },
   { name: 'hessian', run: hessianSection },
+  { name: 'zoo', run: zooSection },
 ];
 
 async function main(): Promise<void> {
