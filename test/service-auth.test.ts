@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
+import { WebSocket } from 'ws';
+import { createClient } from 'graphql-ws';
 import { loadConfig } from '../service/config.js';
 import { MNIST_MODEL, removeDir, startTestService, type TestService } from './helpers/serviceHarness.js';
 
@@ -63,4 +65,37 @@ test('a read-write token may upload', async () => {
   const r = await svc.upload(UPLOAD_MODEL, {}, { bytes: readFileSync(MNIST_MODEL), filename: 'cnn.onnx' }, 'writer-token');
   assert.equal(r.body.errors, undefined, JSON.stringify(r.body.errors));
   assert.ok(r.body.data?.uploadModel.id);
+});
+
+/** The first answer to a subscription over graphql-ws: data, or the error that ended it. */
+async function firstEvent(token: string | undefined, id: string): Promise<{ data?: unknown; error?: string }> {
+  const client = createClient({
+    url: svc.url.replace('http', 'ws') + '/graphql',
+    webSocketImpl: WebSocket,
+    retryAttempts: 0,
+    lazy: true,
+    connectionParams: token ? { authorization: `Bearer ${token}` } : {},
+  });
+  try {
+    return await new Promise((resolve) => {
+      client.subscribe(
+        { query: `subscription($id: ID!) { analysisUpdated(id: $id) { id } }`, variables: { id } },
+        {
+          next: (r) => resolve(r.errors ? { error: String(r.errors[0]?.extensions?.code ?? r.errors[0]?.message) } : { data: r.data }),
+          error: (err) => resolve({ error: err instanceof Error ? err.message : String((err as { code?: number }).code ?? err) }),
+          complete: () => resolve({ error: 'completed' }),
+        },
+      );
+    });
+  } finally {
+    await client.dispose();
+  }
+}
+
+test('subscriptions need a valid token too', async () => {
+  const refused = await firstEvent(undefined, 'nope');
+  assert.equal(refused.data, undefined);
+  assert.match(String(refused.error), /4403|Forbidden/i, JSON.stringify(refused));
+  const allowed = await firstEvent('reader-token', 'no-such-analysis');
+  assert.equal(allowed.error, 'NOT_FOUND', JSON.stringify(allowed));
 });
