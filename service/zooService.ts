@@ -89,6 +89,7 @@ export class ZooService {
   readonly repo: ZooRepo;
   private poller: NodeJS.Timeout | null = null;
   private pumping = false;
+  private readonly pumps = new Map<string, Promise<void>>();
 
   constructor(
     private readonly store: Store,
@@ -231,7 +232,20 @@ export class ZooService {
    * the concurrency limit (cache hits settle at once and take no slot), finish the run when no
    * item is left. Idempotent; safe to call from any request.
    */
-  async pump(runId: string): Promise<void> {
+  pump(runId: string): Promise<void> {
+    // One step at a time per run (poller and requests both call this): two concurrent steps
+    // would each see a free slot and overshoot the concurrency limit.
+    const prev = this.pumps.get(runId) ?? Promise.resolve();
+    const next = prev.then(() => this.pumpStep(runId), () => this.pumpStep(runId));
+    const tail = next.catch(() => undefined);
+    this.pumps.set(runId, tail);
+    void tail.then(() => {
+      if (this.pumps.get(runId) === tail) this.pumps.delete(runId);
+    });
+    return next;
+  }
+
+  private async pumpStep(runId: string): Promise<void> {
     const run = await this.run(runId);
     if (run.status !== 'RUNNING') return;
     let inFlight = 0;

@@ -73,11 +73,12 @@ test('GraphQL: createZoo from CSV manifest + zip, runZooAnalysis to the end, sor
 
   const train = await uploadDataset(fixture.train);
   const testSet = await uploadDataset(fixture.test);
-  const input = { zooId: zoo.id, analyzers: ['evaluate', 'hessian'], params: { hessian: { compute: ['top', 'trace'], maxIter: 20, maxProbes: 30 } }, datasetId: train, testDatasetId: testSet, concurrency: 2 };
+  const params = { hessian: { compute: ['top', 'trace'], maxIter: 20, maxProbes: 30 }, landscape: { points: 5, curveEpochs: 2 } };
+  const input = { zooId: zoo.id, analyzers: ['evaluate', 'hessian', 'landscape'], params, datasetId: train, testDatasetId: testSet, concurrency: 2 };
   const started = await svc.gql(RUN, { input });
   assert.equal(started.body.errors, undefined, JSON.stringify(started.body.errors));
   const run = started.body.data!.runZooAnalysis;
-  assert.equal(run.total, 4 * 3);
+  assert.equal(run.total, 4 * 3 + 2, 'evaluate train+test and hessian per model, landscape per seed pair');
   assert.equal(run.concurrency, 2);
   const texts = new Set<string>();
   let status: any;
@@ -91,7 +92,7 @@ test('GraphQL: createZoo from CSV manifest + zip, runZooAnalysis to the end, sor
     assert.ok(active <= 2, `${active} in flight`);
   } while (status.status !== 'FINISHED' && Date.now() < deadline);
   assert.equal(status.status, 'FINISHED', JSON.stringify(status));
-  assert.equal(status.progressText, '12 of 12');
+  assert.equal(status.progressText, '14 of 14');
   assert.equal(status.failed, 0, JSON.stringify(status.failures));
 
   const q = (await svc.gql(MODELS, { id: zoo.id, sortBy: 'trainLoss' })).body;
@@ -102,8 +103,11 @@ test('GraphQL: createZoo from CSV manifest + zip, runZooAnalysis to the end, sor
   for (const m of models) {
     assert.equal(typeof m.metrics.testAccuracy, 'number');
     assert.ok(m.metrics.hessianTop > 0);
-    assert.equal(m.phase.label, null, 'no landscape run: no mc, no label');
-    assert.deepEqual(m.phase.missing, ['mc', 'cka']);
+    assert.equal(typeof m.metrics.mc, 'number');
+    assert.equal(typeof m.metrics.cka, 'number');
+    assert.ok(['I', 'II', 'III', 'IV-A', 'IV-B'].includes(m.phase.label), m.phase.reason);
+    assert.deepEqual(m.phase.missing, []);
+    assert.equal(m.phase.thresholds.lossThreshold, 0.1);
     assert.ok(m.partnerModelId);
   }
   const cut = models[1].metrics.trainLoss;
@@ -112,8 +116,61 @@ test('GraphQL: createZoo from CSV manifest + zip, runZooAnalysis to the end, sor
   assert.deepEqual(q.data!.zoo.phaseDiagram.xValues, ['2', '6']);
 
   // The same request again after it finished: a new run, every item answered from the cache.
-  const again = (await svc.gql(RUN, { input: { ...input, params: { hessian: { compute: ['top', 'trace'], maxIter: 20, maxProbes: 30 } } } })).body.data!.runZooAnalysis;
+  const again = (await svc.gql(RUN, { input })).body.data!.runZooAnalysis;
   assert.notEqual(again.id, run.id, 'the first run finished, so a new one starts');
   assert.equal(again.status, 'FINISHED');
-  assert.equal(again.cached, 12);
+  assert.equal(again.cached, 14);
 });
+
+test('GraphQL: a server restart in the middle of a zoo run resumes it; finished items are not recomputed', async () => {
+  const manifest = readFileSync(fixture.manifest);
+  const files = Object.fromEntries(
+    (JSON.parse(manifest.toString()) as { models: Array<{ file: string }> }).models.map((m) => [m.file, new Uint8Array(readFileSync(path.join(fixture.dir, m.file)))]),
+  );
+  const archive = zipSync({ ...files, 'manifest.json': new Uint8Array(manifest) });
+  const own = await startTestService({ workers: 1 });
+  let restarted: TestService | null = null;
+  try {
+    const zoo = (await own.upload(CREATE, { name: 'restart' }, { bytes: archive, filename: 'zoo.zip' })).body.data!.createZoo;
+    const r = await own.upload(`mutation($file: Upload!) { uploadDataset(file: $file) { id } }`, {}, { bytes: new Uint8Array(readFileSync(fixture.train)), filename: 'train.csv' });
+    const input = { zooId: zoo.id, analyzers: ['evaluate', 'hessian'], params: { hessian: { compute: ['top', 'trace'], maxIter: 20, maxProbes: 30 } }, datasetId: r.body.data!.uploadDataset.id, concurrency: 1 };
+    const run = (await own.gql(RUN, { input })).body.data!.runZooAnalysis;
+    let done = 0;
+    while (done < 2) {
+      await new Promise((res) => setTimeout(res, 50));
+      done = (await own.gql(RUN_STATUS, { id: run.id })).body.data!.zooRun.done;
+    }
+    await own.stop();
+    const computedBefore = await countComputed(own.dataDir, run.id);
+    restarted = await startTestService({ workers: 1, dataDir: own.dataDir });
+    let status: any;
+    const deadline = Date.now() + 60_000;
+    do {
+      await new Promise((res) => setTimeout(res, 100));
+      status = (await restarted.gql(RUN_STATUS, { id: run.id })).body.data!.zooRun;
+    } while (status.status !== 'FINISHED' && Date.now() < deadline);
+    assert.equal(status.progressText, '8 of 8');
+    assert.equal(status.failed, 0, JSON.stringify(status.failures));
+    // Each item's analysis ran once: the ones finished before the restart kept their analyses.
+    const rows = await restarted.app.store.db.all<{ cache_key: string; n: number }>(
+      `SELECT cache_key, COUNT(*) AS n FROM analyses WHERE cached = 0 AND status = 'SUCCEEDED' GROUP BY cache_key`,
+    );
+    assert.equal(rows.length, 8);
+    assert.ok(rows.every((x) => x.n === 1), JSON.stringify(rows));
+    assert.ok(computedBefore >= 2);
+  } finally {
+    await restarted?.stop();
+    rmSync(own.dataDir, { recursive: true, force: true });
+  }
+});
+
+/** Items of the run that had succeeded when the first server stopped (read from its database file). */
+async function countComputed(dataDir: string, runId: string): Promise<number> {
+  const { openStore } = await import('../storage/store.js');
+  const store = await openStore(dataDir);
+  try {
+    return (await store.db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM zoo_run_items WHERE run_id = ? AND status = 'SUCCEEDED'`, [runId]))!.n;
+  } finally {
+    await store.close();
+  }
+}
