@@ -8,8 +8,7 @@
  *        (overlapping windows that pick the same element accumulate),
  *   JVP: ty = Reshape(GatherElements(flat tx, flat Indices), y).
  * When the node has no Indices output the rule adds one to it (the forward node is the same
- * MaxPool, so the argmax is the one the forward pass used). Non-overlapping windows take a
- * faster path without Indices (see disjointWindows).
+ * MaxPool, so the argmax is the one the forward pass used).
  *
  * AveragePool: y = (sum of the window) / count(o), a linear map A. VJP = A^T dy = depthwise
  * ConvTranspose(dy / count, ones) with the pool's strides, dilations and begin pads; count(o) is computed
@@ -63,92 +62,16 @@ function maxPoolIndices(ctx: RuleContext): string {
   return b.add(b.add(b.mul(plane, k(H * W)), b.mul(h, k(W))), w);
 }
 
-/**
- * Non-overlapping windows (strides = kernel, no pads, no dilation, floor mode): the common
- * 2x2/2 case gets a gradient without the Indices output and ScatterElements, both slow in ORT
- * (Indices forces MaxPool off its fast kernel). The input is viewed as [N, C, o1, k1, o2, k2, ...];
- * mask = (x == y) per window; ties split the gradient evenly (a subgradient, the GlobalMaxPool
- * convention). VJP: dx = mask * dy / count; JVP: ty = sum(mask * tx) / count.
- */
-interface Windows {
-  k: number[];
-  out: number[];
-  /** Spatial sizes covered by windows (in - in % k): the rest receives no gradient. */
-  covered: number[];
-  inSp: number[];
-}
-
-function disjointWindows(ctx: RuleContext): Windows | null {
-  const n = ctx.node;
-  if (n.outputs.length > 1 && n.outputs[1]) return null;
-  const inSp = staticSpatial(ctx, n.inputs[0]!);
-  const nd = inSp.length;
-  const k = attrInts(n, 'kernel_shape');
-  if (!k || k.length !== nd) return null;
-  const s = attrInts(n, 'strides') ?? new Array<number>(nd).fill(1);
-  const d = attrInts(n, 'dilations') ?? new Array<number>(nd).fill(1);
-  const pads = attrInts(n, 'pads') ?? [];
-  const autoPad = attrString(n, 'auto_pad', 'NOTSET');
-  const plain =
-    (autoPad === 'NOTSET' || autoPad === 'VALID') &&
-    pads.every((p) => p === 0) &&
-    d.every((v) => v === 1) &&
-    s.every((v, i) => v === k[i]) &&
-    attrInt(n, 'ceil_mode', 0) === 0 &&
-    attrInt(n, 'storage_order', 0) === 0;
-  if (!plain) return null;
-  const out = inSp.map((v, i) => Math.floor(v / k[i]!));
-  if (out.some((o) => o === 0)) return null;
-  return { k, out, covered: out.map((o, i) => o * k[i]!), inSp };
-}
-
-function windowed(ctx: RuleContext, w: Windows, t: string, keep: boolean): string {
-  const shape = [0, 0, ...w.out.flatMap((o, i) => [o, keep ? w.k[i]! : 1])];
-  return ctx.b.op('Reshape', [t, ctx.b.int64s(shape, 'shape')]);
-}
-
-/** mask (x == y per window, x's dtype), count of maxima per window, and the cropped input. */
-function windowMask(ctx: RuleContext, w: Windows): { mask: string; count: string; axes: number[] } {
-  const x = ctx.node.inputs[0]!;
-  const nd = w.k.length;
-  const cropped = w.covered.every((c, i) => c === w.inSp[i])
-    ? x
-    : ctx.b.op('Slice', [x, ctx.b.int64s(new Array<number>(nd).fill(0)), ctx.b.int64s(w.covered), ctx.b.int64s(range(nd, 2))]);
-  const eq = ctx.b.op('Equal', [windowed(ctx, w, cropped, true), windowed(ctx, w, ctx.node.outputs[0]!, false)]);
-  const mask = ctx.b.cast(eq, ctx.info(x).dtype);
-  const axes = range(nd).map((i) => 3 + 2 * i);
-  return { mask, count: ctx.b.reduceSum(mask, axes, true), axes };
-}
-
 registerRule({
   ops: ['MaxPool'],
   vjp(ctx, [dy]) {
     const x = ctx.node.inputs[0]!;
-    const w = disjointWindows(ctx);
-    if (w) {
-      const { mask, count } = windowMask(ctx, w);
-      const spread = ctx.b.mul(mask, ctx.b.div(windowed(ctx, w, dy!, false), count));
-      const dx = ctx.b.op('Reshape', [spread, ctx.b.int64s([0, 0, ...w.covered], 'shape')]);
-      if (w.covered.every((c, i) => c === w.inSp[i])) return [dx];
-      const tail = w.inSp.map((v, i) => v - w.covered[i]!);
-      return [ctx.b.op('Pad', [dx, ctx.b.int64s([0, 0, ...new Array<number>(w.k.length).fill(0), 0, 0, ...tail], 'pads')])];
-    }
     const idx = maxPoolIndices(ctx);
     const zeros = zerosOfShape(ctx.b, ctx.b.shape(flat(ctx, x)), ctx.info(x).dtype);
     const scattered = ctx.b.op('ScatterElements', [zeros, flat(ctx, idx), flat(ctx, dy!)], { axis: 0, reduction: 'add' });
     return [ctx.b.op('Reshape', [scattered, ctx.b.shape(x)])];
   },
   jvp(ctx, [t]) {
-    const w = disjointWindows(ctx);
-    if (w) {
-      const { mask, count, axes } = windowMask(ctx, w);
-      const nd = w.k.length;
-      const tc = w.covered.every((c, i) => c === w.inSp[i])
-        ? t!
-        : ctx.b.op('Slice', [t!, ctx.b.int64s(new Array<number>(nd).fill(0)), ctx.b.int64s(w.covered), ctx.b.int64s(range(nd, 2))]);
-      const picked = ctx.b.div(ctx.b.reduceSum(ctx.b.mul(mask, windowed(ctx, w, tc, true)), axes, true), count);
-      return [ctx.b.op('Reshape', [picked, ctx.b.shape(ctx.node.outputs[0]!)]), null];
-    }
     const idx = maxPoolIndices(ctx);
     const picked = ctx.b.op('GatherElements', [flat(ctx, t!), flat(ctx, idx)], { axis: 0 });
     return [ctx.b.op('Reshape', [picked, ctx.b.shape(ctx.node.outputs[0]!)]), null];
