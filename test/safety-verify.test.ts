@@ -59,18 +59,41 @@ test('hand-worked V network: y <= -0.4 is reachable (x in [0.4, 0.6]); the count
   assert.ok(Math.abs(y[0]! - Math.max(-cex.input[0]!, cex.input[0]! - 1)) < 1e-6);
 });
 
-test('hand-worked V network: y <= -0.6 is unreachable (min is -1/2) but root bounds only give -1: branch and bound, or the MILP, proves it', async () => {
-  const bab = await runSafety(vNet(), { vnnlib: prop1('(<= Y_0 -0.6)'), timeout: 10, milp: false });
+/**
+ * x in [-1, 1]; h = relu([x, x - 1/2]); y = h0 - 2 h1: 0 for x <= 0, x on [0, 1/2], 1 - x on [1/2, 1];
+ * min 0. Root bounds: h1 <= (z1 + 3/2)/4 (chord over [-3/2, 1/2]) and h0 >= a x with a = 0
+ * (adaptive) or 1/2 (parallel), so y >= -1/2 at best: loose.
+ */
+function tentNet(): Model {
+  return buildModel({
+    opset: 13,
+    inputs: [{ name: 'x', dtype: 'float32', dims: [1, 1] }],
+    nodes: [
+      { op: 'Gemm', inputs: ['x', 'w1', 'b1'], outputs: ['z'], attrs: { transB: int(1) } },
+      { op: 'Relu', inputs: ['z'], outputs: ['h'] },
+      { op: 'Gemm', inputs: ['h', 'w2', 'b2'], outputs: ['y'], attrs: { transB: int(1) } },
+    ],
+    outputs: ['y'],
+    initializers: { w1: tensor('float32', [2, 1], [1, 1]), b1: tensor('float32', [2], [0, -0.5]), w2: tensor('float32', [1, 2], [1, -2]), b2: tensor('float32', [1], [0]) },
+  });
+}
+
+test('hand-worked tent network: y <= -0.2 is unreachable (min is 0) but root bounds only give -1/2: branch and bound, or the MILP, proves it', async () => {
+  const prop = '(declare-const X_0 Real)(declare-const Y_0 Real)(assert (>= X_0 -1))(assert (<= X_0 1))(assert (<= Y_0 -0.2))';
+  const bab = await runSafety(tentNet(), { vnnlib: prop, timeout: 10, milp: false });
   assert.equal(bab.status, 'holds');
   assert.equal(bab.checks[0]!.method, 'branch-and-bound');
   assert.ok(bab.checks[0]!.domains > 1);
-  // The proven bound on y + 0.6 can be no better than the true minimum 0.1.
-  assert.ok(bab.checks[0]!.lowerBound! <= 0.1 + 1e-9 && bab.checks[0]!.lowerBound! > 0);
-  const milp = await runSafety(vNet(), { vnnlib: prop1('(<= Y_0 -0.6)'), timeout: 10, milp: true });
+  // The proven bound on y + 0.2 can be no better than the true minimum 0.2.
+  assert.ok(bab.checks[0]!.lowerBound! <= 0.2 + 1e-9 && bab.checks[0]!.lowerBound! > 0, `${bab.checks[0]!.lowerBound}`);
+  const milp = await runSafety(tentNet(), { vnnlib: prop, timeout: 10, milp: true });
   assert.equal(milp.status, 'holds');
   assert.equal(milp.checks[0]!.method, 'milp');
-  // The MILP optimum is exact: min (y + 0.6) = 0.1.
-  assert.ok(Math.abs(milp.checks[0]!.lowerBound! - 0.1) < 1e-5, `MILP bound ${milp.checks[0]!.lowerBound}`);
+  // The MILP optimum is exact: min (y + 0.2) = 0.2.
+  assert.ok(Math.abs(milp.checks[0]!.lowerBound! - 0.2) < 1e-5, `MILP bound ${milp.checks[0]!.lowerBound}`);
+  // y <= 0.1 is reachable (x <= 0.1): violated.
+  const reach = await runSafety(tentNet(), { vnnlib: prop.replace('-0.2', '0.1'), timeout: 5 });
+  assert.equal(reach.status, 'violated');
 });
 
 test('MILP optimum matches brute force on a random 2-D ReLU network', async () => {

@@ -48,6 +48,8 @@ export const MAX_COEFFICIENTS = 3e7;
 const width = (L: Layer): number => (L.kind === 'affine' || L.kind === 'maxpool' ? Math.max(L.nIn, L.nOut) : L.n);
 
 export interface Options {
+  /** 'both' (default): intermediate bounds take the better of the two ReLU lower slopes, per neuron. */
+  lowerSlopes?: 'adaptive' | 'both';
   /** Run CROWN for intermediate layers with at most this many neurons needing it (else IBP). */
   crownMaxRows?: number;
 }
@@ -119,12 +121,20 @@ interface Relax {
   bU: number;
 }
 
-function reluRelax(l: number, u: number): Relax {
+/**
+ * Lower slope of an unstable ReLU: 'adaptive' (CROWN: 1 if u > -l else 0, the smaller-area
+ * triangle) or 'parallel' (DeepPoly-style u / (u - l), parallel to the upper chord). Any slope
+ * in [0, 1] is sound; which is tighter depends on the neuron, so callers may try both.
+ */
+export type LowerSlope = 'adaptive' | 'parallel';
+
+function reluRelax(l: number, u: number, lower: LowerSlope = 'adaptive'): Relax {
   if (u <= 0) return { aL: 0, bL: 0, aU: 0, bU: 0 };
   if (l >= 0) return { aL: 1, bL: 0, aU: 1, bU: 0 };
   const s = u / (u - l);
   // The chord passes through (l, 0) and (u, u); nudged up so round-off in s cannot cut the graph.
-  return { aL: u > -l ? 1 : 0, bL: 0, aU: s, bU: -s * l + outward(s * l, u) };
+  const aL = lower === 'adaptive' ? (u > -l ? 1 : 0) : Math.min(1, Math.max(0, s));
+  return { aL, bL: 0, aU: s, bU: -s * l + outward(s * l, u) };
 }
 
 function sShapeRelax(kind: 'sigmoid' | 'tanh', l: number, u: number): Relax {
@@ -174,6 +184,7 @@ export function backward(
   pre: (Box | null)[],
   box: Box,
   keepReluCoef = false,
+  lowerSlope: LowerSlope = 'adaptive',
 ): BackwardResult {
   let A = C;
   let n = C.length / m;
@@ -239,7 +250,7 @@ export function backward(
     if (keepReluCoef && L.kind === 'relu') reluCoef.set(k, A.slice());
     const next = new Float64Array(m * n);
     for (let j = 0; j < n; j++) {
-      const r = L.kind === 'relu' ? reluRelax(b.lo[j]!, b.hi[j]!) : sShapeRelax(L.kind, b.lo[j]!, b.hi[j]!);
+      const r = L.kind === 'relu' ? reluRelax(b.lo[j]!, b.hi[j]!, lowerSlope) : sShapeRelax(L.kind, b.lo[j]!, b.hi[j]!);
       for (let i = 0; i < m; i++) {
         const a = A[i * n + j]!;
         if (a === 0) continue;
@@ -321,11 +332,13 @@ export function layerBounds(
             C[i * n + j] = 1;
             C[(m + i) * n + j] = -1;
           });
-          const r = backward(net, k, C, 2 * m, pre, box);
-          rows.forEach((j, i) => {
-            lo[j] = Math.max(lo[j]!, r.lower[i]!);
-            hi[j] = Math.min(hi[j]!, -r.lower[m + i]!);
-          });
+          for (const slope of opts.lowerSlopes === 'adaptive' ? (['adaptive'] as const) : (['adaptive', 'parallel'] as const)) {
+            const r = backward(net, k, C, 2 * m, pre, box, false, slope);
+            rows.forEach((j, i) => {
+              lo[j] = Math.max(lo[j]!, r.lower[i]!);
+              hi[j] = Math.min(hi[j]!, -r.lower[m + i]!);
+            });
+          }
         }
       }
       const s = splits.get(k);

@@ -50,6 +50,8 @@ export interface EngineOptions {
   milpMaxNonzeros?: number;
   /** Share of the budget for the first falsification pass (default 0.2). */
   falsifyShare?: number;
+  /** 'both' (default): output bounds take the better of CROWN's adaptive and the parallel ReLU lower slope. */
+  lowerSlopes?: 'adaptive' | 'both';
   /** Skip the proof (falsification only). */
   proveOff?: boolean;
 }
@@ -281,6 +283,11 @@ async function proveGroup(
     const C = new Float64Array(m * net.numOutputs);
     rows.forEach((r, i) => C.set(prop.disjuncts[r.disjunct]!.constraints[r.k]!.a, i * net.numOutputs));
     const back = backward(net, lastLayer, C, m, lb.pre, dom.box, true);
+    if (opts.lowerSlopes !== 'adaptive') {
+      // A second relaxation with the other sound ReLU lower slope; each row keeps its better bound.
+      const alt = backward(net, lastLayer, C, m, lb.pre, dom.box, false, 'parallel');
+      for (let r = 0; r < m; r++) back.lower[r] = Math.max(back.lower[r]!, alt.lower[r]!);
+    }
     const stillOpen = new Map<number, number>();
     const bestRow = new Map<number, number>();
     for (const i of open) {
