@@ -244,3 +244,68 @@ test('CKA between two regressions equals tr(KHLH) / sqrt(tr(KHKH) tr(LHLH)) comp
   assert.ok(Math.abs(r.cka.value - expect) < 1e-9, `${r.cka.value} vs ${expect}`);
   assert.equal(r.cka.width, 2);
 });
+
+test('classification: path accuracy and loss at the ends match a JavaScript forward pass; a model against itself has mc 0 and CKA 1; SVG artifacts', async () => {
+  const { blobs, trainMlp } = await import('./helpers/mlpZoo.js');
+  const train = blobs(30, 5);
+  const a = await trainMlp(train, { width: 5, batchSize: 8, seed: 1, steps: 30, lr: 0.2 });
+  const b = await trainMlp(train, { width: 5, batchSize: 8, seed: 2, steps: 30, lr: 0.2 });
+  const ds: LoadedDataset = { sha256: 'blobs', format: 'npz', count: 30, sampleShape: [4], x: Float32Array.from(train.x.flat()), y: Int32Array.from(train.y), yShape: [] };
+  /** Mean CE and accuracy from the initializers, float64. */
+  const reference = (m: Model) => {
+    const t = (n: string) => Array.from(m.graph.initializers.get(n)!.data as Float32Array);
+    const [W1, b1, W2, b2] = ['W1', 'b1', 'W2', 'b2'].map(t) as [number[], number[], number[], number[]];
+    let loss = 0;
+    let hits = 0;
+    train.x.forEach((x, i) => {
+      const h = b1.map((v, j) => Math.max(0, v + x.reduce((s, xv, k) => s + xv * W1[j * 4 + k]!, 0)));
+      const z = b2.map((v, c) => v + h.reduce((s, hv, j) => s + hv * W2[c * 5 + j]!, 0));
+      const mx = Math.max(...z);
+      loss += mx + Math.log(z.reduce((s, v) => s + Math.exp(v - mx), 0)) - z[train.y[i]!]!;
+      if (z.indexOf(mx) === train.y[i]) hits++;
+    });
+    return { loss: loss / 30, accuracy: hits / 30 };
+  };
+  const files = new Map<string, string>();
+  const run = (other: Model, sha: string, params: Partial<LandscapeParams>) =>
+    landscapeAnalyzer.run({
+      model: loaded(a, 'a'),
+      dataset: ds,
+      params: {
+        surface: '2d', range: 0.5, resolution: 5, normalization: 'filter', ignoreBiasAndNorm: true, points: 5, curve: true, curveEpochs: 2, curveLr: 0.05,
+        curveMomentum: 0.9, cka: true, batchSize: 8, maxSamples: 1000, loss: 'auto', precision: 'auto', seed: 0, otherModel: sha, ...params,
+      } as LandscapeParams,
+      progress: () => {},
+      signal: new AbortController().signal,
+      resolveModel: async () => loaded(other, sha),
+      artifacts: { write: async (name, bytes) => void files.set(name, new TextDecoder().decode(bytes)) },
+    });
+  const r = await run(b, 'b', {});
+  const ra = reference(a);
+  const rb = reference(b);
+  const tol = 1e-5;
+  assert.ok(Math.abs(r.interpolation!.losses[0]! - ra.loss) < tol, `${r.interpolation!.losses[0]} vs ${ra.loss}`);
+  assert.ok(Math.abs(r.interpolation!.losses.at(-1)! - rb.loss) < tol);
+  assert.equal(r.interpolation!.accuracies[0], ra.accuracy);
+  assert.equal(r.interpolation!.accuracies.at(-1), rb.accuracy);
+  assert.equal(r.accuracy, ra.accuracy);
+  assert.ok(r.cka!.value > 0 && r.cka!.value < 1 + 1e-9);
+  assert.equal(r.cka!.width, 3);
+  assert.deepEqual([...files.keys()].sort(), ['paths.svg', 'surface2d.svg']);
+  assert.match(files.get('surface2d.svg')!, /<path d="M/, 'contour lines drawn');
+  const self = await run(a, 'a', { surface: 'none', curve: false });
+  assert.ok(Math.abs(self.interpolation!.mcLinear) < 1e-12 && Math.abs(self.interpolation!.barrier) < 1e-12);
+  assert.ok(Math.abs(self.cka!.value - 1) < 1e-9);
+});
+
+test('marching squares and the diverging scale', async () => {
+  const { marchingSquares, colourScale } = await import('../analyzers/landscape/svg.js');
+  // A plane v = x on a 3x3 grid: the 0.5 level crosses each of the 2 rows of cells once, at x = 0.5.
+  const segs = marchingSquares([[0, 1, 2], [0, 1, 2], [0, 1, 2]], 0.5);
+  assert.equal(segs.length, 2);
+  for (const [p, q] of segs) assert.deepEqual([p[0], q[0]], [0.5, 0.5]);
+  const c = colourScale(-2, 1, 0);
+  assert.equal(c(0), 'rgb(247,247,247)', 'white at the centre');
+  assert.equal(c(1), 'rgb(178,24,43)', 'red at the top');
+  assert.equal(c(-2), 'rgb(33,102,172)', 'blue at the bottom, each side stretched to its own extreme');
+});
