@@ -178,7 +178,7 @@ function trace(net: Network, x: Float64Array): Float64Array[] {
   return vals;
 }
 
-function outputBounds(net: Network, box: Box): Box {
+function outputBounds(net: Network, box: Box, slope: 'adaptive' | 'parallel' = 'adaptive'): Box {
   const lb = layerBounds(net, box);
   const n = net.numOutputs;
   const C = new Float64Array(2 * n * n);
@@ -186,7 +186,7 @@ function outputBounds(net: Network, box: Box): Box {
     C[j * n + j] = 1;
     C[(n + j) * n + j] = -1;
   }
-  const r = backward(net, net.layers.length, C, 2 * n, lb.pre, box);
+  const r = backward(net, net.layers.length, C, 2 * n, lb.pre, box, false, slope);
   return { lo: r.lower.slice(0, n), hi: r.lower.slice(n).map((v) => -v) };
 }
 
@@ -209,6 +209,7 @@ test('soundness: no sampled point of random networks and boxes falls outside the
       const box = { lo: centre.map((c) => c - radius * rng.uniform(0.2, 1)), hi: centre.map((c) => c + radius * rng.uniform(0.2, 1)) };
       const lb = layerBounds(net, box);
       const out = outputBounds(net, box);
+      const par = outputBounds(net, box, 'parallel');
       const ibp = ibpOutput(net, box);
       for (let j = 0; j < net.numOutputs; j++) {
         assert.ok(out.lo[j]! <= out.hi[j]!, `${name}: empty output bounds`);
@@ -232,6 +233,7 @@ test('soundness: no sampled point of random networks and boxes falls outside the
         for (let j = 0; j < y.length; j++) {
           assert.ok(y[j]! >= out.lo[j]! && y[j]! <= out.hi[j]!, `${name} output ${j}: ${y[j]} outside [${out.lo[j]}, ${out.hi[j]}]`);
           assert.ok(y[j]! >= ibp.lo[j]! && y[j]! <= ibp.hi[j]!, `${name} output ${j}: IBP`);
+          assert.ok(y[j]! >= par.lo[j]! && y[j]! <= par.hi[j]!, `${name} output ${j}: CROWN with parallel lower slopes`);
         }
         checked++;
       }
