@@ -218,8 +218,14 @@ async function run(ctx: AnalyzerContext<SafetyParams>): Promise<SafetyResult> {
   const runner = await ModelRunner.create(ctx.model.ir, ctx.model.bytes);
   try {
     const needBounds = p.manipulation === 'none';
-    const { net, issue, note } = needBounds ? tryLower(ctx.model, p.eps !== undefined) : { net: null, issue: null, note: null };
-    if (note) notes.push(note);
+    const lowered = needBounds ? tryLower(ctx.model, p.eps !== undefined) : { net: null, issue: null, note: null };
+    let { net, issue } = lowered;
+    if (lowered.note) notes.push(lowered.note);
+    // Bounds must describe the output the runner judges (the first graph output).
+    if (net && !lowered.note && net.outputName !== runner.outputName) {
+      issue = `bound propagation reaches output ${net.outputName}, the check reads ${runner.outputName}`;
+      net = null;
+    }
     const engineOpts = { timeoutMs, seed: p.seed, signal: ctx.signal, milp: p.milp, milpMaxBinaries: p.milpMaxBinaries };
     const checks: SafetyCheck[] = [];
     let property: SafetyResult['property'];
