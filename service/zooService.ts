@@ -278,7 +278,7 @@ export class ZooService {
    * Embedded driver: runs every unfinished item in this process, `concurrency` at a time.
    * Stops starting new items when `signal` aborts; the interrupted ones go back to PENDING.
    */
-  async runEmbedded(runId: string, onProgress: EmbeddedProgress, signal: AbortSignal): Promise<ZooProgress> {
+  async runEmbedded(runId: string, onProgress: EmbeddedProgress, signal: AbortSignal, itemTimeoutMs = 0): Promise<ZooProgress> {
     const run = await this.run(runId);
     // SUBMITTED here means a process died mid-item: its analysis may even have finished (then the cache answers).
     for (const it of await this.repo.items(runId, 'SUBMITTED')) await this.repo.markPending(runId, it.seq);
@@ -287,8 +287,13 @@ export class ZooService {
     const worker = async () => {
       for (let it = queue.shift(); it && !signal.aborted; it = queue.shift()) {
         await this.repo.markSubmitted(runId, it.seq, '', '');
+        // Each item gets its own time budget (a runaway model fails alone, TIMEOUT); the run's signal stops everything.
+        const item = new AbortController();
+        const stop = () => item.abort(signal.reason);
+        signal.addEventListener('abort', stop, { once: true });
+        const timer = itemTimeoutMs > 0 ? setTimeout(() => item.abort(new AppError('TIMEOUT', `the analysis exceeded its time budget of ${itemTimeoutMs} ms`)), itemTimeoutMs) : null;
         try {
-          const out = await this.analyses.runNow(requestOf(it), () => undefined, signal);
+          const out = await this.analyses.runNow(requestOf(it), () => undefined, item.signal);
           await this.repo.markSucceeded(runId, it.seq, out.analysis.id, out.analysis.cacheKey, out.cached);
         } catch (err) {
           if (signal.aborted) {
@@ -297,6 +302,9 @@ export class ZooService {
           }
           const e = toAppError(err);
           await this.repo.markFailed(runId, it.seq, e.code, e.message);
+        } finally {
+          if (timer) clearTimeout(timer);
+          signal.removeEventListener('abort', stop);
         }
         onProgress(await this.progress(runId), it);
       }

@@ -168,6 +168,11 @@ test('zoo: one broken model fails its items, is listed, and the run still finish
   assert.equal(failures.length, 1);
   assert.equal(failures[0]!.error!.code, 'DATASET_MISMATCH');
   assert.equal((await zoos.run(run.id)).status, 'FINISHED');
+  // A per-item time budget fails the item alone (TIMEOUT), not the run. 1 ms is less than loading a model takes.
+  const slow = await zoos.startRun({ zooId: zoo.id, analyzers: ['hessian'], params: { hessian: { maxIter: 200 } }, datasetId: train.id, concurrency: 1 });
+  const q = await zoos.runEmbedded(slow.id, () => undefined, new AbortController().signal, 1);
+  assert.equal(q.text, '2 of 2');
+  assert.deepEqual((await zoos.failures(slow.id)).map((f) => f.error!.code).sort(), ['DATASET_MISMATCH', 'TIMEOUT']);
   await services.close();
 });
 

@@ -12,7 +12,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { AppError } from '../../common/errors.js';
-import { loadConfig } from '../../service/config.js';
+import { loadConfig, type Config } from '../../service/config.js';
 import { openLocalServices, type LocalServices } from '../../service/local.js';
 import { zooServiceFor, type ZooModelView, type ZooProgress, type ZooService } from '../../service/zooService.js';
 import { METRIC_NAMES, type PhaseThresholds } from '../../service/zooPhases.js';
@@ -52,7 +52,7 @@ export function registerZoo(program: Command): void {
     .option('--concurrency <n>', 'analyses at once', '2')
     .option('--json', 'print exactly one JSON object on stdout')
     .option('--data-dir <dir>', 'data dir')
-    .action(action((ref: string, opts: AnalyzeOptions) => withZoos(opts, (z, s) => analyze(z, s, ref, opts))));
+    .action(action((ref: string, opts: AnalyzeOptions) => withZoos(opts, (z, s, c) => analyze(z, s, ref, opts, c.jobTimeoutMs))));
   zoo
     .command('show')
     .description('Models of a zoo with their metrics and phase labels.')
@@ -98,10 +98,11 @@ interface DiagramOptions extends Common {
   threshold: string[];
 }
 
-async function withZoos(opts: Common, fn: (zoos: ZooService, services: LocalServices) => Promise<void>): Promise<void> {
-  const services = await openLocalServices(loadConfig({ dataDir: opts.dataDir }));
+async function withZoos(opts: Common, fn: (zoos: ZooService, services: LocalServices, config: Config) => Promise<void>): Promise<void> {
+  const config = loadConfig({ dataDir: opts.dataDir });
+  const services = await openLocalServices(config);
   try {
-    await fn(zooServiceFor(services, 'embedded'), services);
+    await fn(zooServiceFor(services, 'embedded'), services, config);
   } finally {
     await services.close();
   }
@@ -136,7 +137,7 @@ async function list(zoos: ZooService, opts: Common): Promise<void> {
   else for (const z of all) process.stdout.write(`${z.id}  ${z.name}  ${z.models} models\n`);
 }
 
-async function analyze(zoos: ZooService, services: LocalServices, ref: string, opts: AnalyzeOptions): Promise<void> {
+async function analyze(zoos: ZooService, services: LocalServices, ref: string, opts: AnalyzeOptions, itemTimeoutMs: number): Promise<void> {
   const zoo = await zoos.get(ref);
   const analyzers = opts.analyzers.split(',').map((s) => s.trim()).filter(Boolean);
   const params: Record<string, Record<string, unknown>> = {};
@@ -158,7 +159,7 @@ async function analyze(zoos: ZooService, services: LocalServices, ref: string, o
   const started = performance.now();
   let p: ZooProgress;
   try {
-    p = await zoos.runEmbedded(run.id, opts.json ? () => undefined : progressLine(), controller.signal);
+    p = await zoos.runEmbedded(run.id, opts.json ? () => undefined : progressLine(), controller.signal, itemTimeoutMs);
   } finally {
     process.off('SIGINT', interrupt);
   }
