@@ -174,6 +174,8 @@ export class PhaseDiagramType {
   @Field(() => [[Int]]) counts!: number[][];
   @Field(() => Float, { nullable: true, description: 'The diverging scale is white here (mc: 0; loss, sharpness, CKA: their thresholds).' })
   centre!: number | null;
+  @Field(() => [[String]], { nullable: 'itemsAndList', description: "metric 'phase': the majority phase label of each cell (null cells have none)." })
+  labels!: Array<Array<string | null>> | null;
   @Field(() => String, { description: 'Heatmap, SVG text.' }) svg!: string;
 
   static from(d: PhaseDiagram): PhaseDiagramType {

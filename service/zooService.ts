@@ -24,7 +24,7 @@ import type { ModelService } from './modelService.js';
 import type { AnalysisService } from './analysisService.js';
 import { detectAxes, parseManifest } from './zooManifest.js';
 import { absorbResult, emptyMetrics, labelPhase, METRIC_NAMES, resolveThresholds, type MetricName, type PhaseLabel, type PhaseThresholds, type ZooMetrics } from './zooPhases.js';
-import { phaseDiagram, type PhaseDiagram } from './zooDiagram.js';
+import { phaseDiagram, phaseLabelDiagram, type PhaseDiagram } from './zooDiagram.js';
 
 export const DEFAULT_ZOO_ANALYZERS = ['evaluate', 'hessian', 'landscape'];
 
@@ -397,13 +397,15 @@ export class ZooService {
 
   async diagram(zooId: string, metric: string, opts: { x?: string | null; y?: string | null; thresholds?: Partial<PhaseThresholds> | null } = {}): Promise<PhaseDiagram> {
     const zoo = await this.get(zooId);
-    if (!(METRIC_NAMES as readonly string[]).includes(metric)) throw new AppError('BAD_PARAMS', `unknown metric ${metric}; known: ${METRIC_NAMES.join(', ')}`);
+    if (metric !== 'phase' && !(METRIC_NAMES as readonly string[]).includes(metric)) {
+      throw new AppError('BAD_PARAMS', `unknown metric ${metric}; known: ${METRIC_NAMES.join(', ')}, phase`);
+    }
     const x = opts.x ?? zoo.axes.load;
     const y = opts.y ?? zoo.axes.temperature;
     if (!x || !y) throw new AppError('BAD_PARAMS', 'the zoo has no load/temperature axes: name two hyperparameters (x, y)');
     const views = await this.modelViews(zoo.id, { thresholds: opts.thresholds ?? null });
     const thresholds = views[0]?.phase.thresholds ?? resolveThresholds(opts.thresholds, []);
-    return phaseDiagram(views, metric as MetricName, x, y, thresholds);
+    return metric === 'phase' ? phaseLabelDiagram(views, x, y) : phaseDiagram(views, metric as MetricName, x, y, thresholds);
   }
 }
 

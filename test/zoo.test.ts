@@ -140,6 +140,15 @@ test('zoo: create from a manifest, batch-analyze with an interruption, resume wi
   assert.equal(d.centre, DEFAULT_THRESHOLDS.lossThreshold);
   assert.match(d.svg, /^<svg/);
   assert.equal((await zoos.diagram(zoo.id, 'mc')).centre, 0);
+  // The label map: each cell shows a label one of its models has (the majority; ties in table order).
+  const labels = await zoos.diagram(zoo.id, 'phase');
+  labels.yValues.forEach((yv, j) =>
+    labels.xValues.forEach((xv, i) => {
+      const inCell = views.filter((v) => String(v.member.hyperparameters.width) === xv && String(v.member.hyperparameters.batchSize) === yv).map((v) => v.phase.label as string | null);
+      assert.ok(inCell.includes(labels.labels![j]![i]!), `${xv},${yv}: ${labels.labels![j]![i]} in ${inCell}`);
+    }),
+  );
+  assert.match(labels.svg, /^<svg/);
   await services.close();
 });
 
