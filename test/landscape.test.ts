@@ -293,6 +293,17 @@ test('classification: path accuracy and loss at the ends match a JavaScript forw
   assert.equal(r.cka!.width, 3);
   assert.deepEqual([...files.keys()].sort(), ['paths.svg', 'surface2d.svg']);
   assert.match(files.get('surface2d.svg')!, /<path d="M/, 'contour lines drawn');
+  // A named layer: the hidden ReLU activations, against the same CKA of activations computed here.
+  const hidden = (m: Model) => {
+    const W1 = Array.from(m.graph.initializers.get('W1')!.data as Float32Array);
+    const b1 = Array.from(m.graph.initializers.get('b1')!.data as Float32Array);
+    return Float64Array.from(train.x.flatMap((x) => b1.map((v, j) => Math.max(0, v + x.reduce((s, xv, k) => s + xv * W1[j * 4 + k]!, 0)))));
+  };
+  const layer = await run(b, 'b', { surface: 'none', curve: false, ckaLayer: 'a' });
+  assert.equal(layer.cka!.layer, 'a');
+  assert.equal(layer.cka!.width, 5);
+  assert.ok(Math.abs(layer.cka!.value - linearCka(hidden(a), 5, hidden(b), 5, 30)) < 1e-5, `${layer.cka!.value}`);
+  await assert.rejects(run(b, 'b', { surface: 'none', curve: false, ckaLayer: 'nope' }), /no tensor named "nope"/);
   const self = await run(a, 'a', { surface: 'none', curve: false });
   assert.ok(Math.abs(self.interpolation!.mcLinear) < 1e-12 && Math.abs(self.interpolation!.barrier) < 1e-12);
   assert.ok(Math.abs(self.cka!.value - 1) < 1e-9);
