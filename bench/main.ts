@@ -8,6 +8,8 @@ import { evaluateSection } from './evaluate-section.js';
 import { autodiffSection, hvpMemorySection, perExampleSection } from './autodiff-report.js';
 import { hessianSection } from './hessian.js';
 import { zooSection } from './zoo.js';
+import { safetySection } from './safety.js';
+import { saliencySection } from './saliency.js';
 
 const SECTIONS: { name: string; run: () => Promise<BenchSection> | BenchSection }[] = [
   { name: 'evaluate', run: evaluateSection },
@@ -15,6 +17,8 @@ const SECTIONS: { name: string; run: () => Promise<BenchSection> | BenchSection 
   { name: 'hvp-memory', run: hvpMemorySection },
   { name: 'per-example', run: perExampleSection },
   { name: 'hessian', run: hessianSection },
+  { name: 'saliency', run: saliencySection },
+  { name: 'safety', run: safetySection },
   { name: 'zoo', run: zooSection },
 ];
 

@@ -16,6 +16,8 @@ import { conformDataset } from '../datasets/conform.js';
 import { prepareSaliencyModel, SaliencyRunner } from '../analyzers/saliency/engine.js';
 import { rawMaps, resolveLayer, runnerSpec, type MapSpec, type Method } from '../analyzers/saliency/compute.js';
 import { inputGeometry } from '../analyzers/saliency/layers.js';
+import { SHARED_DATA } from './fixtures.js';
+import type { BenchSection } from './section.js';
 
 export interface SaliencyTiming {
   method: string;
@@ -80,4 +82,20 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   for (const t of await benchSaliency()) {
     console.log(`${t.method.padEnd(16)} samples ${String(t.samples).padStart(2)}  batch ${t.batch}: ${t.batchedMapsPerSec.toFixed(0).padStart(6)} maps/s   per sample: ${t.perSampleMapsPerSec.toFixed(0).padStart(6)} maps/s   x${t.speedup.toFixed(1)}`);
   }
+}
+
+/** The saliency section of `npm run bench`: maps per second on mnist.onnx, batched vs one sample per call. */
+export async function saliencySection(): Promise<BenchSection> {
+  const rows = await benchSaliency({ dataDir: SHARED_DATA });
+  return {
+    title: 'saliency maps per second (mnist.onnx, 100 MNIST images, last ReLU layer)',
+    rows: rows.map((t) => ({
+      method: t.method,
+      'noisy copies': t.samples,
+      batch: t.batch,
+      'batched maps/s': Math.round(t.batchedMapsPerSec),
+      'per-sample maps/s': Math.round(t.perSampleMapsPerSec),
+      speedup: Number(t.speedup.toFixed(2)),
+    })),
+  };
 }
