@@ -63,6 +63,7 @@ export async function zooSection(): Promise<BenchSection> {
       }
     }
     notes.push('12 MLPs: widths 4/16/64 x batch sizes 8/32 x 2 seeds; landscape = one pair per (width, batch size): line + Bezier curve (5 epochs) + CKA');
+    notes.push('concurrency > 1 in one process shares ONNX Runtime\'s intra-op threads (and the event loop); the server scales across worker processes instead');
     return { title: 'zoo: models analyzed per minute (embedded, fresh cache)', rows, notes };
   } finally {
     rmSync(dir, { recursive: true, force: true });
