@@ -52,7 +52,7 @@ export async function benchHessian(opts: HessianBenchOptions = {}): Promise<Hess
   // Products per second: the dataset-level operator, one warm-up product then five timed.
   {
     const setup = await setupDifferentiable(ir, dataset, { batchSize });
-    const runner = await LossRunner.create(setup.prepared, { gradient: false, hvp: true });
+    const runner = await LossRunner.create(setup.prepared, { gradient: false, hvp: true, fixedParameters: true });
     const batches = [...datasetBatches(dataset, setup)];
     const op = new DatasetHessian(runner, () => batches, new AbortController().signal);
     const rng = new Rng(1);

@@ -7,7 +7,8 @@
  * its defaults where they exist; Lanczos and Hutch++ are the more accurate defaults.
  */
 import { performance } from 'node:perf_hooks';
-import type { Analyzer, ParamValues } from '../types.js';
+import type { Analyzer } from '../types.js';
+import { LOSS_MODEL_PARAMS, lossModelOptions, type LossModelParams } from '../common/loss-params.js';
 import { LossRunner, type Batch } from '../../native/autodiff/runner.js';
 import { datasetBatches, sampleIndices, setupDifferentiable } from '../common/differentiable.js';
 import { AppError, badParams } from '../../common/errors.js';
@@ -25,12 +26,9 @@ import type { HessianResult } from './result.js';
 
 export type { HessianResult } from './result.js';
 
-export interface HessianParams extends ParamValues {
+export interface HessianParams extends LossModelParams {
   batchSize: number;
   maxSamples?: number;
-  loss: string;
-  parameters?: string;
-  precision: string;
   compute: string[];
   topK: number;
   method: string;
@@ -72,9 +70,7 @@ export const hessianAnalyzer: Analyzer<HessianParams, HessianResult> = {
   params: [
     { name: 'batchSize', type: 'int', default: 64, min: 1, max: 4096, description: 'Samples per runtime call.' },
     { name: 'maxSamples', type: 'int', min: 1, max: 10_000_000, description: 'Use only the first N samples (default: all).' },
-    { name: 'loss', type: 'enum', choices: ['auto', 'mse'], default: 'auto', description: 'auto follows the output kind (cross-entropy, NLL, BCE); mse for regression.' },
-    { name: 'parameters', type: 'string', description: 'Regular expression selecting parameter tensors by name (default: all).' },
-    { name: 'precision', type: 'enum', choices: ['auto', 'float32', 'float64'], default: 'auto', description: 'auto: float64 where the runtime has float64 kernels.' },
+    ...LOSS_MODEL_PARAMS,
     { name: 'compute', type: 'stringList', default: ['top', 'trace'], description: `Parts to compute, any of ${PARTS.join(', ')} (density and perLayer cost many products).` },
     { name: 'topK', type: 'int', default: 5, min: 1, max: 200, description: 'How many extreme eigenvalues.' },
     { name: 'method', type: 'enum', choices: ['lanczos', 'power'], default: 'lanczos', description: 'lanczos (full reorthogonalization) or power iteration with deflation (PyHessian).' },
@@ -106,11 +102,9 @@ export const hessianAnalyzer: Analyzer<HessianParams, HessianResult> = {
 
     const setup = await setupDifferentiable(ctx.model.ir, dataset, {
       batchSize: params.batchSize,
-      loss: params.loss === 'mse' ? 'mse' : 'auto',
-      ...(params.parameters ? { parameters: { pattern: params.parameters } } : {}),
-      precision: params.precision as 'auto' | 'float32' | 'float64',
+      ...lossModelOptions(params),
     });
-    const runner = await LossRunner.create(setup.prepared, { gradient: false, hvp: true });
+    const runner = await LossRunner.create(setup.prepared, { gradient: false, hvp: true, fixedParameters: true });
     try {
       const notes = [...setup.notes];
       const dim = runner.dim;
