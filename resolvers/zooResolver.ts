@@ -9,7 +9,8 @@ const zoos = (ctx: GqlContext): ZooService => zooServiceFor(ctx.app, 'queue');
 
 async function runView(s: ZooService, id: string): Promise<ZooRunType> {
   // Reading a run also advances it (idempotent): runs resume even before the poller's next tick.
-  await s.pump(id);
+  // Not a run a CLI process drives (embedded): that process owns its items.
+  if ((await s.run(id)).spec.driver !== 'embedded') await s.pump(id);
   return ZooRunType.from(await s.run(id), await s.progress(id), await s.failures(id));
 }
 

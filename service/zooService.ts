@@ -184,11 +184,13 @@ export class ZooService {
     const analyzers = input.analyzers && input.analyzers.length > 0 ? [...new Set(input.analyzers)] : DEFAULT_ZOO_ANALYZERS;
     const spec: ZooRunSpec = { analyzers, params: input.params ?? {}, datasetId: input.datasetId, testDatasetId: input.testDatasetId ?? null };
     const specKey = createHash('sha256').update(canonicalJson(spec as unknown as Record<string, unknown>)).digest('hex');
+    spec.driver = this.mode.kind;
     const concurrency = Math.max(1, Math.min(256, Math.trunc(input.concurrency ?? 2)));
     const existing = await this.repo.unfinishedRun(zoo.id, specKey);
     if (existing) {
+      await this.repo.setDriver(existing.id, this.mode.kind);
       if (this.mode.kind === 'queue') await this.pump(existing.id);
-      return existing;
+      return (await this.repo.run(existing.id))!;
     }
     const members = await this.repo.members(zoo.id);
     const items = planItems(members, spec);
@@ -329,7 +331,7 @@ export class ZooService {
     if (this.pumping) return;
     this.pumping = true;
     try {
-      for (const r of await this.repo.activeRuns()) await this.pump(r.id);
+      for (const r of await this.repo.activeRuns()) if (r.spec.driver !== 'embedded') await this.pump(r.id);
     } catch {
       // The store closed under us (shutdown): stop polling; the next process resumes the runs.
       this.close();

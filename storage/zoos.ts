@@ -87,6 +87,11 @@ export interface ZooRunSpec {
   params: Record<string, Record<string, unknown>>;
   datasetId: string;
   testDatasetId: string | null;
+  /**
+   * Which driver moves the run: 'queue' (the server's poller) or 'embedded' (a CLI process).
+   * Not part of the spec key; the server never pumps an embedded run a CLI may be driving.
+   */
+  driver?: 'queue' | 'embedded';
 }
 
 export interface ZooRunRecord {
@@ -208,6 +213,13 @@ export class ZooRepo {
   async unfinishedRun(zooId: string, specKey: string): Promise<ZooRunRecord | undefined> {
     const r = await this.db.get<RunRow>(`SELECT * FROM zoo_runs WHERE zoo_id = ? AND spec_key = ? AND status = 'RUNNING' ORDER BY created_at DESC LIMIT 1`, [zooId, specKey]);
     return r && run(r);
+  }
+
+  /** Records which driver now moves the run (a run resumed by the other kind of process). */
+  async setDriver(id: string, driver: 'queue' | 'embedded'): Promise<void> {
+    const r = await this.run(id);
+    if (!r || r.spec.driver === driver) return;
+    await this.db.run('UPDATE zoo_runs SET spec_json = ? WHERE id = ?', [JSON.stringify({ ...r.spec, driver }), id]);
   }
 
   async finishRun(id: string): Promise<void> {
