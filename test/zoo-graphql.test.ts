@@ -110,6 +110,18 @@ test('GraphQL: createZoo from CSV manifest + zip, runZooAnalysis to the end, sor
     assert.equal(m.phase.thresholds.lossThreshold, 0.1);
     assert.ok(m.partnerModelId);
   }
+  // The landscape job's typed result over GraphQL carries the same mc and CKA as the zoo metrics.
+  const pair = (await svc.app.store.db.get<{ analysis_id: string; model_id: string }>(
+    `SELECT analysis_id, model_id FROM zoo_run_items WHERE run_id = ? AND analyzer = 'landscape' ORDER BY seq LIMIT 1`, [run.id],
+  ))!;
+  const typed = (await svc.gql(`query($id: ID!) { analysis(id: $id) { status result { __typename ... on LandscapeResult { otherModel curve { mc ts } cka { value layer } interpolation { mcLinear barrier } } } } }`, { id: pair.analysis_id })).body;
+  assert.equal(typed.errors, undefined, JSON.stringify(typed.errors));
+  const lr = typed.data!.analysis.result;
+  assert.equal(lr.__typename, 'LandscapeResult');
+  const owner = models.find((m) => m.model.id === pair.model_id);
+  assert.equal(lr.curve.mc, owner.metrics.mc);
+  assert.equal(lr.cka.value, owner.metrics.cka);
+  assert.equal(lr.curve.ts.length, 5);
   const cut = models[1].metrics.trainLoss;
   const filtered = (await svc.gql(MODELS, { id: zoo.id, filters: [{ metric: 'trainLoss', min: cut }] })).body.data!.zoo.models;
   assert.equal(filtered.length, 2);
