@@ -11,6 +11,7 @@ import { parseCliParams } from '../params.js';
 
 interface AnalyzeOptions {
   model: string;
+  model2?: string;
   data?: string;
   param: string[];
   json?: boolean;
@@ -24,6 +25,7 @@ export function registerAnalyze(program: Command): void {
     .description('Run one analyzer on a model (and dataset), in this process, through the shared results cache.')
     .argument('<analyzer>', 'analyzer name (see the analyzers GraphQL query)')
     .requiredOption('--model <file>', 'ONNX model file')
+    .option('--model2 <file>', 'a second model of the same architecture (landscape: interpolation, mode connectivity, CKA)')
     .option('--data <file>', 'dataset: .npz (x, y), .csv (label + features) or .zip of class folders')
     .option('--param <key=value>', 'analyzer parameter, repeatable', collectParam, [])
     .option('--json', 'print exactly one JSON object on stdout')
@@ -41,6 +43,12 @@ async function analyze(name: string, opts: AnalyzeOptions): Promise<void> {
     const analyzer = services.catalog.get(name);
     const params = parseCliParams(opts.param, analyzer.params);
     const model = await services.models.ingest(await readInput(opts.model, '--model'), path.basename(opts.model, '.onnx'));
+    if (opts.model2) {
+      if (!analyzer.params.some((p) => p.name === 'otherModel')) throw new AppError('BAD_PARAMS', `--model2: analyzer ${analyzer.name} takes no second model`);
+      const other = await services.models.ingest(await readInput(opts.model2, '--model2'), path.basename(opts.model2, '.onnx'));
+      // By content hash, so the cache key does not depend on the order models were stored in.
+      params.otherModel = other.sha256;
+    }
     const dataset = opts.data
       ? await services.datasets.ingest({ bytes: await readInput(opts.data, '--data'), filename: path.basename(opts.data) })
       : null;

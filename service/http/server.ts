@@ -78,7 +78,8 @@ export async function createHttpServer(app: App): Promise<HttpServer> {
   ex.use(
     '/graphql',
     authenticate(config.tokens),
-    graphqlUploadExpress({ maxFileSize: config.maxUploadBytes, maxFiles: 1 }),
+    // Two files at most: createZoo takes a zip of models and, optionally, its manifest beside it.
+    graphqlUploadExpress({ maxFileSize: config.maxUploadBytes, maxFiles: 2 }),
     express.json({ limit: '2mb' }),
     expressMiddleware(apollo, {
       context: async ({ res }): Promise<GqlContext> => ({ app, scopes: res.locals.scopes as ReadonlySet<Scope> }),
