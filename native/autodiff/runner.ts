@@ -271,9 +271,7 @@ export class LossRunner {
   private flatten(get: (p: string) => Tensor): Float64Array {
     const out = new Float64Array(this.dim);
     this.prepared.params.forEach((p, k) => {
-      const d = get(p).data as Float32Array;
-      const o = this.offsets[k]!;
-      for (let i = 0; i < d.length; i++) out[o + i] = d[i]!;
+      out.set(get(p).data as Float32Array, this.offsets[k]!);
     });
     return out;
   }
