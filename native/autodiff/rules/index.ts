@@ -23,3 +23,5 @@ import './softmax.js';
 import './select.js';
 import './cast-dropout.js';
 import './lrn.js';
+import './trig.js';
+import './cumsum-trilu.js';
