@@ -38,6 +38,10 @@ const NOT_SMOOTH: Record<string, string> = {
   'node/test_range_float_type_positive_delta': 'the output length depends on the inputs (a step function)',
   'node/test_bernoulli_double_expanded': 'random sampling: no derivative',
   'node/test_bernoulli_seed_expanded': 'random sampling: no derivative',
+  'node/test_selu_example': 'input 0 sits on the kink of Selu',
+  'node/test_acosh_example': 'input 1 is the branch point of Acosh (infinite derivative)',
+  'node/test_hardmax_axis_1': 'piecewise constant: a finite-difference step can cross a jump',
+  'node/test_hardmax_one_hot': 'piecewise constant, and its input holds ties',
   'node/test_pow': 'base 0: d/dy x^y = x^y log x is undefined there',
   'pytorch-operator/test_operator_pow': 'negative bases: x^y is undefined for non-integer y',
   'pytorch-operator/test_operator_sqrt': 'negative inputs: outside the domain of Sqrt',
@@ -133,7 +137,9 @@ test('ONNX backend node tests: gradients match finite differences for every cove
           report = await checkGradient(toFloat64(c.model), wideFeeds, { wrt, outputs: floatOutputs, rtol: 1e-5 });
         } catch (err) {
           if (!/NOT_IMPLEMENTED|Could not find an implementation|kernel/i.test(String(err))) throw err;
-          report = await checkGradient(c.model, c.feeds, { wrt, outputs: floatOutputs });
+          // float32 kernels only: a smaller step than the default 1e-2, since several of these
+          // ops (Tan, Asin, Atanh...) have inputs near their singularities in the test data.
+          report = await checkGradient(c.model, c.feeds, { wrt, outputs: floatOutputs, step: 1e-3 });
         }
         if (!report.ok) failures.push(`${c.name}: analytic ${report.analytic} vs numeric ${report.numeric}`);
       } catch (err) {
