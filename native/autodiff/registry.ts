@@ -4,6 +4,7 @@
  */
 import type { Model } from '../onnx/ir.js';
 import type { OpRule } from './types.js';
+import { COMPOSITE_OPS } from '../onnx/decompose.js';
 
 const rules = new Map<string, OpRule>();
 
@@ -27,6 +28,8 @@ export function supportedOps(): string[] {
 export function unsupportedOps(model: Model): string[] {
   const missing = new Set<string>();
   for (const n of model.graph.nodes) {
+    // Composite ops are expanded into primitives before differentiation (native/onnx/decompose.ts).
+    if (COMPOSITE_OPS.has(n.opType) && (n.domain === '' || n.domain === 'ai.onnx')) continue;
     if (!ruleFor(n.opType, n.domain)) missing.add(n.domain && n.domain !== 'ai.onnx' ? `${n.domain}.${n.opType}` : n.opType);
   }
   return [...missing].sort();

@@ -41,6 +41,7 @@ import { cloneModel, int, str, attrFloat, attrInt, attrInts, attrString, onnxOps
 import { tensor, toNumberArray, type Tensor } from './tensor.js';
 import { dtypeFromCode, type DType } from './dtype.js';
 import { AppError, badModel } from '../../common/errors.js';
+import { expandCompositeOps } from './decompose.js';
 
 export const TARGET_OPSET = 18;
 const MIN_IR_VERSION = 8;
@@ -198,7 +199,7 @@ export function upgradeOpset(source: Model, target = TARGET_OPSET): Model {
   const from = onnxOpset(source);
   const model = cloneModel(source);
   model.irVersion = Math.max(model.irVersion, MIN_IR_VERSION);
-  if (from >= target) return model;
+  if (from >= target) return expandComposites(model);
   const g = model.graph;
   const withSubgraph = g.nodes.find((n) => Object.values(n.attrs).some((a) => a.kind === 'graph' || a.kind === 'graphs'));
   if (withSubgraph) unsupported(withSubgraph, `subgraphs (If/Loop/Scan) are not upgraded from opset ${from}`);
@@ -217,7 +218,14 @@ export function upgradeOpset(source: Model, target = TARGET_OPSET): Model {
   g.nodes = e.nodes;
   model.opsets.delete('ai.onnx');
   model.opsets.set('', target);
-  return model;
+  return expandComposites(model);
+}
+
+/** Composite ops (training losses) become primitives the autodiff differentiates (decompose.ts). */
+function expandComposites(model: Model): Model {
+  const facts = new TypeFacts(model.graph);
+  for (const n of model.graph.nodes) facts.learn(n, TARGET_OPSET);
+  return expandCompositeOps(model, (name) => facts.dtype(name));
 }
 
 function unsupported(n: Node, why: string): never {

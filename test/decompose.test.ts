@@ -1,0 +1,55 @@
+/**
+ * Composite ops expanded into primitives (native/onnx/decompose.ts) compute what the ONNX spec
+ * says: every NegativeLogLikelihoodLoss / SoftmaxCrossEntropyLoss model of ONNX's backend tests
+ * (Debian libonnx-testdata), expanded, reproduces the expected outputs stored with it.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadModel } from '../native/onnx/load.js';
+import { upgradeOpset } from '../native/onnx/upgrade.js';
+import { serializeModel } from '../native/onnx/ir.js';
+import { onnx } from '../native/onnx/proto.js';
+import { tensorFromProto, type Tensor } from '../native/onnx/tensor.js';
+import { createSession, runSession } from '../native/runtime/session.js';
+import { unsupportedOps } from '../native/autodiff/registry.js';
+import '../native/autodiff/rules/index.js';
+
+const ROOT = '/usr/share/libonnx-testdata/data/node';
+
+test('expanded NLL and softmax cross-entropy reproduce the backend tests expected outputs', async (t) => {
+  if (!existsSync(ROOT)) {
+    t.skip('libonnx-testdata is not installed');
+    return;
+  }
+  const cases = readdirSync(ROOT).filter((n) => /^test_(nllloss|sce)_/.test(n) && !n.endsWith('_expanded'));
+  let checked = 0;
+  for (const name of cases) {
+    const dir = join(ROOT, name);
+    const model = loadModel(readFileSync(join(dir, 'model.onnx')));
+    assert.ok(model.graph.nodes.some((n) => /NegativeLogLikelihoodLoss|SoftmaxCrossEntropyLoss/.test(n.opType)));
+    const expanded = upgradeOpset(model);
+    assert.ok(!expanded.graph.nodes.some((n) => /NegativeLogLikelihoodLoss|SoftmaxCrossEntropyLoss/.test(n.opType)), `${name} is expanded`);
+    assert.deepEqual(unsupportedOps(model), [], `${name}: the composite counts as supported`);
+    const read = (f: string): Tensor => tensorFromProto(onnx.TensorProto.decode(readFileSync(join(dir, 'test_data_set_0', f))) as never);
+    const feeds: Record<string, Tensor> = {};
+    expanded.graph.inputs.forEach((v, k) => (feeds[v.name] = read(`input_${k}.pb`)));
+    const session = await createSession(serializeModel(expanded));
+    const out = await runSession(session, feeds);
+    await session.release();
+    expanded.graph.outputs.forEach((o, k) => {
+      const want = read(`output_${k}.pb`);
+      const got = out[o.name]!;
+      assert.deepEqual(got.dims, want.dims, `${name} output ${k} shape`);
+      for (let i = 0; i < want.data.length; i++) {
+        const a = Number(got.data[i]);
+        const b = Number(want.data[i]);
+        assert.ok(Math.abs(a - b) <= 1e-5 + 1e-5 * Math.abs(b), `${name} output ${k}[${i}]: ${a} vs ${b}`);
+      }
+    });
+    checked++;
+  }
+  t.diagnostic(`${checked} composite-loss models reproduced`);
+  assert.ok(checked >= 40, `only ${checked} cases`);
+});
