@@ -8,6 +8,7 @@
  *     reduction none: l;  sum: sum l;  mean: sum l / sum w   (ONNX operator spec)
  *   SoftmaxCrossEntropyLoss(scores, labels, weights?) = NLL(LogSoftmax(scores, axis 1), ...),
  *     its optional second output being the log-probabilities.
+ *   Mean(x1, ..., xn) = Sum(x1, ..., xn) / n  (same broadcasting).
  *
  * Runs at the end of the opset upgrade, on opset >= 18 graphs.
  */
@@ -44,6 +45,10 @@ function nll(b: GraphBuilder, n: Node, logp: string, target: string, weight: str
 }
 
 const EXPANDERS: Record<string, Expander> = {
+  Mean(b, n, dtypeOf) {
+    const sum = n.inputs.length === 1 ? n.inputs[0]! : b.op('Sum', n.inputs);
+    identity(b, b.div(sum, b.scalar(n.inputs.length, dtypeOf(n.inputs[0]!))), n.outputs[0]!);
+  },
   NegativeLogLikelihoodLoss(b, n, dtypeOf) {
     const [input, target, weight] = n.inputs as [string, string, string | undefined];
     nll(b, n, input, target, weight || undefined, dtypeOf(input), n.outputs[0]!);
