@@ -16,6 +16,7 @@ import { isFloatDType } from '../native/onnx/dtype.js';
 import { upgradeOpset } from '../native/onnx/upgrade.js';
 import { toFloat64 } from '../native/onnx/precision.js';
 import { unsupportedOps } from '../native/autodiff/registry.js';
+import { CONSTANT_SLOTS } from '../native/autodiff/params.js';
 import { checkGradient } from './helpers/gradcheck.js';
 import type { Model } from '../native/onnx/ir.js';
 import { AppError } from '../common/errors.js';
@@ -90,9 +91,15 @@ function loadCase(dir: string, name: string): Case | string {
   }
   // Integer and boolean inputs (axes, shapes, repeats, indices, flags) are what a model normally
   // holds as constants: make them initializers, as the autodiff needs them constant.
+  // So are float inputs used only in constant slots (Resize scales and roi, clip bounds...).
+  const constantOnly = (name: string) => {
+    const uses = model.graph.nodes.flatMap((n) => n.inputs.map((i, slot) => (i === name ? (CONSTANT_SLOTS[n.opType] ?? []).includes(slot) : null)));
+    const relevant = uses.filter((u) => u !== null);
+    return relevant.length > 0 && relevant.every(Boolean);
+  };
   for (const v of [...inputs]) {
     const t = feeds[v.name]!;
-    if (!isFloatDType(t.dtype)) {
+    if (!isFloatDType(t.dtype) || constantOnly(v.name)) {
       model.graph.initializers.set(v.name, t);
       model.graph.inputs = model.graph.inputs.filter((i) => i.name !== v.name);
       delete feeds[v.name];

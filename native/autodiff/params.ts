@@ -9,7 +9,7 @@ import type { Tensor } from '../onnx/tensor.js';
 import { badParams } from '../../common/errors.js';
 
 /** Input slots that are never differentiated, per op type. */
-const CONSTANT_SLOTS: Record<string, number[]> = {
+export const CONSTANT_SLOTS: Record<string, number[]> = {
   BatchNormalization: [3, 4],
   Pow: [1],
   Clip: [1, 2],

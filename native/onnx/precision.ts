@@ -28,6 +28,7 @@ export const NO_FLOAT64_KERNEL = new Set([
   'Erf',
   'InstanceNormalization',
   'LRN',
+  'Resize',
 ]);
 
 function widen(t: Tensor): Tensor {
@@ -38,16 +39,20 @@ export function canRunInFloat64(model: Model): boolean {
   return !model.graph.nodes.some((n) => NO_FLOAT64_KERNEL.has(n.opType));
 }
 
+/** Float inputs whose type the op fixes at float32 whatever the data's type (Resize/Upsample scales). */
+const FLOAT32_SLOTS: Record<string, number> = { Resize: 2, Upsample: 1 };
+
 export function toFloat64(source: Model): Model {
   const m = cloneModel(source);
   const g = m.graph;
-  for (const [k, t] of g.initializers) g.initializers.set(k, widen(t));
+  const keep = new Set(g.nodes.filter((n) => FLOAT32_SLOTS[n.opType] !== undefined).map((n) => n.inputs[FLOAT32_SLOTS[n.opType]!] ?? ''));
+  for (const [k, t] of g.initializers) if (!keep.has(k)) g.initializers.set(k, widen(t));
   for (const list of [g.inputs, g.outputs]) for (const v of list) if (v.dtype === 'float32') v.dtype = 'float64';
   for (const [k, v] of g.valueInfo) if (v.dtype === 'float32') g.valueInfo.set(k, { ...v, dtype: 'float64' });
   for (const n of g.nodes) {
     const attrs: Record<string, Attr> = {};
     for (const [k, a] of Object.entries(n.attrs)) {
-      if (a.kind === 'tensor') attrs[k] = tensorAttr(widen(a.value));
+      if (a.kind === 'tensor') attrs[k] = keep.has(n.outputs[0] ?? '') ? a : tensorAttr(widen(a.value));
       else if (WIDENED_TYPE_ATTRS.has(`${n.opType}.${k}`) && a.kind === 'int' && a.value === FLOAT) attrs[k] = { kind: 'int', value: DOUBLE };
       else attrs[k] = a;
     }

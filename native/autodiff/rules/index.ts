@@ -25,3 +25,4 @@ import './cast-dropout.js';
 import './lrn.js';
 import './trig.js';
 import './cumsum-trilu.js';
+import './resize.js';
