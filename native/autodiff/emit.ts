@@ -5,6 +5,7 @@
 import { tensor } from '../onnx/tensor.js';
 import { tensorAttr } from '../onnx/ir.js';
 import type { RuleContext } from './types.js';
+import { AppError } from '../../common/errors.js';
 import type { GraphBuilder } from '../onnx/builder.js';
 import type { DType } from '../onnx/dtype.js';
 
@@ -59,4 +60,15 @@ export function expandLike(ctx: RuleContext, t: string, tOf: string, like: strin
   const b = ctx.info(like).dims;
   if (a.length === b.length && a.every((d, i) => d === b[i])) return t;
   return ctx.b.op('Expand', [t, ctx.b.shape(like)]);
+}
+
+export const range = (n: number, from = 0): number[] => Array.from({ length: n }, (_, i) => i + from);
+
+/** Spatial dims (after N and C) of a tensor, which conv and pooling gradients need fixed. */
+export function staticSpatial(ctx: RuleContext, name: string): number[] {
+  const dims = ctx.info(name).dims.slice(2);
+  if (dims.some((d) => d === null)) {
+    throw new AppError('UNSUPPORTED_OP', `${ctx.node.opType} "${ctx.node.name}": spatial dims of ${name} are not fixed (the gradient needs fixed spatial sizes; only the batch may vary)`, { ops: [ctx.node.opType] });
+  }
+  return dims as number[];
 }

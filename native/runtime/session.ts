@@ -79,38 +79,17 @@ export function isProviderLoadFailure(err: unknown): boolean {
   return /Failed to load (shared )?librar|cannot open shared object|AppendExecutionProvider/i.test(message);
 }
 
-const ORT_TYPE: Partial<Record<DType, ort.Tensor.Type>> = {
-  float32: 'float32',
-  float64: 'float64',
-  int64: 'int64',
-  int32: 'int32',
-  int8: 'int8',
-  uint8: 'uint8',
-  bool: 'bool',
-  float16: 'float16',
-};
+/** Element types whose names are the same in our IR and in onnxruntime-node. */
+const SHARED_TYPES = new Set<string>(['float32', 'float64', 'int64', 'int32', 'int8', 'uint8', 'bool', 'float16']);
 
 export function toOrt(t: Tensor): ort.Tensor {
-  const type = ORT_TYPE[t.dtype];
-  if (!type) throw new Error(`no runtime tensor type for ${t.dtype}`);
-  return new ort.Tensor(type, t.data as never, t.dims);
+  if (!SHARED_TYPES.has(t.dtype)) throw new Error(`no runtime tensor type for ${t.dtype}`);
+  return new ort.Tensor(t.dtype as ort.Tensor.Type, t.data as never, t.dims);
 }
 
-const FROM_ORT: Record<string, DType> = {
-  float32: 'float32',
-  float64: 'float64',
-  int64: 'int64',
-  int32: 'int32',
-  int8: 'int8',
-  uint8: 'uint8',
-  bool: 'bool',
-  float16: 'float16',
-};
-
 export function fromOrt(t: ort.Tensor): Tensor {
-  const dtype = FROM_ORT[t.type];
-  if (!dtype) throw new Error(`runtime returned unsupported tensor type ${t.type}`);
-  return { dtype, dims: [...t.dims], data: t.data as Tensor['data'] };
+  if (!SHARED_TYPES.has(t.type)) throw new Error(`runtime returned unsupported tensor type ${t.type}`);
+  return { dtype: t.type as DType, dims: [...t.dims], data: t.data as Tensor['data'] };
 }
 
 /** Runs a session on JS tensors and returns JS tensors for the requested outputs (all by default). */

@@ -18,7 +18,7 @@
 import { registerRule } from '../registry.js';
 import { AppError } from '../../../common/errors.js';
 import { attrInt, attrInts, attrString } from '../../onnx/ir.js';
-import { sumTerms } from '../emit.js';
+import { range, staticSpatial, sumTerms } from '../emit.js';
 import type { RuleContext } from '../types.js';
 
 interface Geometry {
@@ -35,15 +35,6 @@ interface Geometry {
   outSp: number[];
 }
 
-const range = (n: number, from = 0) => Array.from({ length: n }, (_, i) => i + from);
-
-function staticSpatial(ctx: RuleContext, name: string): number[] {
-  const dims = ctx.info(name).dims.slice(2);
-  if (dims.some((d) => d === null)) {
-    throw new AppError('UNSUPPORTED_OP', `${ctx.node.opType} "${ctx.node.name}": spatial dims of ${name} are not fixed (the gradient needs fixed spatial sizes; only the batch may vary)`, { ops: [ctx.node.opType] });
-  }
-  return dims as number[];
-}
 
 function geometry(ctx: RuleContext): Geometry {
   const [x, w] = ctx.node.inputs as [string, string];

@@ -20,19 +20,10 @@
 import { registerRule } from '../registry.js';
 import { attrInt, attrInts, attrString } from '../../onnx/ir.js';
 import { tensor } from '../../onnx/tensor.js';
-import { zerosOfShape } from '../emit.js';
+import { range, staticSpatial, zerosOfShape } from '../emit.js';
 import { AppError } from '../../../common/errors.js';
 import type { RuleContext } from '../types.js';
 
-const range = (n: number, from = 0) => Array.from({ length: n }, (_, i) => i + from);
-
-function staticSpatial(ctx: RuleContext, name: string): number[] {
-  const dims = ctx.info(name).dims.slice(2);
-  if (dims.some((d) => d === null)) {
-    throw new AppError('UNSUPPORTED_OP', `${ctx.node.opType} "${ctx.node.name}": spatial dims of ${name} are not fixed (the gradient needs fixed spatial sizes; only the batch may vary)`, { ops: [ctx.node.opType] });
-  }
-  return dims as number[];
-}
 
 const flat = (ctx: RuleContext, t: string) => ctx.b.op('Reshape', [t, ctx.b.int64s([-1], 'shape')]);
 
