@@ -36,8 +36,9 @@ function coerce(spec: ParamSpec, raw: unknown): Value {
       return toNumber(spec, raw);
     case 'bool':
       if (typeof raw === 'boolean') return raw;
-      if (raw === 'true') return true;
-      if (raw === 'false') return false;
+      // Strings as a command line writes them: true/false, 1/0, yes/no, on/off.
+      if (typeof raw === 'string' && /^(true|1|yes|on)$/i.test(raw.trim())) return true;
+      if (typeof raw === 'string' && /^(false|0|no|off)$/i.test(raw.trim())) return false;
       throw badParams(`param ${spec.name} must be true or false, got ${describe(raw)}`, { param: spec.name });
     case 'string':
       if (typeof raw !== 'string') throw badParams(`param ${spec.name} must be a string, got ${describe(raw)}`, { param: spec.name });

@@ -8,6 +8,7 @@ import { openLocalServices } from '../../service/local.js';
 import { action } from '../exit.js';
 import { collectParam } from '../options.js';
 import { parseCliParams } from '../params.js';
+import { readInputFile, progressPrinter } from '../input.js';
 
 interface AnalyzeOptions {
   model: string;
@@ -41,16 +42,16 @@ async function analyze(name: string, opts: AnalyzeOptions): Promise<void> {
   const services = await openLocalServices(config);
   try {
     const analyzer = services.catalog.get(name);
-    const params = parseCliParams(opts.param, analyzer.params);
-    const model = await services.models.ingest(await readInput(opts.model, '--model'), path.basename(opts.model, '.onnx'));
+    const params = parseCliParams(opts.param);
+    const model = await services.models.ingest(await readInputFile(opts.model, '--model'), path.basename(opts.model, '.onnx'));
     if (opts.model2) {
       if (!analyzer.params.some((p) => p.name === 'otherModel')) throw new AppError('BAD_PARAMS', `--model2: analyzer ${analyzer.name} takes no second model`);
-      const other = await services.models.ingest(await readInput(opts.model2, '--model2'), path.basename(opts.model2, '.onnx'));
+      const other = await services.models.ingest(await readInputFile(opts.model2, '--model2'), path.basename(opts.model2, '.onnx'));
       // By content hash, so the cache key does not depend on the order models were stored in.
       params.otherModel = other.sha256;
     }
     const dataset = opts.data
-      ? await services.datasets.ingest({ bytes: await readInput(opts.data, '--data'), filename: path.basename(opts.data) })
+      ? await services.datasets.ingest({ bytes: await readInputFile(opts.data, '--data'), filename: path.basename(opts.data) })
       : null;
     const controller = new AbortController();
     const interrupt = () => controller.abort(new AppError('CANCELLED', 'interrupted'));
@@ -94,13 +95,6 @@ async function analyze(name: string, opts: AnalyzeOptions): Promise<void> {
   }
 }
 
-async function readInput(file: string, flag: string): Promise<Uint8Array> {
-  try {
-    return new Uint8Array(await fs.readFile(file));
-  } catch (err) {
-    throw new AppError('BAD_PARAMS', `${flag} ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
-  }
-}
 
 /** --out: result.json plus the analyzer's artifacts (from the cache too, on a cached answer). */
 async function writeOut(dir: string, answer: object, artifacts: Array<{ name: string; bytes: Uint8Array }>): Promise<void> {
@@ -109,13 +103,3 @@ async function writeOut(dir: string, answer: object, artifacts: Array<{ name: st
   for (const a of artifacts) await fs.writeFile(path.join(dir, a.name), a.bytes);
 }
 
-/** Progress on stderr, one line per 10 %, for people watching a terminal. */
-function progressPrinter() {
-  let lastTenth = -1;
-  return (fraction: number, message?: string) => {
-    const tenth = Math.floor(fraction * 10);
-    if (tenth === lastTenth) return;
-    lastTenth = tenth;
-    process.stderr.write(`  ${Math.round(fraction * 100)}%${message ? ` ${message}` : ''}\n`);
-  };
-}

@@ -1,4 +1,3 @@
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import type { Command } from 'commander';
@@ -8,6 +7,7 @@ import { loadDataset } from '../../datasets/index.js';
 import { detectDatasetFormat } from '../../service/datasetFormat.js';
 import { timeAutodiff } from '../../bench/autodiff.js';
 import { action } from '../exit.js';
+import { readInputFile } from '../input.js';
 
 interface BenchOptions {
   model: string;
@@ -27,17 +27,10 @@ export function registerBench(program: Command): void {
     .action(action((opts: BenchOptions) => bench(opts)));
 }
 
-async function read(file: string, flag: string): Promise<Uint8Array> {
-  try {
-    return new Uint8Array(await fs.readFile(file));
-  } catch (err) {
-    throw new AppError('BAD_PARAMS', `${flag} ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
-  }
-}
 
 async function bench(opts: BenchOptions): Promise<void> {
-  const model = loadModel(await read(opts.model, '--model'));
-  const bytes = await read(opts.data, '--data');
+  const model = loadModel(await readInputFile(opts.model, '--model'));
+  const bytes = await readInputFile(opts.data, '--data');
   const dataset = loadDataset(bytes, detectDatasetFormat(bytes, path.basename(opts.data)), createHash('sha256').update(bytes).digest('hex'));
   let batch: number | undefined;
   if (opts.batch !== undefined) {

@@ -3,14 +3,14 @@
  * VNNLIB property, in this process. Verdicts depend on the time budget, so verify always runs
  * the check (never the results cache): "cached" is false.
  */
-import { promises as fs } from 'node:fs';
 import type { Command } from 'commander';
-import { AppError, badParams } from '../../common/errors.js';
+import { AppError } from '../../common/errors.js';
 import { createHash } from 'node:crypto';
 import { loadModel } from '../../native/onnx/load.js';
 import { validateParams } from '../../analyzers/params.js';
 import { safetyAnalyzer, type SafetyParams, type SafetyResult } from '../../analyzers/safety/index.js';
 import { action } from '../exit.js';
+import { readInputFile, progressPrinter } from '../input.js';
 
 interface VerifyOptions {
   model: string;
@@ -32,17 +32,10 @@ export function registerVerify(program: Command): void {
     .action(action((opts: VerifyOptions) => verify(opts)));
 }
 
-async function readInput(file: string, flag: string): Promise<Uint8Array> {
-  try {
-    return new Uint8Array(await fs.readFile(file));
-  } catch (err) {
-    throw badParams(`${flag} ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
-  }
-}
 
 async function verify(opts: VerifyOptions): Promise<void> {
-  const bytes = await readInput(opts.model, '--model');
-  const text = new TextDecoder().decode(await readInput(opts.vnnlib, '--vnnlib'));
+  const bytes = await readInputFile(opts.model, '--model');
+  const text = new TextDecoder().decode(await readInputFile(opts.vnnlib, '--vnnlib'));
   const raw: Record<string, unknown> = { vnnlib: text };
   if (opts.timeout !== undefined) raw.timeout = opts.timeout;
   if (opts.seed !== undefined) raw.seed = opts.seed;
@@ -87,13 +80,3 @@ async function verify(opts: VerifyOptions): Promise<void> {
   for (const n of [...check.notes, ...result.notes]) process.stdout.write(`note: ${n}\n`);
 }
 
-/** Progress on stderr, one line per 10 %. */
-function progressPrinter() {
-  let lastTenth = -1;
-  return (fraction: number, message?: string) => {
-    const tenth = Math.floor(fraction * 10);
-    if (tenth === lastTenth) return;
-    lastTenth = tenth;
-    process.stderr.write(`  ${Math.round(fraction * 100)}%${message ? ` ${message}` : ''}\n`);
-  };
-}

@@ -19,6 +19,7 @@ import { METRIC_NAMES, type PhaseThresholds } from '../../service/zooPhases.js';
 import { action } from '../exit.js';
 import { collectParam } from '../options.js';
 import { parseCliParams } from '../params.js';
+import { readInputFile } from '../input.js';
 
 interface Common {
   dataDir?: string;
@@ -110,21 +111,14 @@ async function withZoos(opts: Common, fn: (zoos: ZooService, services: LocalServ
 
 const out = (obj: unknown) => process.stdout.write(`${JSON.stringify(obj)}\n`);
 
-async function readInput(file: string, flag: string): Promise<Uint8Array> {
-  try {
-    return new Uint8Array(await fs.readFile(file));
-  } catch (err) {
-    throw new AppError('BAD_PARAMS', `${flag} ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
-  }
-}
 
 async function add(zoos: ZooService, opts: Common & { manifest: string; name?: string }): Promise<void> {
-  const text = new TextDecoder().decode(await readInput(opts.manifest, '--manifest'));
+  const text = new TextDecoder().decode(await readInputFile(opts.manifest, '--manifest'));
   const dir = path.dirname(path.resolve(opts.manifest));
   const zoo = await zoos.createZoo({
     name: opts.name ?? null,
     manifest: { text, filename: path.basename(opts.manifest) },
-    readFile: (f) => readInput(path.resolve(dir, f), 'manifest file'),
+    readFile: (f) => readInputFile(path.resolve(dir, f), 'manifest file'),
   });
   const members = await zoos.members(zoo.id);
   if (opts.json) out({ zoo: { id: zoo.id, name: zoo.name, axes: zoo.axes, models: members.length } });
@@ -147,11 +141,14 @@ async function analyze(zoos: ZooService, services: LocalServices, ref: string, o
     if (!m) throw new AppError('BAD_PARAMS', `--param ${p}: expected analyzer.key=value`);
     raw.set(m[1]!, [...(raw.get(m[1]!) ?? []), m[2]!]);
   }
-  for (const [name, pairs] of raw) params[name] = parseCliParams(pairs, services.catalog.get(name).params);
+  for (const [name, pairs] of raw) {
+    services.catalog.get(name); // an unknown analyzer is refused here, before any work
+    params[name] = parseCliParams(pairs);
+  }
   const concurrency = Number(opts.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new AppError('BAD_PARAMS', `--concurrency ${opts.concurrency}: expected a positive integer`);
-  const train = await services.datasets.ingest({ bytes: await readInput(opts.data, '--data'), filename: path.basename(opts.data) });
-  const test = opts.testData ? await services.datasets.ingest({ bytes: await readInput(opts.testData, '--test-data'), filename: path.basename(opts.testData) }) : null;
+  const train = await services.datasets.ingest({ bytes: await readInputFile(opts.data, '--data'), filename: path.basename(opts.data) });
+  const test = opts.testData ? await services.datasets.ingest({ bytes: await readInputFile(opts.testData, '--test-data'), filename: path.basename(opts.testData) }) : null;
   const run = await zoos.startRun({ zooId: zoo.id, analyzers, params, datasetId: train.id, testDatasetId: test?.id ?? null, concurrency });
   const controller = new AbortController();
   const interrupt = () => controller.abort(new AppError('CANCELLED', 'interrupted'));
