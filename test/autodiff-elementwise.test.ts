@@ -16,7 +16,7 @@ import assert from 'node:assert/strict';
 import '../native/autodiff/rules/index.js';
 import { buildModel, singleOp, type InputSpec } from './helpers/onnx-builder.js';
 import { squaredOp } from './helpers/squared-op.js';
-import { checkGradient, checkHvp, type CheckOptions } from './helpers/gradcheck.js';
+import { checkGradient, checkHvp, type CheckOptions, assertGradientAndHvp } from './helpers/gradcheck.js';
 import { dynamicBatchDiff } from './helpers/dynamic-batch.js';
 import { tensor, type Tensor } from '../native/onnx/tensor.js';
 import { int, serializeModel, type Attr, type Model } from '../native/onnx/ir.js';
@@ -45,13 +45,7 @@ function avoiding(dims: number[], lo: number, hi: number, kinks: number[], gap =
 }
 const scalar = (v: number, dtype: DType = 'float64') => tensor(dtype, [], [v]);
 
-async function checkBoth(model: Model, feeds: Record<string, Tensor>, label: string, opts: CheckOptions = {}) {
-  const g = await checkGradient(model, feeds, opts);
-  assert.ok(g.ok, `${label} gradient: ${JSON.stringify(g)}`);
-  assert.ok(Math.abs(g.analytic) > 1e-3, `${label}: directional derivative is not trivially zero`);
-  const h = await checkHvp(model, feeds, opts);
-  assert.ok(h.ok, `${label} hvp: ${JSON.stringify(h)}`);
-}
+const checkBoth = assertGradientAndHvp;
 
 /** The op alone and squared, both checked. */
 async function checkOp(

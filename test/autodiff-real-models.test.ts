@@ -33,13 +33,13 @@ import '../native/autodiff/rules/index.js';
 import { loadModel } from '../native/onnx/load.js';
 import { upgradeOpset } from '../native/onnx/upgrade.js';
 import { toFloat64 } from '../native/onnx/precision.js';
-import { serializeModel, type Model } from '../native/onnx/ir.js';
+import type { Model } from '../native/onnx/ir.js';
 import { tensor, type Tensor } from '../native/onnx/tensor.js';
 import { liftParameters, selectParameters } from '../native/autodiff/params.js';
 import { unsupportedOps } from '../native/autodiff/registry.js';
 import { buildGradient } from '../native/autodiff/gradient.js';
 import { probeShapes } from '../native/autodiff/shapes.js';
-import { createSession, runSession } from '../native/runtime/session.js';
+import { runModelOnce } from '../native/runtime/session.js';
 import { checkGradient, checkHvp } from './helpers/gradcheck.js';
 import { float64Reference } from './helpers/float64-reference.js';
 import { mnistRows } from './helpers/mnist-csv.js';
@@ -91,14 +91,6 @@ function pixels(m: RealModel, digit: number, dither: boolean): Tensor {
   return tensor('float32', m.dims, px);
 }
 
-async function run(model: Model, feeds: Record<string, Tensor>): Promise<Record<string, Tensor>> {
-  const s = await createSession(serializeModel(model));
-  try {
-    return await runSession(s, feeds);
-  } finally {
-    await s.release();
-  }
-}
 
 const widen = (t: Tensor): Tensor => tensor('float64', [...t.dims], Float64Array.from(t.data as Float32Array));
 const normalLike = (t: Tensor, rng: Rng, dtype: 'float32' | 'float64') =>
@@ -119,8 +111,8 @@ async function compareWithReference(p: Prepared, feeds: Record<string, Tensor>, 
   const feeds64: Record<string, Tensor> = {};
   for (const [k, v] of Object.entries(feeds)) feeds64[k] = widen(v);
   // The reference computes the model's function: outputs agree to float32 rounding.
-  const y32 = (await run(p.model, feeds))[p.output]!;
-  const y64 = (await run(ref, feeds64))[p.output]!;
+  const y32 = (await runModelOnce(p.model, feeds))[p.output]!;
+  const y64 = (await runModelOnce(ref, feeds64))[p.output]!;
   const scale = Math.max(...[...y64.data].map((v) => Math.abs(Number(v))));
   for (let i = 0; i < y32.data.length; i++) {
     assert.ok(Math.abs(Number(y32.data[i]) - Number(y64.data[i])) <= 1e-5 * scale, `reference output ${i}: ${y32.data[i]} vs ${y64.data[i]}`);
@@ -133,7 +125,7 @@ async function compareWithReference(p: Prepared, feeds: Record<string, Tensor>, 
   // corruptSeed: the gradient graph is fed a cotangent with one entry changed, as a rule that
   // mis-routes one output's gradient would; the comparison must notice.
   const uFed = corruptSeed ? tensor('float32', [...u.dims], Array.from(u.data as Float32Array, (v, i) => (i === 0 ? v + 3 : v))) : u;
-  const g = await run(grad.model, { ...feeds, u: uFed });
+  const g = await runModelOnce(grad.model, { ...feeds, u: uFed });
   const analytic = wrt.reduce((s, w) => s + dot(g[grad.grads.get(w)!]!, d[w]!), 0);
   const objective = async (sign: number) => {
     const f = { ...feeds64 };
@@ -141,7 +133,7 @@ async function compareWithReference(p: Prepared, feeds: Record<string, Tensor>, 
       const base = feeds64[w]!;
       f[w] = tensor('float64', [...base.dims], Array.from(base.data as Float64Array, (v, i) => v + sign * H * Number(d[w]!.data[i])));
     }
-    return dot((await run(ref, f))[p.output]!, u);
+    return dot((await runModelOnce(ref, f))[p.output]!, u);
   };
   const numeric = ((await objective(1)) - (await objective(-1))) / (2 * H);
   const relError = Math.abs(analytic - numeric) / Math.max(Math.abs(analytic), Math.abs(numeric), 1e-8);

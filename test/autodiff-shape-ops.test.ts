@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import '../native/autodiff/rules/index.js';
 import { buildModel, type InputSpec } from './helpers/onnx-builder.js';
 import { squaredOp } from './helpers/squared-op.js';
-import { checkGradient, checkHvp, type CheckOptions } from './helpers/gradcheck.js';
+import { checkGradient, checkHvp, type CheckOptions, assertGradientAndHvp } from './helpers/gradcheck.js';
 import { dynamicBatchDiff } from './helpers/dynamic-batch.js';
 import { tensor, type Tensor } from '../native/onnx/tensor.js';
 import { int, ints, str, type Model } from '../native/onnx/ir.js';
@@ -21,13 +21,7 @@ const rand = (dims: number[], lo = -1, hi = 1) =>
 const i64 = (dims: number[], v: number[]) => tensor('int64', dims, v);
 const spec = (name: string, dims: number[]): InputSpec => ({ name, dims });
 
-async function checkBoth(model: Model, feeds: Record<string, Tensor>, label: string, opts: CheckOptions = {}) {
-  const g = await checkGradient(model, feeds, opts);
-  assert.ok(g.ok, `${label} gradient: ${JSON.stringify(g)}`);
-  assert.ok(Math.abs(g.analytic) > 1e-3, `${label}: directional derivative is not trivially zero`);
-  const h = await checkHvp(model, feeds, opts);
-  assert.ok(h.ok, `${label} hvp: ${JSON.stringify(h)}`);
-}
+const checkBoth = assertGradientAndHvp;
 
 test('Flatten at axes 0, 1, 2, -1', async () => {
   for (const axis of [0, 1, 2, -1]) {

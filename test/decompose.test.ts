@@ -9,10 +9,9 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadModel } from '../native/onnx/load.js';
 import { upgradeOpset } from '../native/onnx/upgrade.js';
-import { serializeModel } from '../native/onnx/ir.js';
 import { onnx } from '../native/onnx/proto.js';
 import { tensorFromProto, type Tensor } from '../native/onnx/tensor.js';
-import { createSession, runSession } from '../native/runtime/session.js';
+import { runModelOnce } from '../native/runtime/session.js';
 import { unsupportedOps } from '../native/autodiff/registry.js';
 import '../native/autodiff/rules/index.js';
 
@@ -35,9 +34,7 @@ test('expanded NLL, softmax cross-entropy and Mean reproduce the backend tests e
     const read = (f: string): Tensor => tensorFromProto(onnx.TensorProto.decode(readFileSync(join(dir, 'test_data_set_0', f))) as never);
     const feeds: Record<string, Tensor> = {};
     expanded.graph.inputs.forEach((v, k) => (feeds[v.name] = read(`input_${k}.pb`)));
-    const session = await createSession(serializeModel(expanded));
-    const out = await runSession(session, feeds);
-    await session.release();
+    const out = await runModelOnce(expanded, feeds);
     expanded.graph.outputs.forEach((o, k) => {
       const want = read(`output_${k}.pb`);
       const got = out[o.name]!;

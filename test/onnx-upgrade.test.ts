@@ -15,9 +15,9 @@ import { mnistRows } from './helpers/mnist-csv.js';
 import { upgradeOpset } from '../native/onnx/upgrade.js';
 import { loadModel } from '../native/onnx/load.js';
 import { onnx } from '../native/onnx/proto.js';
-import { float, floats, int, ints, onnxOpset, serializeModel, str, type Attr, type Model } from '../native/onnx/ir.js';
+import { float, floats, int, ints, onnxOpset, str, type Attr, type Model } from '../native/onnx/ir.js';
 import { tensor, tensorFromProto, type Tensor } from '../native/onnx/tensor.js';
-import { createSession, runSession } from '../native/runtime/session.js';
+import { runModelOnce } from '../native/runtime/session.js';
 import { AppError } from '../common/errors.js';
 import { Rng } from '../common/random.js';
 import { sharedData } from './helpers/shared-data.js';
@@ -26,14 +26,6 @@ const rng = new Rng(41);
 const rand = (dims: number[], dtype: 'float32' | 'float64' = 'float32', lo = -2, hi = 2) =>
   tensor(dtype, dims, Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => rng.uniform(lo, hi)));
 
-async function run(model: Model, feeds: Record<string, Tensor>): Promise<Record<string, Tensor>> {
-  const s = await createSession(serializeModel(model));
-  try {
-    return await runSession(s, feeds);
-  } finally {
-    await s.release();
-  }
-}
 
 function maxDiff(a: Tensor, b: Tensor): number {
   assert.deepEqual([...b.dims], [...a.dims], 'shapes differ');
@@ -47,8 +39,8 @@ async function sameOutputs(model: Model, feeds: Record<string, Tensor>, label: s
   const up = upgradeOpset(model);
   assert.equal(onnxOpset(up), 18, `${label}: opset`);
   assert.ok(up.irVersion >= 8, `${label}: ir_version`);
-  const a = await run(model, feeds);
-  const b = await run(up, feeds);
+  const a = await runModelOnce(model, feeds);
+  const b = await runModelOnce(up, feeds);
   for (const o of model.graph.outputs) {
     const d = maxDiff(a[o.name]!, b[o.name]!);
     assert.ok(d <= tol, `${label}: output ${o.name} differs by ${d}`);
@@ -164,7 +156,7 @@ test('Dropout < 12 becomes Identity; BatchNormalization 7 (spatial=1, spatial=0 
   const m0 = one('BatchNormalization', 7, xs, { epsilon: float(1e-3), spatial: int(0) }, ['y'], per, order);
   const u0 = upgradeOpset(m0);
   assert.deepEqual(ops(u0), ['Mul', 'Add']);
-  const y = (await run(u0, { x })).y!;
+  const y = (await runModelOnce(u0, { x })).y!;
   const n = 3 * 4 * 4;
   for (let i = 0; i < x.data.length; i++) {
     const k = i % n;
@@ -222,7 +214,7 @@ test('opset < 7 legacy broadcast (axis) gets B reshaped; Gemm broadcast attr dro
 test('legacy broadcast runs: Add-6 with axis=1 equals a[n,c,h,w] + b[c,h]', async () => {
   const m = one('Add', 6, [{ name: 'a', dtype: 'float32', dims: [2, 3, 4, 5] }], { broadcast: int(1), axis: int(1) }, ['y'], { b: tensor('float32', [3, 4], Array.from({ length: 12 }, (_, i) => i * 10)) }, ['a', 'b']);
   const a = rand([2, 3, 4, 5]);
-  const y = (await run(upgradeOpset(m), { a })).y!;
+  const y = (await runModelOnce(upgradeOpset(m), { a })).y!;
   for (let i = 0; i < a.data.length; i++) {
     const ch = Math.floor(i / 5) % 12; // (c, h) flat index
     assert.ok(Math.abs(Number(y.data[i]) - (Number(a.data[i]) + ch * 10)) < 1e-5);
@@ -306,7 +298,7 @@ test('every ONNX backend-test model below opset 18 computes the same outputs aft
       let rtol = 1e-6;
       let atol = 0;
       try {
-        before = await run(m, feeds);
+        before = await runModelOnce(m, feeds);
       } catch {
         try {
           before = {};
@@ -322,7 +314,7 @@ test('every ONNX backend-test model below opset 18 computes the same outputs aft
       }
       try {
         const up = upgradeOpset(m);
-        const after = await run(up, feeds);
+        const after = await runModelOnce(up, feeds);
         for (const o of m.graph.outputs) {
           const x = before[o.name]!;
           const y = after[o.name]!;

@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { Rng } from '../common/random.js';
 import { AppError } from '../common/errors.js';
-import { float, int, ints, serializeModel, type Model } from '../native/onnx/ir.js';
+import { float, int, ints, type Model } from '../native/onnx/ir.js';
 import { tensor } from '../native/onnx/tensor.js';
-import { createSession, runSession } from '../native/runtime/session.js';
+import { runModelOnce } from '../native/runtime/session.js';
 import { upgradeOpset } from '../native/onnx/upgrade.js';
 import { parseVnnlib } from '../analyzers/safety/vnnlib.js';
 import { applyLayer, forward, lowerNetwork, type Network } from '../analyzers/safety/network.js';
@@ -95,9 +95,7 @@ test('vnnlib: the real VNN-COMP mnistfc property parses to 784 bounds and 9 disj
 });
 
 async function ortForward(model: Model, x: Float32Array, dims: number[]): Promise<Float64Array> {
-  const s = await createSession(serializeModel(model));
-  const out = await runSession(s, { [model.graph.inputs[0]!.name]: { dtype: 'float32', dims, data: x } });
-  await s.release();
+  const out = await runModelOnce(model, { [model.graph.inputs[0]!.name]: { dtype: 'float32', dims, data: x } });
   return Float64Array.from(Object.values(out)[0]!.data as Float32Array);
 }
 

@@ -10,6 +10,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import type { Tensor } from '../onnx/tensor.js';
+import { serializeModel, type Model } from '../onnx/ir.js';
 import type { DType } from '../onnx/dtype.js';
 import { chooseProviders, onSessionCreated, onSessionFailed, type ProviderPlan } from './providers.js';
 
@@ -104,4 +105,14 @@ export async function runSession(
   const out: Record<string, Tensor> = {};
   for (const [k, v] of Object.entries(result)) out[k] = fromOrt(v);
   return out;
+}
+
+/** One run of a model in a session of its own, released afterwards (checks, probes, one-off runs). */
+export async function runModelOnce(model: Model, feeds: Record<string, Tensor>, outputs?: string[]): Promise<Record<string, Tensor>> {
+  const session = await createSession(serializeModel(model));
+  try {
+    return await runSession(session, feeds, outputs);
+  } finally {
+    await session.release();
+  }
 }

@@ -5,24 +5,16 @@
  * differences). Catches rules that bake a probed batch size into the graph.
  */
 import { Rng } from '../../common/random.js';
-import { cloneModel, serializeModel, type Model } from '../../native/onnx/ir.js';
+import { cloneModel, type Model } from '../../native/onnx/ir.js';
 import { tensor, type Tensor } from '../../native/onnx/tensor.js';
-import { createSession, runSession } from '../../native/runtime/session.js';
+import { runModelOnce } from '../../native/runtime/session.js';
 import { buildHvp } from '../../native/autodiff/hvp.js';
 import { probeShapes } from '../../native/autodiff/shapes.js';
 
-async function runAll(model: Model, feeds: Record<string, Tensor>): Promise<Record<string, Tensor>> {
-  const session = await createSession(serializeModel(model));
-  try {
-    return await runSession(session, feeds);
-  } finally {
-    await session.release();
-  }
-}
 
 /** The model with a head s = sum_k sum(u_k * y_k), u_k fixed (as in checkHvp). */
 async function withHead(model: Model, feeds: Record<string, Tensor>): Promise<Model> {
-  const y0 = await runAll(model, feeds);
+  const y0 = await runModelOnce(model, feeds);
   const rng = new Rng(5);
   const m = cloneModel(model);
   const terms: string[] = [];
@@ -64,13 +56,13 @@ export async function dynamicBatchDiff(
       const t = feeds[w]!;
       f[h.tangentInputs.get(w)!] = tensor(t.dtype, [...t.dims], Array.from({ length: t.data.length }, () => rng.normal()));
     }
-    return { f, out: await runAll(h.model, f) };
+    return { f, out: await runModelOnce(h.model, f) };
   };
   const a = await run(dyn);
   // The same tangent values for the static graph.
   const fs: Record<string, Tensor> = { ...feeds };
   for (const w of wrt) fs[stat.tangentInputs.get(w)!] = a.f[dyn.tangentInputs.get(w)!]!;
-  const b = await runAll(stat.model, fs);
+  const b = await runModelOnce(stat.model, fs);
   let worst = 0;
   for (const w of wrt) {
     for (const [x, y] of [

@@ -10,11 +10,12 @@
  * float32 uses h = 1e-2 (rounding ~6e-8/1e-2 ~ 1e-5 relative, truncation ~1e-4): tolerances
  * below follow from those.
  */
+import assert from 'node:assert/strict';
 import { Rng } from '../../common/random.js';
 import { serializeModel, cloneModel, type Model } from '../../native/onnx/ir.js';
 import { tensor, type Tensor } from '../../native/onnx/tensor.js';
 import { isFloatDType } from '../../native/onnx/dtype.js';
-import { createSession, runSession } from '../../native/runtime/session.js';
+import { createSession, runSession, runModelOnce } from '../../native/runtime/session.js';
 import { buildGradient } from '../../native/autodiff/gradient.js';
 import { buildHvp } from '../../native/autodiff/hvp.js';
 import { probeShapes } from '../../native/autodiff/shapes.js';
@@ -64,14 +65,6 @@ function floatNames(model: Model, which: 'inputs' | 'outputs', feeds: Record<str
   return model.graph.outputs.map((v) => v.name);
 }
 
-async function runAll(model: Model, feeds: Record<string, Tensor>): Promise<Record<string, Tensor>> {
-  const session = await createSession(serializeModel(model));
-  try {
-    return await runSession(session, feeds);
-  } finally {
-    await session.release();
-  }
-}
 
 function tolerance(dtype: string, opts: CheckOptions): { rtol: number; atol: number; step: number } {
   const f64 = dtype === 'float64';
@@ -94,7 +87,7 @@ export async function checkGradient(
   const rng = new Rng(opts.seed ?? 7);
   const wrt = opts.wrt ?? floatNames(model, 'inputs', feeds);
   const outs = opts.outputs ?? floatNames(model, 'outputs', feeds);
-  const y0 = await runAll(model, feeds);
+  const y0 = await runModelOnce(model, feeds);
   const u: Record<string, Tensor> = {};
   for (const o of outs) u[o] = randomLike(y0[o]!, rng);
   const shapes = await probeShapes(model, () => feeds);
@@ -106,7 +99,7 @@ export async function checkGradient(
   );
   const seedFeeds: Record<string, Tensor> = {};
   for (const o of outs) seedFeeds[`u/${o}`] = u[o]!;
-  const g = await runAll(grad.model, { ...feeds, ...seedFeeds });
+  const g = await runModelOnce(grad.model, { ...feeds, ...seedFeeds });
   const d: Record<string, Tensor> = {};
   for (const w of wrt) d[w] = randomLike(feeds[w]!, rng);
   const analytic = wrt.reduce((s, w) => s + dot(g[grad.grads.get(w)!]!, d[w]!), 0);
@@ -114,7 +107,7 @@ export async function checkGradient(
   const shifted = async (sign: number) => {
     const f = { ...feeds };
     for (const w of wrt) f[w] = axpy(feeds[w]!, sign * step, d[w]!);
-    const y = await runAll(model, f);
+    const y = await runModelOnce(model, f);
     return outs.reduce((s, o) => s + dot(y[o]!, u[o]!), 0);
   };
   const numeric = ((await shifted(1)) - (await shifted(-1))) / (2 * step);
@@ -137,7 +130,7 @@ export async function checkHvp(source: Model, feeds: Record<string, Tensor>, opt
   const rng = new Rng(opts.seed ?? 11);
   const wrt = opts.wrt ?? floatNames(base, 'inputs', feeds);
   const outs = opts.outputs ?? floatNames(base, 'outputs', feeds);
-  const y0 = await runAll(base, feeds);
+  const y0 = await runModelOnce(base, feeds);
   const model = cloneModel(base);
   const terms: string[] = [];
   outs.forEach((o, k) => {
@@ -191,4 +184,21 @@ export async function checkHvp(source: Model, feeds: Record<string, Tensor>, opt
   const dHw = wrt.reduce((s, w) => s + dot(d[w]!, hw[hvp.hvps.get(w)!]!), 0);
   const symmetryError = relErr(wHd, dHw, atol);
   return { relError, symmetryError, ok: relError <= rtol && symmetryError <= rtol };
+}
+
+/**
+ * Both checks, asserted, plus a guard that the directional derivative is not trivially zero
+ * (an op whose gradient vanished would otherwise pass): the assertion every rule test makes.
+ */
+export async function assertGradientAndHvp(
+  model: Model,
+  feeds: Record<string, Tensor>,
+  label: string,
+  opts: CheckOptions & { minAnalytic?: number } = {},
+): Promise<void> {
+  const g = await checkGradient(model, feeds, opts);
+  assert.ok(g.ok, `${label} gradient: ${JSON.stringify(g)}`);
+  assert.ok(Math.abs(g.analytic) > (opts.minAnalytic ?? 1e-3), `${label}: directional derivative is not trivially zero`);
+  const h = await checkHvp(model, feeds, opts);
+  assert.ok(h.ok, `${label} hvp: ${JSON.stringify(h)}`);
 }
