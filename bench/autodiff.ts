@@ -10,6 +10,7 @@ import { LossRunner } from '../native/autodiff/runner.js';
 import { datasetBatches, setupDifferentiable } from '../analyzers/common/differentiable.js';
 import type { LoadedDataset } from '../analyzers/types.js';
 import { Rng } from '../common/random.js';
+import { median } from './section.js';
 
 export interface AutodiffTiming {
   batch: number;
@@ -20,11 +21,6 @@ export interface AutodiffTiming {
   precision: string;
 }
 
-export function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 async function timeIt(fn: () => Promise<unknown>, warmup: number, repeats: number): Promise<number> {
   for (let i = 0; i < warmup; i++) await fn();

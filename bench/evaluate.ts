@@ -12,7 +12,9 @@ import { evaluateAnalyzer, type EvaluateParams } from '../analyzers/evaluate/ind
 import { loadDataset } from '../datasets/index.js';
 import { loadModel } from '../native/onnx/load.js';
 import { runtimeInfo } from '../native/runtime/session.js';
-import type { LoadedDataset, LoadedModel } from '../analyzers/types.js';
+import type { LoadedModel } from '../analyzers/types.js';
+import { tile } from './fixtures.js';
+import { median } from './section.js';
 
 const SHARED = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'shared', 'data');
 
@@ -34,22 +36,7 @@ export interface EvaluateBenchOptions {
   batchSizes?: number[];
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
-function tiled(d: LoadedDataset, count: number): LoadedDataset {
-  const per = d.x.length / d.count;
-  const x = new Float32Array(count * per);
-  const y = new Int32Array(count);
-  for (let i = 0; i < count; i++) {
-    x.set(d.x.subarray((i % d.count) * per, ((i % d.count) + 1) * per), i * per);
-    y[i] = d.y![i % d.count]!;
-  }
-  return { ...d, count, x, y };
-}
 
 export async function benchEvaluate(opts: EvaluateBenchOptions = {}): Promise<EvaluateThroughput[]> {
   const samples = opts.samples ?? 2000;
@@ -58,7 +45,7 @@ export async function benchEvaluate(opts: EvaluateBenchOptions = {}): Promise<Ev
   const bytes = new Uint8Array(readFileSync(join(SHARED, file)));
   const model: LoadedModel = { sha256: createHash('sha256').update(bytes).digest('hex'), bytes, ir: loadModel(bytes) };
   const csv = loadDataset(new Uint8Array(readFileSync(join(SHARED, 'eran', 'mnist_test.csv'))), 'csv', 'mnist-csv', { featureScale: 1 / 255 });
-  const dataset = tiled(csv, samples);
+  const dataset = tile(csv, samples);
   const out: EvaluateThroughput[] = [];
   for (const batchSize of opts.batchSizes ?? [1, 64]) {
     const params: EvaluateParams = { batchSize, loss: 'auto' };

@@ -17,7 +17,7 @@ import { prepareSaliencyModel, SaliencyRunner } from '../analyzers/saliency/engi
 import { rawMaps, resolveLayer, runnerSpec, type MapSpec, type Method } from '../analyzers/saliency/compute.js';
 import { inputGeometry } from '../analyzers/saliency/layers.js';
 import { SHARED_DATA } from './fixtures.js';
-import type { BenchSection } from './section.js';
+import { median, type BenchSection } from './section.js';
 
 export interface SaliencyTiming {
   method: string;
@@ -28,7 +28,6 @@ export interface SaliencyTiming {
   speedup: number;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
 export async function benchSaliency(opts: { dataDir?: string; batch?: number; repeats?: number } = {}): Promise<SaliencyTiming[]> {
   const dir = opts.dataDir ?? path.resolve(process.cwd(), '../shared/data');
