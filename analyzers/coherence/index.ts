@@ -128,16 +128,14 @@ async function accumulate(
       acc.sumGrad[i] += stats.sumGrad[i]!;
       acc.sqSum[i] += stats.sqSum[i]!;
     }
-    for (let i = 0; i < stats.batch; i++) acc.sumSqNorm += stats.gram[i * stats.batch + i]!;
     ctx.progress((pass + acc.m / m) / passes, `${labels ? 'shuffled labels' : 'real labels'}: ${acc.m}/${m} examples`);
   }
-  const sqNormOf = (from: number, to: number) => acc.sqSum.subarray(from, to).reduce((s, v) => s + v, 0);
   const perLayer = setup.prepared.params.map((name, k) => {
     const from = runner.offsets[k]!;
     const size = setup.prepared.values.get(name)!.data.length;
-    return { name, size, ...coherenceOf(acc, from, from + size, sqNormOf(from, from + size)) };
+    return { name, size, ...coherenceOf(acc, from, from + size) };
   });
-  return { metrics: coherenceOf(acc, 0, runner.dim, sqNormOf(0, runner.dim)), perLayer };
+  return { metrics: coherenceOf(acc), perLayer };
 }
 
 /** The labels of a seeded Fisher-Yates permutation of the samples (blocks of `per` values each). */

@@ -14,14 +14,13 @@
 export interface CoherenceAccumulator {
   m: number;
   sumGrad: Float64Array;
-  sumSqNorm: number;
+  /** sum_i g_i^2 elementwise; summed over coordinates it is sum_i ||g_i||^2. */
   sqSum: Float64Array;
 }
 
 export const newAccumulator = (dim: number): CoherenceAccumulator => ({
   m: 0,
   sumGrad: new Float64Array(dim),
-  sumSqNorm: 0,
   sqSum: new Float64Array(dim),
 });
 
@@ -44,8 +43,10 @@ function norm2(v: Float64Array, from = 0, to = v.length): number {
 }
 
 /** Metrics of the coordinates [from, to) (a parameter tensor, or everything). */
-export function coherenceOf(acc: CoherenceAccumulator, from = 0, to = acc.sumGrad.length, sumOfSqNorms = acc.sumSqNorm): CoherenceMetrics {
+export function coherenceOf(acc: CoherenceAccumulator, from = 0, to = acc.sumGrad.length): CoherenceMetrics {
   const m = acc.m;
+  let sumOfSqNorms = 0;
+  for (let j = from; j < to; j++) sumOfSqNorms += acc.sqSum[j]!;
   const top = norm2(acc.sumGrad, from, to);
   const gsnr: number[] = [];
   for (let j = from; j < to; j++) {
