@@ -54,6 +54,7 @@ export class LossRunner {
   readonly offsets: number[] = [];
   readonly dim: number;
   private params: Map<string, Tensor>;
+  private readonly labelsDType: Tensor['dtype'];
 
   private perExample: {
     session: ort.InferenceSession;
@@ -80,6 +81,7 @@ export class LossRunner {
     }
     this.dim = offset;
     this.params = new Map(prepared.values);
+    this.labelsDType = prepared.model.graph.inputs.find((v) => v.name === prepared.labels)!.dtype;
   }
 
   /**
@@ -248,7 +250,7 @@ export class LossRunner {
 
   private feeds(batch: Batch): Record<string, Tensor> {
     const n = batch.labels.dims[0]!;
-    const feeds: Record<string, Tensor> = { ...batch.inputs, [this.prepared.labels]: this.cast(batch.labels, this.labelsDType()) };
+    const feeds: Record<string, Tensor> = { [this.prepared.labels]: this.cast(batch.labels, this.labelsDType) };
     if (this.prepared.weights) {
       feeds[this.prepared.weights] = batch.weights
         ? this.cast(batch.weights, this.prepared.dtype)
@@ -259,9 +261,6 @@ export class LossRunner {
     return feeds;
   }
 
-  private labelsDType() {
-    return this.prepared.model.graph.inputs.find((v) => v.name === this.prepared.labels)!.dtype;
-  }
 
   private cast(t: Tensor, dtype: Tensor['dtype']): Tensor {
     if (t.dtype === dtype) return t;
