@@ -4,7 +4,7 @@
  */
 import './rules/index.js';
 import { AppError } from '../../common/errors.js';
-import { cloneModel, type Model } from '../onnx/ir.js';
+import type { Model } from '../onnx/ir.js';
 import type { Tensor } from '../onnx/tensor.js';
 import { upgradeOpset } from '../onnx/upgrade.js';
 import { canRunInFloat64, toFloat64 } from '../onnx/precision.js';
@@ -24,6 +24,16 @@ export function assertSupported(model: Model): void {
   if (missing.length > 0) {
     throw new AppError('UNSUPPORTED_OP', `the autodiff has no rule for: ${missing.join(', ')}`, { ops: missing });
   }
+}
+
+/**
+ * The model in the form the rules expect: opset-18 op forms, composites expanded. A fresh copy
+ * (upgradeOpset never changes its source), refused with UNSUPPORTED_OP when an op has no rule.
+ */
+function differentiable(source: Model): Model {
+  const model = upgradeOpset(source);
+  assertSupported(model);
+  return model;
 }
 
 /**
@@ -67,8 +77,7 @@ export interface PreparedModel {
 }
 
 export async function prepareLossModel(source: Model, opts: PrepareOptions = {}): Promise<PreparedModel> {
-  let model = cloneModel(upgradeOpset(source));
-  assertSupported(model);
+  let model = differentiable(source);
   const wide = opts.precision === 'float64' || ((opts.precision ?? 'auto') === 'auto' && canRunInFloat64(model));
   if (wide) model = toFloat64(model);
   const dataInputs = model.graph.inputs.map((v: { name: string }) => v.name);
@@ -118,8 +127,8 @@ export async function vjpGraph(
   wrt: string[],
   opts: { upgrade?: boolean } = {},
 ): Promise<{ model: Model; seed: string; grads: Map<string, string> }> {
-  const model = opts.upgrade === false ? source : upgradeOpset(source);
-  assertSupported(model);
+  const model = opts.upgrade === false ? source : differentiable(source);
+  if (opts.upgrade === false) assertSupported(model);
   const shapes = await probeShapes(model);
   const seed = `seed/${of}`;
   const g = buildGradient(model, { of, seed, wrt }, shapes);
@@ -152,8 +161,7 @@ export interface InputGradientGraph {
  * constants): what blind-spot traversal and adversarial falsification step along.
  */
 export async function inputGradientGraph(source: Model, opts: LossOptions = {}): Promise<InputGradientGraph> {
-  const model = cloneModel(upgradeOpset(source));
-  assertSupported(model);
+  const model = differentiable(source);
   if (model.graph.inputs.length !== 1) {
     throw new AppError('BAD_MODEL', `expected one data input, found ${model.graph.inputs.length}`);
   }
