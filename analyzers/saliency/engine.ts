@@ -14,8 +14,8 @@ import { prepareBatched } from '../../native/onnx/batchify.js';
 import { upgradeOpset } from '../../native/onnx/upgrade.js';
 import { vjpGraph } from '../../native/autodiff/index.js';
 import { probeShapes, type ShapeMap } from '../../native/autodiff/shapes.js';
-import { createSession, runSession } from '../../native/runtime/session.js';
-import { sessionCache, type SessionLease } from '../../native/runtime/cache.js';
+import { runSession } from '../../native/runtime/session.js';
+import { sessionCache, uncachedLease, type SessionLease } from '../../native/runtime/cache.js';
 import type { Tensor } from '../../native/onnx/tensor.js';
 import type { DType } from '../../native/onnx/dtype.js';
 import type { LoadedModel } from '../types.js';
@@ -138,10 +138,7 @@ export interface RunnerSpec {
   cache?: boolean;
 }
 
-interface Held {
-  session: InferenceSession;
-  release(): void;
-}
+type Held = SessionLease;
 
 /** Built vjp graphs' tensor names, per cache key (names are deterministic, the map is for safety). */
 const vjpNames = new Map<string, { seed: string; grads: Map<string, string> }>();
@@ -282,18 +279,5 @@ function exposed(sm: SaliencyModel, names: string[]): Model {
 }
 
 async function hold(useCache: boolean, id: string, variant: string, build: () => Uint8Array | Promise<Uint8Array>): Promise<Held> {
-  if (useCache) {
-    const lease: SessionLease = await sessionCache.acquire(id, variant, build);
-    return lease;
-  }
-  const session = await createSession(await build());
-  let done = false;
-  return {
-    session,
-    release: () => {
-      if (done) return;
-      done = true;
-      void session.release();
-    },
-  };
+  return useCache ? sessionCache.acquire(id, variant, build) : uncachedLease(await build());
 }

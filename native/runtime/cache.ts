@@ -22,6 +22,20 @@ interface Entry {
   evicted: boolean;
 }
 
+/** A session opened outside the cache, behind the same lease interface: release() frees it, once. */
+export async function uncachedLease(bytes: Uint8Array, opts?: SessionOptions): Promise<SessionLease> {
+  const session = await createSession(bytes, opts);
+  let done = false;
+  return {
+    session,
+    release: () => {
+      if (done) return;
+      done = true;
+      void session.release();
+    },
+  };
+}
+
 export const sessionKey = (sha256: string, variant: string): string => `${sha256}:${variant}`;
 
 export class SessionCache {
