@@ -2,19 +2,25 @@
  * Error codes shared by every edge (GraphQL extensions.code, CLI exit codes).
  * Inside the code base errors are thrown as AppError; the edges turn them into values.
  */
-export type ErrorCode =
-  | 'BAD_MODEL'
-  | 'UNSUPPORTED_OP'
-  | 'BAD_DATASET'
-  | 'DATASET_MISMATCH'
-  | 'BAD_PARAMS'
-  | 'NOT_FOUND'
-  | 'TOO_LARGE'
-  | 'UNAUTHENTICATED'
-  | 'FORBIDDEN'
-  | 'CANCELLED'
-  | 'TIMEOUT'
-  | 'INTERNAL';
+export const ERROR_CODES = [
+  'BAD_MODEL',
+  'UNSUPPORTED_OP',
+  'BAD_DATASET',
+  'DATASET_MISMATCH',
+  'BAD_PARAMS',
+  'BAD_CONFIG',
+  'NOT_FOUND',
+  'TOO_LARGE',
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'CANCELLED',
+  'TIMEOUT',
+  'INTERNAL',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export const isErrorCode = (code: unknown): code is ErrorCode => (ERROR_CODES as readonly unknown[]).includes(code);
 
 export class AppError extends Error {
   constructor(

@@ -11,7 +11,9 @@ import { SqliteJobQueue } from './jobs/sqliteQueue.js';
 import type { JobQueue } from './jobs/queue.js';
 import { ModelService } from './modelService.js';
 import { DatasetService } from './datasetService.js';
-import { AnalysisService, type JobCanceller } from './analysisService.js';
+import { AnalysisService, type ImmediateOutcome, type JobCanceller, type RunAnalysisRequest } from './analysisService.js';
+import type { ProgressFn } from './jobs/execute.js';
+import { AppError } from '../common/errors.js';
 
 export interface LocalServices {
   store: Store;
@@ -39,4 +41,26 @@ export async function openLocalServices(config: Config, canceller?: JobCanceller
     analyses: new AnalysisService(store, catalog, queue, events, canceller),
     close: () => store.close(),
   };
+}
+
+/**
+ * Runs one analysis in this process (cache first), as the CLI does: cancelled by Ctrl-C and by
+ * the job time budget, like a worker's job would be.
+ */
+export async function runLocally(
+  services: LocalServices,
+  req: RunAnalysisRequest,
+  progress: ProgressFn,
+  timeoutMs: number,
+): Promise<ImmediateOutcome> {
+  const controller = new AbortController();
+  const interrupt = () => controller.abort(new AppError('CANCELLED', 'interrupted'));
+  process.once('SIGINT', interrupt);
+  const budget = setTimeout(() => controller.abort(new AppError('TIMEOUT', `the analysis exceeded its time budget of ${timeoutMs} ms`)), timeoutMs);
+  try {
+    return await services.analyses.runNow(req, progress, controller.signal);
+  } finally {
+    clearTimeout(budget);
+    process.off('SIGINT', interrupt);
+  }
 }

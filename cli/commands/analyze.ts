@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { AppError } from '../../common/errors.js';
 import { loadConfig } from '../../service/config.js';
 import { createLogger } from '../../service/logger.js';
-import { openLocalServices } from '../../service/local.js';
+import { openLocalServices, runLocally } from '../../service/local.js';
 import { action } from '../exit.js';
 import { collectParam } from '../options.js';
 import { parseCliParams } from '../params.js';
@@ -53,26 +53,14 @@ async function analyze(name: string, opts: AnalyzeOptions): Promise<void> {
     const dataset = opts.data
       ? await services.datasets.ingest({ bytes: await readInputFile(opts.data, '--data'), filename: path.basename(opts.data) })
       : null;
-    const controller = new AbortController();
-    const interrupt = () => controller.abort(new AppError('CANCELLED', 'interrupted'));
-    process.once('SIGINT', interrupt);
-    const budget = setTimeout(
-      () => controller.abort(new AppError('TIMEOUT', `the analysis exceeded its time budget of ${config.jobTimeoutMs} ms`)),
-      config.jobTimeoutMs,
-    );
     const started = performance.now();
     const progress = opts.json ? () => undefined : progressPrinter();
-    let outcome;
-    try {
-      outcome = await services.analyses.runNow(
-        { modelId: model.id, datasetId: dataset?.id ?? null, analyzer: analyzer.name, params },
-        progress,
-        controller.signal,
-      );
-    } finally {
-      clearTimeout(budget);
-      process.off('SIGINT', interrupt);
-    }
+    const outcome = await runLocally(
+      services,
+      { modelId: model.id, datasetId: dataset?.id ?? null, analyzer: analyzer.name, params },
+      progress,
+      config.jobTimeoutMs,
+    );
     const answer = {
       analyzer: analyzer.name,
       version: analyzer.version,

@@ -5,5 +5,6 @@ import { registerAnalyze } from './analyze.js';
 import { registerBench } from './bench.js';
 import { registerVerify } from './verify.js';
 import { registerZoo } from './zoo.js';
+import { registerGate } from './gate.js';
 
-export const COMMANDS: Array<(program: Command) => void> = [registerServe, registerAnalyze, registerBench, registerVerify, registerZoo];
+export const COMMANDS: Array<(program: Command) => void> = [registerServe, registerAnalyze, registerBench, registerVerify, registerZoo, registerGate];

@@ -6,12 +6,9 @@
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { GraphQLFormattedError } from 'graphql';
 import type { Logger } from 'pino';
-import { AppError } from '../../common/errors.js';
+import { AppError, ERROR_CODES } from '../../common/errors.js';
 
-const DESIGN_CODES = new Set([
-  'BAD_MODEL', 'UNSUPPORTED_OP', 'BAD_DATASET', 'DATASET_MISMATCH', 'BAD_PARAMS', 'NOT_FOUND', 'TOO_LARGE',
-  'UNAUTHENTICATED', 'FORBIDDEN', 'CANCELLED', 'TIMEOUT', 'INTERNAL',
-]);
+const DESIGN_CODES = new Set<string>(ERROR_CODES);
 
 /** Request-shape errors raised by GraphQL/Apollo: the caller sent something unusable. */
 const CALLER_ERRORS = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT', 'BAD_REQUEST', 'OPERATION_RESOLUTION_FAILURE', 'PERSISTED_QUERY_NOT_SUPPORTED']);

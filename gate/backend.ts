@@ -1,0 +1,38 @@
+/**
+ * Where a gate's analyses run: in this process over the local data dir (gate/embedded.ts) or on
+ * a running onnxscope server (gate/remote.ts). Both answer from the same results cache, so a CI
+ * run on unchanged models and config runs no analysis job.
+ */
+
+export interface StoredRef {
+  id: string;
+  sha256: string;
+}
+
+export interface AnalysisRequest {
+  modelId: string;
+  datasetId: string | null;
+  analyzer: string;
+  params: Record<string, unknown>;
+}
+
+export interface AnalysisAnswer {
+  analysisId: string;
+  cached: boolean;
+  result: unknown;
+}
+
+/** A checked request: its input errors already surfaced; wait() runs it (or waits for it). */
+export interface Submitted {
+  wait(progress: (fraction: number, message?: string) => void): Promise<AnalysisAnswer>;
+}
+
+export interface GateBackend {
+  /** For reports: "embedded (DIR)" or the server URL. */
+  readonly where: string;
+  addModel(bytes: Uint8Array, name: string): Promise<StoredRef>;
+  addDataset(bytes: Uint8Array, filename: string): Promise<StoredRef>;
+  /** Checks the request (params, dataset fit) and, on a server, queues it. Throws on bad input. */
+  submit(req: AnalysisRequest): Promise<Submitted>;
+  close(): Promise<void>;
+}
