@@ -1,0 +1,229 @@
+/**
+ * `onnxscope gate` as CI runs it: a real process, fixture models whose numbers are known by
+ * hand (test/helpers/gate-fixtures.ts), the shared SQLite cache, and the report files.
+ */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { openStore } from '../storage/store.js';
+import type { GateReport } from '../gate/run.js';
+import { runCli } from './helpers/cli.js';
+import { CLASSES, FEATURES, FLIPPED, PERMUTED_W, SAMPLES, W, accuracyOf, gateDataset, writeGateFixtures } from './helpers/gate-fixtures.js';
+
+const fx = writeGateFixtures();
+after(() => rmSync(fx.dir, { recursive: true, force: true }));
+
+function config(name: string, text: string): string {
+  const file = path.join(fx.dir, name);
+  writeFileSync(file, text);
+  return file;
+}
+
+async function gate(configFile: string, extra: string[], dataDir: string) {
+  const out = path.join(fx.dir, `${path.basename(configFile, '.yml')}-${extra.join('').replace(/\W/g, '').slice(-12)}`);
+  const files = { junit: `${out}.junit.xml`, markdown: `${out}.md`, report: `${out}.json` };
+  for (const f of Object.values(files)) rmSync(f, { force: true });
+  const run = await runCli(['gate', '--config', configFile, '--data-dir', path.join(fx.dir, dataDir), '--junit', files.junit, '--markdown', files.markdown, '--report', files.report, ...extra]);
+  const report = existsSync(files.report) ? (JSON.parse(readFileSync(files.report, 'utf8')) as GateReport) : null;
+  return { ...run, files, report };
+}
+
+const ruleNamed = (report: GateReport, name: string) => report.rules.find((r) => r.name === name)!;
+
+function parseJunit(file: string) {
+  const xml = readFileSync(file, 'utf8');
+  assert.equal(XMLValidator.validate(xml), true, 'well-formed XML');
+  const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', isArray: (name) => name === 'testcase' || name === 'property' }).parse(xml);
+  return doc.testsuites as {
+    tests: string;
+    failures: string;
+    errors: string;
+    testsuite: { tests: string; failures: string; errors: string; testcase: Array<{ name: string; failure?: { message: string }; error?: { message: string } }> };
+  };
+}
+
+const PASSING = `
+model: good.onnx
+data: data.npz
+analyses:
+  hessian:
+    params: { topK: 2 }
+rules:
+  - evaluate.accuracy >= 0.8
+  - evaluate.count == ${SAMPLES}
+  - hessian.topEigenvalues[0] <= 50
+  - rule: hessian.trace < 10
+    name: flat enough
+`;
+
+test('a passing gate exits 0 with every report, and a second run is answered from the cache without a job', async () => {
+  const file = config('pass.yml', PASSING);
+  const first = await gate(file, [], 'cache');
+  assert.equal(first.code, 0, first.stderr);
+  const report = first.report!;
+  assert.equal(report.passed, true);
+  assert.deepEqual(report.counts, { rules: 4, passed: 4, failed: 0, errors: 0, analyses: 2, cached: 0 });
+  // The observed accuracy is the one worked out by hand from W and the labels.
+  assert.equal(ruleNamed(report, 'evaluate.accuracy >= 0.8').observed, (SAMPLES - FLIPPED) / SAMPLES);
+  assert.equal(accuracyOf(W), (SAMPLES - FLIPPED) / SAMPLES);
+  assert.equal(ruleNamed(report, 'flat enough').field, 'trace.estimate');
+
+  assert.match(first.stdout, /^STATUS\s+RULE\s+OBSERVED\s+THRESHOLD$/m);
+  assert.match(first.stdout, /^pass\s+evaluate\.accuracy >= 0\.8\s+0\.833333\s+>= 0\.8$/m);
+  assert.match(first.stdout, /PASSED: 4 of 4 rules passed/);
+  const junit = parseJunit(first.files.junit);
+  assert.deepEqual([junit.tests, junit.failures, junit.errors], ['4', '0', '0']);
+  assert.deepEqual(junit.testsuite.testcase.map((t) => t.name), report.rules.map((r) => r.name));
+  const md = readFileSync(first.files.markdown, 'utf8');
+  assert.match(md, /### ✅ onnxscope gate passed: 4 of 4 rules passed/);
+  assert.match(md, /\| ✅ \| `evaluate.accuracy >= 0.8` \| 0.833333 \| >= 0.8 \|/);
+
+  const jobs = async () => {
+    const store = await openStore(path.join(fx.dir, 'cache'));
+    try {
+      return (await store.db.get<{ n: number }>('SELECT COUNT(*) AS n FROM analyses WHERE cached = 0'))!.n;
+    } finally {
+      await store.close();
+    }
+  };
+  const jobsBefore = await jobs();
+  assert.equal(jobsBefore, 2);
+  const second = await gate(file, [], 'cache');
+  assert.equal(second.code, 0, second.stderr);
+  assert.deepEqual(second.report!.counts, { ...report.counts, cached: 2 });
+  assert.ok(second.report!.analyses.every((a) => a.cached));
+  assert.equal(await jobs(), jobsBefore, 'no analysis job ran the second time');
+  assert.deepEqual(second.report!.rules.map((r) => r.observed), report.rules.map((r) => r.observed));
+  assert.match(second.stdout, /2 analyses \(2 from the cache\)/);
+});
+
+test('a failing gate exits 1; the JUnit file counts its failures and errors', async () => {
+  const file = config('fail.yml', `${PASSING}  - hessian.topEigenvalues[0] <= 0\n  - hessian.density.variance > 0\n`);
+  const run = await gate(file, ['--model', fx.permuted], 'cache');
+  assert.equal(run.code, 1, run.stderr);
+  const report = run.report!;
+  assert.equal(report.passed, false);
+  assert.deepEqual(report.counts, { rules: 6, passed: 3, failed: 2, errors: 1, analyses: 2, cached: 0 });
+  const accuracy = ruleNamed(report, 'evaluate.accuracy >= 0.8');
+  assert.equal(accuracy.status, 'fail');
+  assert.equal(accuracy.observed, accuracyOf(PERMUTED_W));
+  assert.equal(ruleNamed(report, 'hessian.topEigenvalues[0] <= 0').status, 'fail');
+  const density = ruleNamed(report, 'hessian.density.variance > 0');
+  assert.equal(density.status, 'error');
+  assert.match(density.message, /has no density/);
+
+  const junit = parseJunit(run.files.junit);
+  assert.deepEqual([junit.tests, junit.failures, junit.errors], ['6', '2', '1']);
+  assert.deepEqual([junit.testsuite.tests, junit.testsuite.failures, junit.testsuite.errors], ['6', '2', '1']);
+  const failed = junit.testsuite.testcase.filter((t) => t.failure).map((t) => t.name);
+  assert.deepEqual(failed, ['evaluate.accuracy >= 0.8', 'hessian.topEigenvalues[0] <= 0']);
+  assert.deepEqual(junit.testsuite.testcase.filter((t) => t.error).map((t) => t.name), ['hessian.density.variance > 0']);
+  assert.match(run.stdout, /^FAIL\s+evaluate\.accuracy >= 0\.8\s+0\s+>= 0\.8$/m);
+  assert.match(run.stdout, /FAILED: 3 of 6 rules passed, 2 failed, 1 errors/);
+  assert.match(readFileSync(run.files.markdown, 'utf8'), /### ❌ onnxscope gate failed/);
+});
+
+const REGRESSION = `
+model: good.onnx
+data: data.npz
+baseline: good.onnx
+analyses:
+  hessian:
+    params: { topK: 1 }
+rules:
+  - hessian.trace <= baseline * 1.1
+  - hessian.topEigenvalues[0] <= baseline * 1.1
+  - evaluate.accuracy >= baseline
+  - evaluate.loss <= baseline + 1e-5
+`;
+
+test('baseline rules trip when the candidate is sharper: (3x)(W/3) has 9 times the curvature', async () => {
+  const file = config('regression.yml', REGRESSION);
+  const control = await gate(file, [], 'regression');
+  assert.equal(control.code, 0, `the unchanged model passes: ${control.stdout}${control.stderr}`);
+
+  const run = await gate(file, ['--model', fx.sharper], 'regression');
+  assert.equal(run.code, 1, run.stderr);
+  const report = run.report!;
+  assert.equal(report.baseline!.sha256, control.report!.model.sha256);
+  for (const name of ['hessian.trace <= baseline * 1.1', 'hessian.topEigenvalues[0] <= baseline * 1.1']) {
+    const r = ruleNamed(report, name);
+    assert.equal(r.status, 'fail', name);
+    // Same function, inputs scaled by 3 inside the model: the weight Hessian is 9 H.
+    assert.ok(Math.abs((r.observed as number) / (r.baseline as number) - 9) < 1e-4, `${name}: ${String(r.observed)} / ${String(r.baseline)}`);
+    assert.ok(Math.abs((r.threshold as number) - 1.1 * (r.baseline as number)) < 1e-12);
+  }
+  // ... while predictions, and so accuracy and loss, are unchanged.
+  assert.equal(ruleNamed(report, 'evaluate.accuracy >= baseline').status, 'pass');
+  assert.equal(ruleNamed(report, 'evaluate.loss <= baseline + 1e-5').status, 'pass');
+  assert.ok(report.analyses.filter((a) => a.role === 'baseline').every((a) => a.cached), 'the baseline was analyzed by the control run');
+  const junit = parseJunit(run.files.junit);
+  assert.equal(junit.failures, '2');
+});
+
+test('safety.status == holds over a sweep of eps balls matches the exact robustness radius of a linear model', async () => {
+  // For logits x W, the L-inf ball of radius eps around x keeps class c iff for every j != c
+  // (w_c - w_j) . x > eps * ||w_c - w_j||_1; the radius is the smallest such ratio.
+  const { x, y } = gateDataset();
+  const indices = [FLIPPED, FLIPPED + 1, FLIPPED + 2];
+  const radius = Math.min(
+    ...indices.flatMap((n) => {
+      const c = y[n]!;
+      return Array.from({ length: CLASSES }, (_, j) => j)
+        .filter((j) => j !== c)
+        .map((j) => {
+          let margin = 0;
+          let l1 = 0;
+          for (let f = 0; f < FEATURES; f++) {
+            const d = W[f * CLASSES + c]! - W[f * CLASSES + j]!;
+            margin += d * x[n * FEATURES + f]!;
+            l1 += Math.abs(d);
+          }
+          return margin / l1;
+        });
+    }),
+  );
+  assert.ok(radius > 0.01 && radius < 1, `radius ${radius}`);
+  const below = Number((radius * 0.9).toPrecision(6));
+  const above = Number((radius * 1.1).toPrecision(6));
+  const file = config('safety.yml', `
+model: good.onnx
+data: data.npz
+analyses:
+  robust:
+    analyzer: safety
+    params: { indices: [${indices.join(', ')}], inputRange: [-3, 3], timeout: 20 }
+    sweep: { eps: [${below}, ${above}] }
+rules:
+  - robust.status == holds
+`);
+  const run = await gate(file, [], 'safety');
+  assert.equal(run.code, 1, run.stderr);
+  const rules = run.report!.rules;
+  assert.deepEqual(rules.map((r) => [r.name, r.status, r.observed]), [
+    [`robust.status == holds [eps=${below}]`, 'pass', 'holds'],
+    [`robust.status == holds [eps=${above}]`, 'fail', 'violated'],
+  ]);
+  assert.equal(parseJunit(run.files.junit).testsuite.testcase.length, 2, 'one test case per eps ball');
+});
+
+test('a bad config exits 2 naming the line, before anything is stored or written', async () => {
+  const file = config('bad.yml', 'model: good.onnx\ndata: data.npz\nrules:\n  - evaluate.accuracy >= 0.8\n  - hessian.trce <= 3\n');
+  const run = await gate(file, [], 'never');
+  assert.equal(run.code, 2);
+  assert.match(run.stderr, /^onnxscope: BAD_CONFIG: .*bad\.yml:5: unknown field: hessian has no field "trce"/m);
+  assert.equal(run.stdout, '');
+  assert.equal(existsSync(path.join(fx.dir, 'never')), false, 'no data dir was created');
+  for (const f of Object.values(run.files)) assert.equal(existsSync(f), false, `${f} was not written`);
+
+  const missing = await gate(config('missing.yml', PASSING.replace('good.onnx', 'nope.onnx')), [], 'never2');
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /^onnxscope: BAD_PARAMS: model .*nope\.onnx: no such file$/m);
+  assert.equal(missing.report, null);
+
+  const noConfig = await gate(path.join(fx.dir, 'absent.yml'), [], 'never3');
+  assert.equal(noConfig.code, 2);
+  assert.match(noConfig.stderr, /BAD_CONFIG: --config .*absent\.yml: no such file/);
+});

@@ -1,0 +1,83 @@
+/**
+ * `onnxscope gate --server`: the same gate against a running server (real HTTP, real worker
+ * processes, bearer token), so CI machines share the server's results cache.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { removeDir, startTestService, type TestService } from './helpers/serviceHarness.js';
+import { runCli } from './helpers/cli.js';
+import { FLIPPED, SAMPLES, writeGateFixtures } from './helpers/gate-fixtures.js';
+
+const fx = writeGateFixtures();
+let svc: TestService;
+
+before(async () => {
+  svc = await startTestService({ workers: 2 }, { ONNXSCOPE_TOKENS: 'ci-token:read,write;viewer:read' });
+});
+
+after(async () => {
+  await svc.stop();
+  removeDir(svc.dataDir);
+  rmSync(fx.dir, { recursive: true, force: true });
+});
+
+const CONFIG = `
+model: good.onnx
+data: data.npz
+baseline: permuted.onnx
+analyses:
+  hessian:
+    params: { topK: 1 }
+rules:
+  - evaluate.accuracy >= baseline
+  - evaluate.accuracy == ${(SAMPLES - FLIPPED) / SAMPLES}
+  - hessian.topEigenvalues[0] <= 50
+`;
+
+const jobs = async () => (await svc.app.store.db.get<{ n: number }>('SELECT COUNT(*) AS n FROM analyses WHERE cached = 0'))!.n;
+
+test('the gate runs on the server with its token; the second run is served from the server cache', async () => {
+  const file = path.join(fx.dir, 'gate.yml');
+  writeFileSync(file, CONFIG);
+  const args = ['gate', '--config', file, '--server', svc.url, '--json'];
+
+  const first = await runCli(args, { ONNXSCOPE_TOKEN: 'ci-token' });
+  assert.equal(first.code, 0, first.stderr);
+  const report = JSON.parse(first.stdout);
+  assert.equal(report.where, `${svc.url}/graphql`);
+  assert.deepEqual(report.counts, { rules: 3, passed: 3, failed: 0, errors: 0, analyses: 3, cached: 0 });
+  assert.equal(report.rules[1].observed, (SAMPLES - FLIPPED) / SAMPLES);
+  const afterFirst = await jobs();
+  assert.equal(afterFirst, 3, 'one job per analysis: evaluate on both models, hessian on the candidate');
+
+  const second = await runCli([...args, '--token', 'ci-token']);
+  assert.equal(second.code, 0, second.stderr);
+  const again = JSON.parse(second.stdout);
+  assert.equal(again.counts.cached, 3);
+  assert.deepEqual(again.rules.map((r: { observed: unknown }) => r.observed), report.rules.map((r: { observed: unknown }) => r.observed));
+  assert.equal(await jobs(), afterFirst, 'no analysis job ran the second time');
+});
+
+test('a missing, unknown or read-only token is bad input (exit 2) and queues nothing', async () => {
+  const file = path.join(fx.dir, 'gate.yml');
+  writeFileSync(file, CONFIG);
+  const before = await jobs();
+  for (const [token, code] of [[undefined, 'UNAUTHENTICATED'], ['wrong', 'UNAUTHENTICATED'], ['viewer', 'FORBIDDEN']] as const) {
+    const run = await runCli(['gate', '--config', file, '--server', svc.url, ...(token ? ['--token', token] : [])], { ONNXSCOPE_TOKEN: '' });
+    assert.equal(run.code, 2, `${token}: ${run.stderr}`);
+    assert.match(run.stderr, new RegExp(`^onnxscope: ${code}: server: `, 'm'));
+  }
+  assert.equal(await jobs(), before);
+
+  // A port that was free a moment ago: nothing listens there.
+  const probe = net.createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = (probe.address() as net.AddressInfo).port;
+  await new Promise((resolve) => probe.close(resolve));
+  const unreachable = await runCli(['gate', '--config', file, '--server', `http://127.0.0.1:${port}`, '--token', 'ci-token']);
+  assert.equal(unreachable.code, 2);
+  assert.match(unreachable.stderr, new RegExp(`--server http://127.0.0.1:${port}: cannot reach it \\(ECONNREFUSED\\)`));
+});
