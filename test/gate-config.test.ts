@@ -4,7 +4,9 @@
  */
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseDocument } from 'yaml';
 import os from 'node:os';
 import path from 'node:path';
 import type { GraphQLSchema } from 'graphql';
@@ -180,4 +182,27 @@ test('values are read from results, with negative indices from the end', () => {
   assert.equal(valueAt(result, ['top', 5, 'value']), undefined);
   assert.equal(valueAt(result, ['none', 'x']), undefined);
   assert.equal(valueAt(result, ['trace', 'estimate']), 7);
+});
+
+test('the gate configs and the CI workflow in the READMEs parse and pass the checks', () => {
+  const root = fileURLToPath(new URL('../../', import.meta.url));
+  const blocks = ['README.md', 'gate/README.md'].flatMap((f) =>
+    [...readFileSync(path.join(root, f), 'utf8').matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => ({ file: f, text: m[1]! })),
+  );
+  const configs = blocks.filter((b) => /^rules:/m.test(b.text));
+  assert.equal(configs.length, 2, 'one example config per README');
+  for (const p of ['props/prop_1.vnnlib', 'props/prop_2.vnnlib']) {
+    mkdirSync(path.join(dir, path.dirname(p)), { recursive: true });
+    writeFileSync(path.join(dir, p), '; example\n');
+  }
+  for (const { file: readme, text } of configs) {
+    const config = parse(text);
+    assert.ok(config.rules.length >= 4, readme);
+  }
+  const workflow = blocks.find((b) => /^jobs:/m.test(b.text));
+  assert.ok(workflow, 'the README has a CI workflow');
+  const doc = parseDocument(workflow.text);
+  assert.deepEqual(doc.errors, []);
+  const steps = (doc.toJSON() as { jobs: { gate: { steps: Array<{ run?: string }> } } }).jobs.gate.steps;
+  assert.ok(steps.some((s) => /gate --config gate\.yml .*--junit/s.test(s.run ?? '')));
 });
