@@ -163,31 +163,49 @@ test('baseline rules trip when the candidate is sharper: (3x)(W/3) has 9 times t
   assert.equal(junit.failures, '2');
 });
 
-test('safety.status == holds over a sweep of eps balls matches the exact robustness radius of a linear model', async () => {
-  // For logits x W, the L-inf ball of radius eps around x keeps class c iff for every j != c
-  // (w_c - w_j) . x > eps * ||w_c - w_j||_1; the radius is the smallest such ratio.
+/**
+ * For logits x W, the L-inf ball of radius eps around x keeps class c iff for every j != c
+ * (w_c - w_j) . x > eps * ||w_c - w_j||_1: the exact robustness radius is the smallest ratio.
+ */
+function robustnessRadius(x: Float32Array, n: number, c: number): number {
+  let radius = Infinity;
+  for (let j = 0; j < CLASSES; j++) {
+    if (j === c) continue;
+    let margin = 0;
+    let l1 = 0;
+    for (let f = 0; f < FEATURES; f++) {
+      const d = W[f * CLASSES + c]! - W[f * CLASSES + j]!;
+      margin += d * x[n * FEATURES + f]!;
+      l1 += Math.abs(d);
+    }
+    radius = Math.min(radius, margin / l1);
+  }
+  return radius;
+}
+
+/** The same ball as a VNNLIB property: unsafe when some other class scores at least as high. */
+function ballProperty(x: Float32Array, n: number, c: number, eps: number): string {
+  const lines: string[] = [];
+  for (let f = 0; f < FEATURES; f++) lines.push(`(declare-const X_${f} Real)`);
+  for (let j = 0; j < CLASSES; j++) lines.push(`(declare-const Y_${j} Real)`);
+  for (let f = 0; f < FEATURES; f++) {
+    lines.push(`(assert (>= X_${f} ${x[n * FEATURES + f]! - eps}))`, `(assert (<= X_${f} ${x[n * FEATURES + f]! + eps}))`);
+  }
+  const others = Array.from({ length: CLASSES }, (_, j) => j).filter((j) => j !== c);
+  lines.push(`(assert (or ${others.map((j) => `(and (>= Y_${j} Y_${c}))`).join(' ')}))`);
+  return `${lines.join('\n')}\n`;
+}
+
+test('safety.status == holds over eps balls and VNNLIB files matches the exact robustness radius of a linear model', async () => {
   const { x, y } = gateDataset();
   const indices = [FLIPPED, FLIPPED + 1, FLIPPED + 2];
-  const radius = Math.min(
-    ...indices.flatMap((n) => {
-      const c = y[n]!;
-      return Array.from({ length: CLASSES }, (_, j) => j)
-        .filter((j) => j !== c)
-        .map((j) => {
-          let margin = 0;
-          let l1 = 0;
-          for (let f = 0; f < FEATURES; f++) {
-            const d = W[f * CLASSES + c]! - W[f * CLASSES + j]!;
-            margin += d * x[n * FEATURES + f]!;
-            l1 += Math.abs(d);
-          }
-          return margin / l1;
-        });
-    }),
-  );
+  const radius = Math.min(...indices.map((n) => robustnessRadius(x, n, y[n]!)));
   assert.ok(radius > 0.01 && radius < 1, `radius ${radius}`);
   const below = Number((radius * 0.9).toPrecision(6));
   const above = Number((radius * 1.1).toPrecision(6));
+  const first = robustnessRadius(x, FLIPPED, y[FLIPPED]!);
+  writeFileSync(path.join(fx.dir, 'inside.vnnlib'), ballProperty(x, FLIPPED, y[FLIPPED]!, first * 0.9));
+  writeFileSync(path.join(fx.dir, 'outside.vnnlib'), ballProperty(x, FLIPPED, y[FLIPPED]!, first * 1.1));
   const file = config('safety.yml', `
 model: good.onnx
 data: data.npz
@@ -196,17 +214,25 @@ analyses:
     analyzer: safety
     params: { indices: [${indices.join(', ')}], inputRange: [-3, 3], timeout: 20 }
     sweep: { eps: [${below}, ${above}] }
+  properties:
+    analyzer: safety
+    params: { timeout: 20 }
+    vnnlib: [inside.vnnlib, outside.vnnlib]
 rules:
   - robust.status == holds
+  - properties.status != violated
 `);
   const run = await gate(file, [], 'safety');
   assert.equal(run.code, 1, run.stderr);
-  const rules = run.report!.rules;
-  assert.deepEqual(rules.map((r) => [r.name, r.status, r.observed]), [
+  assert.deepEqual(run.report!.rules.map((r) => [r.name, r.status, r.observed]), [
     [`robust.status == holds [eps=${below}]`, 'pass', 'holds'],
     [`robust.status == holds [eps=${above}]`, 'fail', 'violated'],
+    ['properties.status != violated [inside.vnnlib]', 'pass', 'holds'],
+    ['properties.status != violated [outside.vnnlib]', 'fail', 'violated'],
   ]);
-  assert.equal(parseJunit(run.files.junit).testsuite.testcase.length, 2, 'one test case per eps ball');
+  const junit = parseJunit(run.files.junit);
+  assert.equal(junit.testsuite.testcase.length, 4, 'one test case per eps ball and per property');
+  assert.equal(junit.failures, '2');
 });
 
 test('a bad config exits 2 naming the line, before anything is stored or written', async () => {
