@@ -10,6 +10,7 @@ import { hessianSection } from './hessian.js';
 import { zooSection } from './zoo.js';
 import { safetySection } from './safety.js';
 import { saliencySection } from './saliency.js';
+import { gateSection } from './gate.js';
 
 const SECTIONS: { name: string; run: () => Promise<BenchSection> | BenchSection }[] = [
   { name: 'evaluate', run: evaluateSection },
@@ -20,6 +21,7 @@ const SECTIONS: { name: string; run: () => Promise<BenchSection> | BenchSection 
   { name: 'saliency', run: saliencySection },
   { name: 'safety', run: safetySection },
   { name: 'zoo', run: zooSection },
+  { name: 'gate', run: gateSection },
 ];
 
 async function main(): Promise<void> {
