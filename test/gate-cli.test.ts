@@ -8,6 +8,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { openStore } from '../storage/store.js';
+import { writeNpz } from '../datasets/npz.js';
 import type { GateReport } from '../gate/run.js';
 import { runCli } from './helpers/cli.js';
 import { CLASSES, FEATURES, FLIPPED, PERMUTED_W, SAMPLES, W, accuracyOf, gateDataset, writeGateFixtures } from './helpers/gate-fixtures.js';
@@ -248,6 +249,19 @@ test('a bad config exits 2 naming the line, before anything is stored or written
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /^onnxscope: BAD_PARAMS: model .*nope\.onnx: no such file$/m);
   assert.equal(missing.report, null);
+
+  writeFileSync(path.join(fx.dir, 'garbage.onnx'), 'not a protobuf at all');
+  const garbage = await gate(config('garbage.yml', PASSING), ['--model', path.join(fx.dir, 'garbage.onnx')], 'never4');
+  assert.equal(garbage.code, 2);
+  assert.match(garbage.stderr, /^onnxscope: BAD_MODEL: /m);
+
+  // Seven features where the model takes four: refused when the analyses are checked, before any runs.
+  const wide = path.join(fx.dir, 'wide.npz');
+  writeFileSync(wide, writeNpz({ x: { dtype: 'f4', shape: [5, 7], data: new Float32Array(35) }, y: { dtype: 'i8', shape: [5], data: new BigInt64Array(5) } }));
+  const mismatch = await gate(config('pass.yml', PASSING), ['--data', wide], 'never5');
+  assert.equal(mismatch.code, 2, mismatch.stderr);
+  assert.match(mismatch.stderr, /^onnxscope: (DATASET_MISMATCH|BAD_DATASET): analyses\.hessian \(candidate\): /m);
+  assert.equal(mismatch.report, null);
 
   const noConfig = await gate(path.join(fx.dir, 'absent.yml'), [], 'never3');
   assert.equal(noConfig.code, 2);
