@@ -129,6 +129,8 @@ export function parseGateConfig(text: string, file: string, overrides: GateOverr
   const known = new Map(ctx.analyzers.map((a) => [a.name, a]));
   const knownList = [...known.keys()].join(', ');
   const analyses = new Map<string, GateAnalysis>();
+  // Analyses with a problem already reported: their rules are not checked again.
+  const broken = new Set<string>();
 
   const analysesNode = top.get('analyses')?.value;
   if (analysesNode && !isMap(analysesNode)) problem(analysesNode, 'analyses: expected a mapping of NAME: { analyzer, params, ... }');
@@ -141,6 +143,7 @@ export function parseGateConfig(text: string, file: string, overrides: GateOverr
       }
       const parsed = parseAnalysis(key, pair, { problem, lineOf, baseDir, data, known, knownList });
       if (parsed) analyses.set(key, parsed);
+      else broken.add(key);
     }
   }
 
@@ -161,7 +164,7 @@ export function parseGateConfig(text: string, file: string, overrides: GateOverr
         problem(item, 'a rule is a string "ANALYSIS.FIELD OP VALUE" or a mapping { rule: ..., name: ... }');
         continue;
       }
-      const rule = checkRule(text, name, lineOf(item), { problem: (m) => problems.push({ line: lineOf(item), message: m }), analyses, known, ctx, data, baseline, knownList });
+      const rule = checkRule(text, name, lineOf(item), { problem: (m) => problems.push({ line: lineOf(item), message: m }), analyses, broken, known, ctx, data, baseline, knownList });
       if (rule) rules.push(rule);
     }
   }
@@ -259,6 +262,7 @@ function parseAnalysis(key: string, pair: Pair, s: AnalysisScope): GateAnalysis 
 interface RuleScope {
   problem: (message: string) => void;
   analyses: Map<string, GateAnalysis>;
+  broken: Set<string>;
   known: Map<string, Analyzer>;
   knownList: string;
   ctx: GateConfigContext;
@@ -277,6 +281,7 @@ function checkRule(text: string, name: string | null, line: number, s: RuleScope
     }
     throw err;
   }
+  if (s.broken.has(parsed.analysis)) return null;
   let analysis = s.analyses.get(parsed.analysis);
   if (!analysis) {
     // A rule may name an analyzer directly; it then runs with default params.

@@ -149,6 +149,10 @@ test('a model and, for dataset analyzers, a dataset are required', () => {
 test('every problem of a config is reported at once', () => {
   const message = problemsOf('model: m.onnx\ndata: d.npz\nrules:\n  - evaluate.acc > 1\n  - evaluate.loss =< 2\n');
   assert.match(message, /gate.yml:4: .*acc.*; .*gate.yml:5: unknown operator "=<"/);
+  // A broken analysis is reported once, not again for each rule on it.
+  const once = problemsOf('model: m.onnx\nanalyses:\n  h:\n    analyzer: hesian\nrules:\n  - h.loss < 1\n  - h.trace < 2\n');
+  assert.equal(once.match(/gate\.yml:\d+:/g)?.length, 1, once);
+  assert.match(once, /gate.yml:4: unknown analyzer "hesian"/);
 });
 
 test('rule values: numbers, words, quoted strings, booleans and baseline arithmetic', () => {
