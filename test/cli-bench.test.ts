@@ -1,17 +1,14 @@
 /** `onnxscope bench`: the contract of DESIGN.md (one JSON object; exit 2 on bad input). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { MNIST_CSV, MNIST_MODEL } from './helpers/serviceHarness.js';
+import { cliSync } from './helpers/cli.js';
 
-const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
-const run = (args: string[]) =>
-  spawnSync(process.execPath, [CLI, 'bench', ...args], { encoding: 'utf8', env: { ...process.env, ONNXSCOPE_EP: 'cpu' }, timeout: 180_000 });
+const run = (args: string[]) => cliSync(['bench', ...args]);
 
 test('bench --json times forward, gradient and HVP of one batch', () => {
   const r = run(['--model', MNIST_MODEL, '--data', MNIST_CSV, '--batch', '16', '--json']);
-  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.code, 0, r.stderr);
   const answer = JSON.parse(r.stdout);
   assert.deepEqual(Object.keys(answer).sort(), ['batch', 'forwardMs', 'gradientMs', 'hvpMs']);
   assert.equal(answer.batch, 16);
@@ -20,7 +17,7 @@ test('bench --json times forward, gradient and HVP of one batch', () => {
 
 test('bench with a bad batch size exits 2 with one line naming it', () => {
   const r = run(['--model', MNIST_MODEL, '--data', MNIST_CSV, '--batch', '0', '--json']);
-  assert.equal(r.status, 2);
+  assert.equal(r.code, 2);
   assert.equal(r.stdout, '');
   assert.match(r.stderr.trim(), /^onnxscope: BAD_PARAMS: --batch/);
   assert.equal(r.stderr.trim().split('\n').length, 1);

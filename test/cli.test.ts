@@ -3,21 +3,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { writeNpz } from '../datasets/npz.js';
+import { CLI, cliSync } from './helpers/cli.js';
 import { MNIST_CSV, MNIST_MODEL, SLOW_ANALYZER, removeDir, startTestService } from './helpers/serviceHarness.js';
 
-const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
-const ENV = { ...process.env, ONNXSCOPE_EP: 'cpu', ONNXSCOPE_LOG_LEVEL: 'warn' };
 
-function cli(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...ENV, ...env }, timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = cliSync;
 
 const lastLine = (s: string) => s.trim().split('\n').at(-1) ?? '';
 
@@ -112,7 +107,7 @@ test('bad input exits 2 with one line on stderr naming the problem', () => {
 test('serve listens (loopback without tokens), answers /healthz and stops cleanly on SIGTERM', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'onnxscope-cli-'));
   const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--data-dir', dir], {
-    env: { ...ENV, ONNXSCOPE_LOG_LEVEL: 'info', ONNXSCOPE_WORKERS: '1', ONNXSCOPE_TOKENS: '' },
+    env: { ...process.env, ONNXSCOPE_EP: 'cpu', ONNXSCOPE_LOG_LEVEL: 'info', ONNXSCOPE_WORKERS: '1', ONNXSCOPE_TOKENS: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   try {

@@ -16,6 +16,7 @@ import type { LoadedDataset } from '../analyzers/types.js';
 import { buildModel } from './helpers/onnx-builder.js';
 import { freshForward, runSafety } from './helpers/safety-run.js';
 import { denseForward, randomMlp } from './helpers/safety-nets.js';
+import { cliSync } from './helpers/cli.js';
 
 process.env.ONNXSCOPE_EP ??= 'cpu';
 
@@ -250,13 +251,10 @@ test('DLV manipulations: brightness ladder and salient-pixel deltas, enumerated 
 });
 
 test('onnxscope verify: one JSON object on stdout, exit 0 on every verdict, 2 on bad input', async () => {
-  const { spawnSync } = await import('node:child_process');
   const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
   const os = await import('node:os');
   const path = await import('node:path');
-  const { fileURLToPath } = await import('node:url');
   const { serializeModel } = await import('../native/onnx/ir.js');
-  const cli = fileURLToPath(new URL('../cli/main.js', import.meta.url));
   const dir = mkdtempSync(path.join(os.tmpdir(), 'onnxscope-verify-'));
   try {
     const model = path.join(dir, 'v.onnx');
@@ -264,18 +262,14 @@ test('onnxscope verify: one JSON object on stdout, exit 0 on every verdict, 2 on
     const run = (prop: string, extra: string[] = []) => {
       const file = path.join(dir, 'p.vnnlib');
       writeFileSync(file, prop);
-      return spawnSync(process.execPath, [cli, 'verify', '--model', model, '--vnnlib', file, ...extra], {
-        encoding: 'utf8',
-        env: { ...process.env, ONNXSCOPE_EP: 'cpu' },
-        timeout: 60_000,
-      });
+      return cliSync(['verify', '--model', model, '--vnnlib', file, ...extra], {}, 60_000);
     };
     for (const [unsafe, status] of [
       ['(>= Y_0 0.25)', 'holds'],
       ['(<= Y_0 -0.4)', 'violated'],
     ] as const) {
       const r = run(prop1(unsafe), ['--timeout', '5', '--json']);
-      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.code, 0, r.stderr);
       const lines = r.stdout.trim().split('\n');
       assert.equal(lines.length, 1, 'exactly one line on stdout');
       const answer = JSON.parse(lines[0]!);
@@ -285,11 +279,11 @@ test('onnxscope verify: one JSON object on stdout, exit 0 on every verdict, 2 on
       assert.equal(answer.result.status, status);
     }
     const bad = run('(declare-const X_0 Real)(assert (<= X_0 1)', ['--json']);
-    assert.equal(bad.status, 2);
+    assert.equal(bad.code, 2);
     assert.equal(bad.stdout, '');
     assert.match(bad.stderr, /BAD_PARAMS: vnnlib/);
-    const missing = spawnSync(process.execPath, [cli, 'verify', '--model', path.join(dir, 'nope.onnx'), '--vnnlib', path.join(dir, 'p.vnnlib')], { encoding: 'utf8' });
-    assert.equal(missing.status, 2);
+    const missing = cliSync(['verify', '--model', path.join(dir, 'nope.onnx'), '--vnnlib', path.join(dir, 'p.vnnlib')]);
+    assert.equal(missing.code, 2);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -4,23 +4,16 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { writeMlpZoo, type ZooFixture } from './helpers/mlpZoo.js';
+import { cliSync } from './helpers/cli.js';
 
-const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 let dir: string;
 let fixture: ZooFixture;
 
-function cli(args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args, '--data-dir', path.join(dir, 'data')], {
-    encoding: 'utf8', env: { ...process.env, ONNXSCOPE_EP: 'cpu', ONNXSCOPE_LOG_LEVEL: 'warn' }, timeout: 120_000,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = (args: string[]) => cliSync([...args, '--data-dir', path.join(dir, 'data')]);
 
 before(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'onnxscope-zoo-cli-'));
