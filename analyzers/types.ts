@@ -77,5 +77,13 @@ export interface Analyzer<P extends ParamValues = ParamValues, R = unknown> {
   description: string;
   needsDataset: boolean;
   params: ParamSpec[];
+  /**
+   * Checks that need no model: params that only make sense together, and whether this request
+   * needs a dataset. Runs when a request is accepted (service, CLI, gate config), so such
+   * mistakes are refused before anything runs. Throws BAD_PARAMS or BAD_DATASET.
+   */
+  checkRequest?(params: P, hasDataset: boolean): void;
+  /** Whether these params need a dataset; needsDataset when absent. */
+  needsDatasetFor?(params: P): boolean;
   run(ctx: AnalyzerContext<P>): Promise<R>;
 }

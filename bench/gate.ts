@@ -44,7 +44,7 @@ export async function gateSection(): Promise<BenchSection> {
       const backend = await embeddedBackend(loadConfig({ dataDir: path.join(dir, 'data') }));
       try {
         const t0 = performance.now();
-        const report = await runGate(config, backend, { analysis: () => undefined, progress: () => undefined });
+        const report = await runGate(config, backend, { analysis: () => undefined, progress: () => undefined }, new AbortController().signal);
         const seconds = (performance.now() - t0) / 1000;
         rows.push({
           run,

@@ -19,12 +19,18 @@ export interface AnalysisRequest {
 export interface AnalysisAnswer {
   analysisId: string;
   cached: boolean;
+  /** The result as stored (JSON: a NaN or infinite number reads as null, on every path). */
   result: unknown;
+  /** How long the analysis ran where it ran (null when answered from the cache). */
+  durationMs: number | null;
 }
 
 /** A checked request: its input errors already surfaced; wait() runs it (or waits for it). */
 export interface Submitted {
-  wait(progress: (fraction: number, message?: string) => void): Promise<AnalysisAnswer>;
+  /** Throws CANCELLED or TIMEOUT when the signal aborts (with that AppError as its reason). */
+  wait(progress: (fraction: number, message?: string) => void, signal: AbortSignal): Promise<AnalysisAnswer>;
+  /** Withdraws a queued or running job (a server's); a no-op where nothing runs yet. */
+  cancel(): Promise<void>;
 }
 
 export interface GateBackend {

@@ -12,10 +12,17 @@ export async function embeddedBackend(config: Config): Promise<GateBackend> {
     async submit(req) {
       await services.analyses.prepare(req);
       return {
-        async wait(progress) {
-          const outcome = await runLocally(services, req, progress, config.jobTimeoutMs);
-          return { analysisId: outcome.analysis.id, cached: outcome.cached, result: outcome.result };
+        async wait(progress, signal) {
+          const outcome = await runLocally(services, req, progress, config.jobTimeoutMs, signal);
+          return {
+            analysisId: outcome.analysis.id,
+            cached: outcome.cached,
+            // As the cache stores it, so a first run and a cached one judge the same values.
+            result: JSON.parse(JSON.stringify(outcome.result)) as unknown,
+            durationMs: outcome.analysis.durationMs,
+          };
         },
+        cancel: async () => undefined,
       };
     },
     close: () => services.close(),

@@ -21,6 +21,16 @@ export interface ResolvedField {
   /** The full path into the result, aliases and headline fields expanded. */
   path: PathSegment[];
   kind: FieldKind;
+  /** For string fields with a fixed set of values (verdicts): those values. */
+  values?: string[];
+  /** A param that must ask for this field, else the analyzer leaves it out. */
+  requires?: FieldRequirement;
+}
+
+/** The field exists only when `param` (a list) includes `value`, or (a scalar) equals it. */
+export interface FieldRequirement {
+  param: string;
+  value: string | boolean;
 }
 
 /** Thrown for a field the result type lacks; the config loader adds file and line. */
@@ -44,6 +54,34 @@ const ALIASES: Record<string, Record<string, PathSegment[]>> = {
  */
 const HEADLINE_FIELDS = ['value', 'estimate', 'mean', 'meanAuc', 'finalSpearman'];
 
+const VERDICTS = ['holds', 'violated', 'unknown'];
+
+/** String fields whose values are a fixed set, keyed by analyzer and path without indices. */
+const FIELD_VALUES: Record<string, Record<string, string[]>> = {
+  safety: { status: VERDICTS, 'checks.status': VERDICTS },
+};
+
+/** Result parts computed only when a param asks for them, keyed by their first path segments. */
+const REQUIREMENTS: Record<string, Record<string, FieldRequirement>> = {
+  hessian: {
+    topEigenvalues: { param: 'compute', value: 'top' },
+    eigenSolver: { param: 'compute', value: 'top' },
+    sharpness: { param: 'compute', value: 'top' },
+    trace: { param: 'compute', value: 'trace' },
+    density: { param: 'compute', value: 'density' },
+    perLayer: { param: 'compute', value: 'perLayer' },
+    perLayerRanking: { param: 'compute', value: 'perLayer' },
+  },
+  saliency: Object.fromEntries(
+    ['classSensitivity', 'deletion', 'insertion', 'randomization'].map((m) => [`metrics.${m}`, { param: 'metrics', value: m }]),
+  ),
+  coherence: { randomLabels: { param: 'randomLabelControl', value: true } },
+  landscape: { surface1d: { param: 'surface', value: '1d' }, surface2d: { param: 'surface', value: '2d' } },
+};
+
+const own = <T>(table: Record<string, T> | undefined, key: string): T | undefined =>
+  table && Object.hasOwn(table, key) ? table[key] : undefined;
+
 const SCALAR_KINDS: Record<string, FieldKind> = { Int: 'number', Float: 'number', String: 'string', ID: 'string', Boolean: 'boolean' };
 
 /**
@@ -54,7 +92,7 @@ export function resolveField(schema: GraphQLSchema, analyzer: string, typeName: 
   if (!typeName) return { path: written, kind: 'any' };
   const root = schema.getType(typeName);
   if (!isObjectType(root)) throw new Error(`result type ${typeName} of ${analyzer} is not an object type`);
-  const alias = typeof written[0] === 'string' && !root.getFields()[written[0]] ? ALIASES[analyzer]?.[written[0]] : undefined;
+  const alias = typeof written[0] === 'string' && !root.getFields()[written[0]] ? own(ALIASES[analyzer], written[0]) : undefined;
   const path = alias ? [...alias, ...written.slice(1)] : [...written];
 
   let type: GraphQLOutputType = root;
@@ -84,13 +122,16 @@ export function resolveField(schema: GraphQLSchema, analyzer: string, typeName: 
     type = getNamedType(fields[headline]!.type);
   }
   const named = getNamedType(type);
-  const kind: FieldKind = isEnumType(named) ? 'string' : isScalarType(named) ? SCALAR_KINDS[named.name] ?? 'any' : 'any';
-  return { path, kind };
+  const kind: FieldKind = isEnumType(named) ? 'string' : isScalarType(named) ? own(SCALAR_KINDS, named.name) ?? 'any' : 'any';
+  const names = path.filter((p): p is string => typeof p === 'string');
+  const values = own(FIELD_VALUES[analyzer], names.join('.'));
+  const requires = own(REQUIREMENTS[analyzer], names.slice(0, 2).join('.')) ?? own(REQUIREMENTS[analyzer], names[0]!);
+  return { path, kind, ...(values ? { values } : {}), ...(requires ? { requires } : {}) };
 }
 
 function fieldNames(fields: Record<string, unknown>, analyzer: string, atRoot: boolean): string {
   const names = Object.keys(fields);
-  if (atRoot) names.push(...Object.keys(ALIASES[analyzer] ?? {}).map((a) => `${a} (alias)`));
+  if (atRoot && Object.hasOwn(ALIASES, analyzer)) names.push(...Object.keys(ALIASES[analyzer]!).map((a) => `${a} (alias)`));
   return names.join(', ');
 }
 

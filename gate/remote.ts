@@ -5,10 +5,12 @@
  * All runs are queued before the first wait, so the server's worker pool runs them side by side.
  */
 import { AppError, isErrorCode } from '../common/errors.js';
+import { TERMINAL_STATUSES, type AnalysisStatus } from '../storage/records.js';
 import type { AnalysisAnswer, GateBackend, StoredRef } from './backend.js';
 
-const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
-const ANALYSIS_FIELDS = 'id status progress message cached resultJson error { code message }';
+const STATE_FIELDS = 'id status progress message cached durationMs error { code message }';
+/** Consecutive failed polls (a proxy's 502, a restarting server) tolerated before giving up. */
+const POLL_RETRIES = 6;
 
 interface GqlError {
   message: string;
@@ -17,13 +19,27 @@ interface GqlError {
 
 interface AnalysisState {
   id: string;
-  status: string;
+  status: AnalysisStatus;
   progress: number;
   message: string | null;
   cached: boolean;
-  resultJson: unknown;
+  durationMs: number | null;
   error: { code: string; message: string } | null;
 }
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason as Error);
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', stop);
+      resolve();
+    }, ms);
+    const stop = () => {
+      clearTimeout(timer);
+      reject(signal.reason as Error);
+    };
+    signal.addEventListener('abort', stop, { once: true });
+  });
 
 export function remoteBackend(server: string, token: string | undefined, pollMs = 250): GateBackend {
   const endpoint = graphqlEndpoint(server);
@@ -65,14 +81,24 @@ export function remoteBackend(server: string, token: string | undefined, pollMs 
     return post({ headers: { 'apollo-require-preflight': 'true' }, body: form });
   }
 
-  const answer = (a: AnalysisState): AnalysisAnswer => {
-    if (a.status === 'SUCCEEDED') return { analysisId: a.id, cached: a.cached, result: a.resultJson };
-    const code = a.error?.code;
-    throw new AppError(isErrorCode(code) ? code : 'INTERNAL', a.error?.message ?? `analysis ${a.id} ended ${a.status}`);
+  const stateOf = async (id: string) => (await gql(`query($id: ID!) { analysis(id: $id) { ${STATE_FIELDS} } }`, { id })).analysis as AnalysisState;
+
+  async function answer(a: AnalysisState): Promise<AnalysisAnswer> {
+    if (a.status !== 'SUCCEEDED') {
+      const code = a.error?.code;
+      throw new AppError(isErrorCode(code) ? code : 'INTERNAL', a.error?.message ?? `analysis ${a.id} ended ${a.status}`);
+    }
+    // The result only once it exists: it can be large, and polls should stay small.
+    const data = await gql('query($id: ID!) { analysis(id: $id) { resultJson } }', { id: a.id });
+    return { analysisId: a.id, cached: a.cached, result: (data.analysis as { resultJson: unknown }).resultJson, durationMs: a.cached ? null : a.durationMs };
+  }
+
+  const cancel = async (id: string) => {
+    await gql('mutation($id: ID!) { cancelAnalysis(id: $id) { id } }', { id }).catch(() => undefined);
   };
 
   return {
-    where: endpoint,
+    where: redact(endpoint),
     async addModel(bytes, name): Promise<StoredRef> {
       const data = await upload('mutation($file: Upload!, $name: String) { uploadModel(file: $file, name: $name) { id sha256 } }', { name }, bytes, `${name}.onnx`);
       return data.uploadModel as StoredRef;
@@ -82,18 +108,32 @@ export function remoteBackend(server: string, token: string | undefined, pollMs 
       return data.uploadDataset as StoredRef;
     },
     async submit(req) {
-      const data = await gql(`mutation($input: RunAnalysisInput!) { runAnalysis(input: $input) { ${ANALYSIS_FIELDS} } }`, { input: req });
+      const data = await gql(`mutation($input: RunAnalysisInput!) { runAnalysis(input: $input) { ${STATE_FIELDS} } }`, { input: req });
       const queued = data.runAnalysis as AnalysisState;
       return {
-        async wait(progress) {
+        async wait(progress, signal) {
           let state = queued;
-          while (!TERMINAL.has(state.status)) {
-            await new Promise((r) => setTimeout(r, pollMs));
-            state = (await gql(`query($id: ID!) { analysis(id: $id) { ${ANALYSIS_FIELDS} } }`, { id: state.id })).analysis as AnalysisState;
-            progress(state.progress, state.message ?? undefined);
+          let failures = 0;
+          try {
+            while (!TERMINAL_STATUSES.includes(state.status)) {
+              await sleep(pollMs * 2 ** failures, signal);
+              try {
+                state = await stateOf(state.id);
+                failures = 0;
+              } catch (err) {
+                if (++failures > POLL_RETRIES) throw err;
+                continue;
+              }
+              progress(state.progress, state.message ?? undefined);
+            }
+          } catch (err) {
+            // Our deadline or Ctrl-C: the job should not go on using the server.
+            if (signal.aborted) await cancel(state.id);
+            throw err;
           }
           return answer(state);
         },
+        cancel: () => cancel(queued.id),
       };
     },
     close: async () => undefined,
@@ -108,6 +148,15 @@ function graphqlEndpoint(server: string): string {
   } catch {
     throw new AppError('BAD_PARAMS', `--server ${server}: not a URL (e.g. http://localhost:4000)`);
   }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new AppError('BAD_PARAMS', `--server ${server}: expected an http:// or https:// URL`);
   if (!/\/graphql\/?$/.test(url.pathname)) url.pathname = `${url.pathname.replace(/\/$/, '')}/graphql`;
+  return url.href;
+}
+
+/** The endpoint for reports: without user:password@, which reports must not carry. */
+function redact(endpoint: string): string {
+  const url = new URL(endpoint);
+  url.username = '';
+  url.password = '';
   return url.href;
 }

@@ -59,6 +59,7 @@ export class AnalysisService {
     if (analyzer.needsDataset && !dataset) throw new AppError('BAD_DATASET', `analyzer ${analyzer.name} needs a dataset (datasetId)`);
     if (dataset) checkDatasetFits(dataset, model);
     const params = validateParams(analyzer.params, req.params ?? {});
+    analyzer.checkRequest?.(params, dataset !== null);
     const paramsJson = canonicalJson(params);
     return {
       id: randomUUID(),

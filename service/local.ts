@@ -44,23 +44,30 @@ export async function openLocalServices(config: Config, canceller?: JobCanceller
 }
 
 /**
- * Runs one analysis in this process (cache first), as the CLI does: cancelled by Ctrl-C and by
- * the job time budget, like a worker's job would be.
+ * Runs one analysis in this process (cache first), as the CLI does: cancelled by the job time
+ * budget like a worker's job would be, and by `outer` (a caller's Ctrl-C or deadline) or, when
+ * there is none, by Ctrl-C.
  */
 export async function runLocally(
   services: LocalServices,
   req: RunAnalysisRequest,
   progress: ProgressFn,
   timeoutMs: number,
+  outer?: AbortSignal,
 ): Promise<ImmediateOutcome> {
   const controller = new AbortController();
   const interrupt = () => controller.abort(new AppError('CANCELLED', 'interrupted'));
-  process.once('SIGINT', interrupt);
+  const forward = () => controller.abort(outer!.reason);
+  if (outer) {
+    if (outer.aborted) forward();
+    outer.addEventListener('abort', forward, { once: true });
+  } else process.once('SIGINT', interrupt);
   const budget = setTimeout(() => controller.abort(new AppError('TIMEOUT', `the analysis exceeded its time budget of ${timeoutMs} ms`)), timeoutMs);
   try {
     return await services.analyses.runNow(req, progress, controller.signal);
   } finally {
     clearTimeout(budget);
-    process.off('SIGINT', interrupt);
+    if (outer) outer.removeEventListener('abort', forward);
+    else process.off('SIGINT', interrupt);
   }
 }

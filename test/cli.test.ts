@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { writeNpz } from '../datasets/npz.js';
-import { CLI, cliSync } from './helpers/cli.js';
+import { CLI, cliEnv, cliSync } from './helpers/cli.js';
 import { MNIST_CSV, MNIST_MODEL, SLOW_ANALYZER, removeDir, startTestService } from './helpers/serviceHarness.js';
 
 
@@ -107,7 +107,7 @@ test('bad input exits 2 with one line on stderr naming the problem', () => {
 test('serve listens (loopback without tokens), answers /healthz and stops cleanly on SIGTERM', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'onnxscope-cli-'));
   const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--data-dir', dir], {
-    env: { ...process.env, ONNXSCOPE_EP: 'cpu', ONNXSCOPE_LOG_LEVEL: 'info', ONNXSCOPE_WORKERS: '1', ONNXSCOPE_TOKENS: '' },
+    env: cliEnv({ ONNXSCOPE_LOG_LEVEL: 'info', ONNXSCOPE_WORKERS: '1', ONNXSCOPE_TOKENS: '' }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   try {

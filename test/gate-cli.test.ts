@@ -9,6 +9,9 @@ import path from 'node:path';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { openStore } from '../storage/store.js';
 import { writeNpz } from '../datasets/npz.js';
+import { serializeModel } from '../native/onnx/ir.js';
+import { tensor } from '../native/onnx/tensor.js';
+import { tinyModel } from './helpers/tiny-models.js';
 import type { GateReport } from '../gate/run.js';
 import { runCli } from './helpers/cli.js';
 import { CLASSES, FEATURES, FLIPPED, PERMUTED_W, SAMPLES, W, accuracyOf, gateDataset, writeGateFixtures } from './helpers/gate-fixtures.js';
@@ -101,7 +104,7 @@ test('a passing gate exits 0 with every report, and a second run is answered fro
 });
 
 test('a failing gate exits 1; the JUnit file counts its failures and errors', async () => {
-  const file = config('fail.yml', `${PASSING}  - hessian.topEigenvalues[0] <= 0\n  - hessian.density.variance > 0\n`);
+  const file = config('fail.yml', `${PASSING}  - hessian.topEigenvalues[0] <= 0\n  - hessian.topEigenvalues[5] > 0\n`);
   const run = await gate(file, ['--model', fx.permuted], 'cache');
   assert.equal(run.code, 1, run.stderr);
   const report = run.report!;
@@ -111,16 +114,16 @@ test('a failing gate exits 1; the JUnit file counts its failures and errors', as
   assert.equal(accuracy.status, 'fail');
   assert.equal(accuracy.observed, accuracyOf(PERMUTED_W));
   assert.equal(ruleNamed(report, 'hessian.topEigenvalues[0] <= 0').status, 'fail');
-  const density = ruleNamed(report, 'hessian.density.variance > 0');
-  assert.equal(density.status, 'error');
-  assert.match(density.message, /has no density/);
+  const beyond = ruleNamed(report, 'hessian.topEigenvalues[5] > 0');
+  assert.equal(beyond.status, 'error', 'topK is 2: there is no sixth eigenvalue');
+  assert.match(beyond.message, /has no value for topEigenvalues\[5\]\.value/);
 
   const junit = parseJunit(run.files.junit);
   assert.deepEqual([junit.tests, junit.failures, junit.errors], ['6', '2', '1']);
   assert.deepEqual([junit.testsuite.tests, junit.testsuite.failures, junit.testsuite.errors], ['6', '2', '1']);
   const failed = junit.testsuite.testcase.filter((t) => t.failure).map((t) => t.name);
   assert.deepEqual(failed, ['evaluate.accuracy >= 0.8', 'hessian.topEigenvalues[0] <= 0']);
-  assert.deepEqual(junit.testsuite.testcase.filter((t) => t.error).map((t) => t.name), ['hessian.density.variance > 0']);
+  assert.deepEqual(junit.testsuite.testcase.filter((t) => t.error).map((t) => t.name), ['hessian.topEigenvalues[5] > 0']);
   assert.match(run.stdout, /^FAIL\s+evaluate\.accuracy >= 0\.8\s+0\s+>= 0\.8$/m);
   assert.match(run.stdout, /FAILED: 3 of 6 rules passed, 2 failed, 1 errors/);
   assert.match(readFileSync(run.files.markdown, 'utf8'), /### ❌ onnxscope gate failed/);
@@ -234,6 +237,27 @@ rules:
   const junit = parseJunit(run.files.junit);
   assert.equal(junit.testsuite.testcase.length, 4, 'one test case per eps ball and per property');
   assert.equal(junit.failures, '2');
+});
+
+test('a NaN result is an error, the same on a first run and from the cache', async () => {
+  // log of negative inputs: NaN logits, so a NaN loss.
+  const nanModel = path.join(fx.dir, 'nan.onnx');
+  writeFileSync(nanModel, serializeModel(tinyModel({
+    input: { name: 'x', shape: ['N', FEATURES] },
+    output: { name: 'logits', shape: ['N', CLASSES] },
+    nodes: [{ op: 'Log', inputs: ['x'], outputs: ['lx'] }, { op: 'MatMul', inputs: ['lx', 'W'], outputs: ['logits'] }],
+    initializers: { W: tensor('float32', [FEATURES, CLASSES], W) },
+  })));
+  const file = config('nan.yml', 'model: nan.onnx\ndata: data.npz\nrules:\n  - evaluate.loss <= 1\n  - evaluate.loss != 0\n');
+  const runs = [await gate(file, [], 'nan'), await gate(file, [], 'nan')];
+  assert.deepEqual(runs.map((r) => r.report!.counts.cached), [0, 1]);
+  for (const run of runs) {
+    assert.equal(run.code, 1, run.stderr);
+    assert.deepEqual(run.report!.rules.map((r) => [r.status, r.message]), [
+      ['error', 'the evaluate result has no value for loss (absent, or not a finite number)'],
+      ['error', 'the evaluate result has no value for loss (absent, or not a finite number)'],
+    ]);
+  }
 });
 
 test('a bad config exits 2 naming the line, before anything is stored or written', async () => {

@@ -21,10 +21,16 @@ let schema: GraphQLSchema;
 const dir = mkdtempSync(path.join(os.tmpdir(), 'onnxscope-gatecfg-'));
 const file = path.join(dir, 'gate.yml');
 
+/** A valid VNNLIB property (one input in [0, 1], unsafe when the output reaches `bound`). */
+const property = (bound: number) => `; property\n(declare-const X_0 Real)\n(declare-const Y_0 Real)\n(assert (>= X_0 0))\n(assert (<= X_0 1))\n(assert (>= Y_0 ${bound}))\n`;
+
 before(async () => {
   schema = await buildGraphQLSchema();
-  writeFileSync(path.join(dir, 'p1.vnnlib'), '; property one\n');
-  writeFileSync(path.join(dir, 'p2.vnnlib'), '; property two\n');
+  writeFileSync(path.join(dir, 'p1.vnnlib'), property(1));
+  writeFileSync(path.join(dir, 'p2.vnnlib'), property(2));
+  mkdirSync(path.join(dir, 'props'), { recursive: true });
+  writeFileSync(path.join(dir, 'props', 'p1.vnnlib'), property(3));
+  writeFileSync(path.join(dir, 'broken.vnnlib'), '(declare-const X_0 Real)(assert (<= X_0 1)');
 });
 
 const parse = (text: string, overrides: GateOverrides = {}): GateConfig => parseGateConfig(text, file, overrides, { schema, analyzers: listAnalyzers() });
@@ -80,8 +86,12 @@ rules:
   const robust = config.analyses.find((a) => a.key === 'robust')!;
   assert.deepEqual(robust.runs.map((r) => [r.label, r.params.eps, r.params.timeout]), [['eps=0.01', 0.01, 5], ['eps=0.03', 0.03, 5]]);
   const props = config.analyses.find((a) => a.key === 'props')!;
-  assert.deepEqual(props.runs.map((r) => [r.label, r.params.vnnlib]), [['p1.vnnlib', '; property one\n'], ['p2.vnnlib', '; property two\n']]);
-  assert.equal(config.analyses.find((a) => a.key === 'coherence')!.data, path.join(dir, 'data/test.npz'), 'implicit analyses take the top-level data');
+  assert.deepEqual(props.runs.map((r) => [r.label, r.params.vnnlib, r.data]), [['p1.vnnlib', property(1), null], ['p2.vnnlib', property(2), null]], 'VNNLIB runs need no dataset');
+  assert.match(String(props.runs[0]!.shown.vnnlib), /^p1\.vnnlib \(sha256 [0-9a-f]{12}\)$/, 'reports show the file, not its text');
+  assert.equal(robust.runs[0]!.data, path.join(dir, 'data/test.npz'), 'eps balls need the samples');
+  // An implicit saliency analysis is asked for the metric its rule reads.
+  assert.deepEqual(config.analyses.find((a) => a.key === 'saliency')!.runs[0]!.params, { metrics: ['classSensitivity'] });
+  assert.equal(config.analyses.find((a) => a.key === 'coherence')!.runs[0]!.data, path.join(dir, 'data/test.npz'), 'implicit analyses take the top-level data');
 
   const byText = new Map(config.rules.map((r) => [r.text, r]));
   assert.deepEqual(byText.get('evaluate.accuracy >= 0.97')!.field, { path: ['accuracy'], kind: 'number' });
@@ -90,18 +100,55 @@ rules:
   assert.deepEqual(trace.field.path, ['trace', 'estimate']);
   assert.equal(trace.name, 'not sharper than main');
   assert.deepEqual(trace.expected, { kind: 'baseline', arithmetic: '*', operand: 1.1 });
-  assert.deepEqual(byText.get('robust.status == holds')!.field, { path: ['status'], kind: 'string' });
+  assert.deepEqual(byText.get('robust.status == holds')!.field, { path: ['status'], kind: 'string', values: ['holds', 'violated', 'unknown'] });
   assert.deepEqual(byText.get('coherence.mCoherence >= 2')!.field.path, ['real', 'metrics', 'mCoherence'], 'alias');
   assert.deepEqual(byText.get('saliency.classSensitivity <= 0.5')!.field.path, ['metrics', 'classSensitivity', 'mean'], 'alias, then headline');
   assert.deepEqual(byText.get('hessian.topEigenvalues[-1].residual < 1e-3')!.field.path, ['topEigenvalues', -1, 'residual']);
   assert.equal(byText.get('evaluate.accuracy >= 0.97')!.line, 16);
 });
 
+test('YAML anchors, aliases and merge keys are read as values; property files are labelled by their path', () => {
+  const config = parse(`
+model: m.onnx
+data: d.npz
+analyses:
+  a:
+    analyzer: safety
+    params: &common
+      indices: [0, 1]
+      timeout: 5
+      eps: 0.1
+  b:
+    analyzer: safety
+    params:
+      <<: *common
+      eps: 0.2
+  c:
+    analyzer: safety
+    params: *common
+  p:
+    analyzer: safety
+    vnnlib: [props/p1.vnnlib, p1.vnnlib]
+rules:
+  - a.status == holds
+  - b.status == holds
+  - c.status == holds
+  - p.status == holds
+`);
+  const [a, b, c, p] = config.analyses;
+  assert.deepEqual(a!.runs[0]!.params, { indices: [0, 1], timeout: 5, eps: 0.1 });
+  assert.deepEqual(b!.runs[0]!.params, { indices: [0, 1], timeout: 5, eps: 0.2 });
+  assert.deepEqual(c!.runs[0]!.params, a!.runs[0]!.params);
+  assert.deepEqual(p!.runs.map((r) => r.label), ['props/p1.vnnlib', 'p1.vnnlib']);
+  assert.deepEqual(p!.runs.map((r) => r.params.vnnlib), [property(3), property(1)]);
+  assert.match(problemsOf('model: m.onnx\nanalyses:\n  e:\n    analyzer: evaluate\n    params:\n      <<: 3\nrules:\n  - e.loss < 1\n'), /^[^;]*gate.yml:6: Merge sources must be maps[^;]*$/);
+});
+
 test('command-line paths replace the config file\'s', () => {
   const config = parse('model: a.onnx\ndata: d.npz\nrules:\n  - evaluate.loss < 1\n', { model: 'other.onnx', data: '/abs/x.npz' });
   assert.equal(config.model, path.resolve('other.onnx'));
   assert.equal(config.data, '/abs/x.npz');
-  assert.equal(config.analyses[0]!.data, '/abs/x.npz');
+  assert.equal(config.analyses[0]!.runs[0]!.data, '/abs/x.npz');
 });
 
 test('bad configs are refused with the line and the reason', () => {
@@ -116,7 +163,18 @@ test('bad configs are refused with the line and the reason', () => {
     ['rules:\n  - coherence.real <= 3\n', 4, /coherence.real is an object: compare one of its fields/],
     ['rules:\n  - nosuch.value <= 3\n', 4, /unknown analysis "nosuch"/],
     ['rules:\n  - evaluate >= 3\n', 4, /names no field/],
-    ['rules:\n  - safety.status >= 3\n', 4, /operator >= needs a number, but safety.status is a string/],
+    ['analyses:\n  r:\n    analyzer: safety\n    params: { eps: 0.1 }\nrules:\n  - r.status >= 3\n', 8, /operator >= needs a number, but r.status is a string/],
+    ['analyses:\n  r:\n    analyzer: safety\n    params: { eps: 0.1 }\nrules:\n  - r.status == violted\n', 8, /r.status is one of holds, violated, unknown, never "violted"/],
+    ['rules:\n  - safety.status == holds\n', 4, /safety cannot run with default params \(give exactly one property/],
+    ['analyses:\n  r:\n    analyzer: safety\n    params: { eps: 0.1 }\n    vnnlib: p1.vnnlib\nrules:\n  - r.status == holds\n', 7, /give exactly one property/],
+    ['analyses:\n  r:\n    analyzer: safety\n    vnnlib: broken.vnnlib\nrules:\n  - r.status == holds\n', 6, /analyses.r \[broken.vnnlib\]: vnnlib/],
+    ['analyses:\n  r:\n    analyzer: safety\n    vnnlib: [p1.vnnlib, p1.vnnlib]\nrules:\n  - r.status == holds\n', 6, /two runs are both labelled "p1.vnnlib"/],
+    ['analyses:\n  r:\n    analyzer: safety\n    params: { indices: [0] }\n    sweep: { eps: [1, 1.0] }\nrules:\n  - r.status == holds\n', 7, /two runs are both labelled "eps=1"/],
+    ['analyses:\n  hessian:\n    params: { compute: [top] }\nrules:\n  - hessian.trace < 1\n', 7, /hessian.trace.estimate is computed only when params.compute includes "trace"/],
+    ['analyses:\n  e:\n    analyzer: evaluate\n    data: 3\nrules:\n  - e.loss < 1\n', 6, /analyses.e.data: expected a string, got 3/],
+    ['rules:\n  - { rule: evaluate.loss < 1, name: 7 }\n', 4, /name: expected a string, got 7/],
+    ['rules:\n  - evaluate.loss < 1\n  - { rule: evaluate.loss < 2, name: evaluate.loss < 1 }\n', 5, /two rules are named "evaluate.loss < 1"/],
+    ['rules:\n  - coherence.constructor > 1\n', 4, /coherence has no field "constructor"/],
     ['rules:\n  - evaluate.accuracy == holds\n', 4, /is a number, compared with the string "holds"/],
     ['rules:\n  - evaluate.loss <= baseline * 1.1\n', 4, /no baseline model/],
     ['rules:\n  - evaluate.loss <= baseline * x\n', 4, /expected a number after "baseline \*"/],
@@ -130,7 +188,8 @@ test('bad configs are refused with the line and the reason', () => {
     ['analyses:\n  e:\n    analyser: evaluate\nrules:\n  - e.loss < 1\n', 5, /unknown key "analyser" in analyses.e/],
     ['rule:\n  - evaluate.loss < 1\n', 3, /unknown key "rule" in the config/],
     ['rules: []\n', 3, /a list of at least one rule/],
-    ['rules:\n  - { rule: 3 }\n', 4, /a rule is a string/],
+    ['rules:\n  - { rule: 3 }\n', 4, /rule: expected a string, got 3/],
+    ['rules:\n  - 3\n', 4, /a rule is a string/],
     ['rules:\n  - evaluate.loss < 1\nmodel: other.onnx\n', 5, /unique/],
     ['rules:\n  - evaluate.loss < 1\n  - [oops\n', 6, /end with a \]/],
   ];
@@ -195,10 +254,7 @@ test('the gate configs and the CI workflow in the READMEs parse and pass the che
   );
   const configs = blocks.filter((b) => /^rules:/m.test(b.text));
   assert.equal(configs.length, 2, 'one example config per README');
-  for (const p of ['props/prop_1.vnnlib', 'props/prop_2.vnnlib']) {
-    mkdirSync(path.join(dir, path.dirname(p)), { recursive: true });
-    writeFileSync(path.join(dir, p), '; example\n');
-  }
+  for (const p of ['props/prop_1.vnnlib', 'props/prop_2.vnnlib']) writeFileSync(path.join(dir, p), property(1));
   for (const { file: readme, text } of configs) {
     const config = parse(text);
     assert.ok(config.rules.length >= 4, readme);

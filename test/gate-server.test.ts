@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { removeDir, startTestService, type TestService } from './helpers/serviceHarness.js';
+import { SLOW_ANALYZER, removeDir, startTestService, type TestService } from './helpers/serviceHarness.js';
 import { runCli } from './helpers/cli.js';
 import { FLIPPED, SAMPLES, writeGateFixtures } from './helpers/gate-fixtures.js';
 
@@ -80,4 +80,17 @@ test('a missing, unknown or read-only token is bad input (exit 2) and queues not
   const unreachable = await runCli(['gate', '--config', file, '--server', `http://127.0.0.1:${port}`, '--token', 'ci-token']);
   assert.equal(unreachable.code, 2);
   assert.match(unreachable.stderr, new RegExp(`--server http://127.0.0.1:${port}: cannot reach it \\(ECONNREFUSED\\)`));
+});
+
+test('--timeout stops the gate and cancels its jobs on the server', async () => {
+  const file = path.join(fx.dir, 'slow.yml');
+  writeFileSync(file, 'model: good.onnx\nanalyses:\n  slow:\n    analyzer: test-slow\n    params: { ms: 60000, tag: gate-timeout }\nrules:\n  - slow.sleptMs >= 0\n');
+  const started = Date.now();
+  const run = await runCli(['gate', '--config', file, '--server', svc.url, '--token', 'ci-token', '--timeout', '2'], { ONNXSCOPE_ANALYZER_MODULES: SLOW_ANALYZER });
+  assert.equal(run.code, 2, run.stderr);
+  assert.match(run.stderr, /^onnxscope: TIMEOUT: the gate exceeded --timeout 2 s$/m);
+  assert.ok(Date.now() - started < 30_000, 'the gate did not wait for the job');
+  const row = await svc.app.store.db.get<{ id: string }>("SELECT id FROM analyses WHERE params_json LIKE '%gate-timeout%'");
+  const final = await svc.waitFor(row!.id, 30_000, 'ci-token');
+  assert.equal(final.status, 'CANCELLED', 'the job does not go on using the server');
 });

@@ -208,10 +208,19 @@ function combine(checks: SafetyCheck[]): Verdict {
   return 'unknown';
 }
 
+const hasVnnlib = (p: SafetyParams) => p.vnnlib !== undefined && p.vnnlib !== '';
+
+/** Exactly one kind of property; a VNNLIB text that parses; samples to check around for the others. */
+function checkRequest(p: SafetyParams, hasDataset: boolean): void {
+  const modes = [hasVnnlib(p), p.eps !== undefined, p.manipulation !== 'none'].filter(Boolean).length;
+  if (modes !== 1) throw badParams('give exactly one property: vnnlib, eps (+ indices) for local robustness, or manipulation (+ indices)');
+  if (hasVnnlib(p)) parseVnnlib(p.vnnlib!);
+  else if (!hasDataset) throw new AppError('BAD_DATASET', 'robustness and manipulation checks need a dataset (the samples to check around)');
+}
+
 async function run(ctx: AnalyzerContext<SafetyParams>): Promise<SafetyResult> {
   const p = ctx.params;
-  const modes = [p.vnnlib !== undefined && p.vnnlib !== '', p.eps !== undefined, p.manipulation !== 'none'].filter(Boolean).length;
-  if (modes !== 1) throw badParams('give exactly one property: vnnlib, eps (+ indices) for local robustness, or manipulation (+ indices)');
+  checkRequest(p, ctx.dataset !== null);
   const range = parseRange(p.inputRange);
   const timeoutMs = p.timeout * 1000;
   const notes: string[] = [];
@@ -229,15 +238,14 @@ async function run(ctx: AnalyzerContext<SafetyParams>): Promise<SafetyResult> {
     const engineOpts = { timeoutMs, seed: p.seed, signal: ctx.signal, milp: p.milp, milpMaxBinaries: p.milpMaxBinaries };
     const checks: SafetyCheck[] = [];
     let property: SafetyResult['property'];
-    if (p.vnnlib !== undefined && p.vnnlib !== '') {
+    if (hasVnnlib(p)) {
       property = 'vnnlib';
-      const prop = parseVnnlib(p.vnnlib);
+      const prop = parseVnnlib(p.vnnlib!);
       const started = Date.now();
       const o = await verifyProperty(net, runner, prop, { ...engineOpts, progress: (f, m) => ctx.progress(f, m) });
       checks.push(fromOutcome('vnnlib', o, started));
     } else {
-      if (!ctx.dataset) throw new AppError('BAD_DATASET', 'robustness and manipulation checks need a dataset (the samples to check around)');
-      const data = conformDataset(ctx.dataset, ctx.model.ir);
+      const data = conformDataset(ctx.dataset!, ctx.model.ir);
       const per = data.x.length / data.count;
       if (per !== runner.numInputs) throw new AppError('DATASET_MISMATCH', `dataset samples have ${per} values, the model input ${runner.numInputs}`);
       const indices = p.indices;
@@ -356,5 +364,7 @@ export const safetyAnalyzer: Analyzer<SafetyParams, SafetyResult> = {
     { name: 'milpMaxBinaries', type: 'int', description: 'Largest number of binary variables a MILP subproblem may have.', default: 200, min: 0 },
     { name: 'seed', type: 'int', description: 'Seed of the random restarts.', default: 0 },
   ],
+  checkRequest,
+  needsDatasetFor: (p) => !hasVnnlib(p),
   run,
 };

@@ -6,6 +6,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { AppError } from '../../common/errors.js';
 import { loadConfig } from '../../service/config.js';
 import { AnalyzerCatalog } from '../../service/analyzerCatalog.js';
 import { buildGraphQLSchema } from '../../resolvers/index.js';
@@ -31,6 +32,7 @@ interface GateOptions {
   markdown?: string;
   report?: string;
   json?: boolean;
+  timeout: string;
 }
 
 export function registerGate(program: Command): void {
@@ -48,17 +50,29 @@ export function registerGate(program: Command): void {
     .option('--markdown <file>', 'append a Markdown summary (e.g. "$GITHUB_STEP_SUMMARY")')
     .option('--report <file>', 'write the full report as JSON')
     .option('--json', 'print the report as one JSON object on stdout instead of the table')
+    .option('--timeout <seconds>', 'deadline for the whole gate; analyses still running then are cancelled (TIMEOUT)', '3600')
     .action(action((opts: GateOptions) => gate(opts)));
 }
 
 async function gate(opts: GateOptions): Promise<void> {
+  const timeoutS = Number(opts.timeout);
+  if (!Number.isFinite(timeoutS) || timeoutS <= 0) throw new AppError('BAD_PARAMS', `--timeout ${opts.timeout}: expected a positive number of seconds`);
+  if (opts.token && !opts.server) throw new AppError('BAD_PARAMS', '--token is for --server; without --server the gate runs in this process');
   const config = loadConfig({ dataDir: opts.dataDir });
   const catalog = await AnalyzerCatalog.load(config.analyzerModules);
   const gateConfig = loadGateConfig(opts.config, { model: opts.model, data: opts.data, baseline: opts.baseline }, {
     schema: await buildGraphQLSchema(),
     analyzers: catalog.list(),
   });
-  const backend = opts.server ? remoteBackend(opts.server, opts.token ?? process.env.ONNXSCOPE_TOKEN) : await embeddedBackend(config);
+  for (const a of gateConfig.analyses) {
+    if (!gateConfig.rules.some((r) => r.analysis === a.key)) process.stderr.write(`onnxscope: warning: ${opts.config}:${a.line}: analyses.${a.key} has no rule; it runs but decides nothing\n`);
+  }
+  const backend = opts.server ? remoteBackend(opts.server, opts.token || process.env.ONNXSCOPE_TOKEN || undefined) : await embeddedBackend(config);
+  // One signal for the whole gate: Ctrl-C or the deadline stops it, not just the analysis under way.
+  const controller = new AbortController();
+  const interrupt = () => controller.abort(new AppError('CANCELLED', 'interrupted'));
+  const deadline = setTimeout(() => controller.abort(new AppError('TIMEOUT', `the gate exceeded --timeout ${opts.timeout} s`)), timeoutS * 1000);
+  process.once('SIGINT', interrupt);
   let report;
   try {
     let progress: (fraction: number, message?: string) => void = () => undefined;
@@ -69,8 +83,10 @@ async function gate(opts: GateOptions): Promise<void> {
         progress = progressPrinter();
       },
       progress: (fraction, message) => progress(fraction, message),
-    });
+    }, controller.signal);
   } finally {
+    clearTimeout(deadline);
+    process.off('SIGINT', interrupt);
     await backend.close();
   }
   // Reports are rendered whole before any file is written, so none is left half-written.

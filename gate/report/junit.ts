@@ -7,12 +7,13 @@ import type { GateReport } from '../run.js';
 
 export function renderJunit(report: GateReport): string {
   const seconds = (ms: number) => (ms / 1000).toFixed(3);
-  const timeOf = (analysis: string) =>
-    report.analyses.filter((a) => a.analysis === analysis).reduce((s, a) => s + a.durationMs, 0);
   const testcases = report.rules.map((r) => ({
     '@_name': r.name,
     '@_classname': `onnxscope.gate.${r.analysis}`,
-    '@_time': seconds(timeOf(r.analysis)),
+    '@_time': seconds(r.durationMs),
+    // Where the rule is written: test reporters turn these into annotations on the config.
+    '@_file': report.config,
+    '@_line': r.line,
     ...(r.status === 'fail' ? { failure: { '@_message': r.message, '@_type': 'threshold', '#text': `${report.config}:${r.line}: ${r.rule}\n${r.message}` } } : {}),
     ...(r.status === 'error' ? { error: { '@_message': r.message, '@_type': 'analysis', '#text': `${report.config}:${r.line}: ${r.rule}\n${r.message}` } } : {}),
     'system-out': r.status === 'pass' ? r.message : undefined,
@@ -32,7 +33,8 @@ export function renderJunit(report: GateReport): string {
     '@_errors': report.counts.errors,
     '@_time': seconds(report.durationMs),
   };
-  const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', format: true, suppressEmptyNode: true });
+  // suppressBooleanAttributes off: a value "true" (a rule named true) must stay name="true".
+  const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', format: true, suppressEmptyNode: true, suppressBooleanAttributes: false });
   return builder.build({
     '?xml': { '@_version': '1.0', '@_encoding': 'UTF-8' },
     testsuites: {

@@ -1,6 +1,6 @@
 /** A Markdown summary for a CI job page (e.g. appended to $GITHUB_STEP_SUMMARY). */
 import path from 'node:path';
-import { formatValue, type GateReport, type RuleOutcome } from '../run.js';
+import { formatPair, formatValue, type GateReport, type RuleOutcome } from '../run.js';
 
 const ICON: Record<RuleOutcome['status'], string> = { pass: '✅', fail: '❌', error: '⚠️' };
 
@@ -23,8 +23,9 @@ export function renderMarkdown(report: GateReport): string {
     '|---|---|---|---|---|',
   );
   for (const r of report.rules) {
-    const expected = r.threshold === null ? '' : `${r.op} ${formatValue(r.threshold)}` + (r.baseline !== null ? ` (baseline ${formatValue(r.baseline)})` : '');
-    out.push(`| ${ICON[r.status]} | ${cell(code(r.name))} | ${r.observed === null ? '' : cell(formatValue(r.observed))} | ${cell(expected)} | ${r.status === 'pass' ? '' : cell(r.message)} |`);
+    const [observed, threshold] = formatPair(r.observed, r.threshold);
+    const expected = r.threshold === null ? '' : `${r.op} ${threshold}` + (r.baseline !== null ? ` (baseline ${formatValue(r.baseline)})` : '');
+    out.push(`| ${ICON[r.status]} | ${cell(code(r.name))} | ${r.observed === null ? '' : cell(observed)} | ${cell(expected)} | ${r.status === 'pass' ? '' : cell(r.message)} |`);
   }
   out.push('', '<details><summary>Analyses</summary>', '', '| Analysis | Analyzer | Model | Cached | Time |', '|---|---|---|---|---|');
   for (const a of report.analyses) {

@@ -1,16 +1,14 @@
 /** The gate's answer for a terminal: one row per rule, then a summary line. */
-import { formatValue, type GateReport, type RuleOutcome } from '../run.js';
+import { formatPair, type GateReport, type RuleOutcome } from '../run.js';
 
 const STATUS: Record<RuleOutcome['status'], string> = { pass: 'pass', fail: 'FAIL', error: 'ERROR' };
 
 export function renderTable(report: GateReport): string {
   const header = ['STATUS', 'RULE', 'OBSERVED', 'THRESHOLD'];
-  const rows = report.rules.map((r) => [
-    STATUS[r.status],
-    r.name,
-    r.observed === null ? '-' : formatValue(r.observed),
-    r.threshold === null ? '-' : `${r.op} ${formatValue(r.threshold)}`,
-  ]);
+  const rows = report.rules.map((r) => {
+    const [observed, threshold] = formatPair(r.observed, r.threshold);
+    return [STATUS[r.status], r.name, r.observed === null ? '-' : observed, r.threshold === null ? '-' : `${r.op} ${threshold}`];
+  });
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
   const out = [line(header), ...rows.map(line)];

@@ -14,7 +14,7 @@ export interface CliRun {
   stderr: string;
 }
 
-const cliEnv = (env: Record<string, string>) => ({ ...process.env, ONNXSCOPE_EP: 'cpu', ONNXSCOPE_LOG_LEVEL: 'warn', ...env });
+export const cliEnv = (env: Record<string, string>) => ({ ...process.env, ONNXSCOPE_EP: 'cpu', ONNXSCOPE_LOG_LEVEL: 'warn', ...env });
 
 export function cliSync(args: string[], env: Record<string, string> = {}, timeoutMs = 180_000): CliRun {
   const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: cliEnv(env), timeout: timeoutMs });
