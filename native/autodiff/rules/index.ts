@@ -27,3 +27,4 @@ import './trig.js';
 import './cumsum-trilu.js';
 import './resize.js';
 import './einsum.js';
+import './depth-space.js';
