@@ -35,6 +35,7 @@ export const CONSTANT_SLOTS: Record<string, number[]> = {
   ReduceL2: [1],
   ReduceSumSquare: [1],
   ReduceLogSumExp: [1],
+  ReduceProd: [1],
   Where: [0],
   ConstantOfShape: [0],
   TopK: [1],

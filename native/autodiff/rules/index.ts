@@ -26,3 +26,5 @@ import './lrn.js';
 import './trig.js';
 import './cumsum-trilu.js';
 import './resize.js';
+import './einsum.js';
+import './depth-space.js';

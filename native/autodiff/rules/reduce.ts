@@ -12,7 +12,9 @@
  *   ReduceL1         dx = E(dy) * Sign(x)         ty = R(Sign(x) * t)
  *   ReduceLogSum     dx = E(dy / R(x))            ty = R(t) / R(x)
  *   ReduceLogSumExp  dx = E(dy) * p              ty = R(t * p),  p = Exp(x - E(y))
- * (standard formulas, e.g. TF.js max_grad / mean_grad / logSumExp_grad).
+ *   ReduceProd       dx = E(dy) * o              ty = R(t * o),  o = product of the others
+ * (standard formulas, e.g. TF.js max_grad / mean_grad / logSumExp_grad; productOfOthers
+ * derives o for ReduceProd without dividing by zero, exact to second order).
  */
 import { registerRule } from '../registry.js';
 import { scalarLike } from '../emit.js';
@@ -84,4 +86,42 @@ registerRule({
   ops: ['ReduceLogSumExp'],
   vjp: (ctx, [dy]) => [ctx.b.mul(expandReduced(ctx, dy!), lseWeights(ctx))],
   jvp: (ctx, [t]) => [reduceSumLike(ctx, ctx.b.mul(t!, lseWeights(ctx)))],
+});
+
+/** The node's reduction (axes input, noop_with_empty_axes) as `op`, always with keepdims. */
+function reduceKeep(ctx: RuleContext, op: string, t: string): string {
+  return ctx.b.op(op, [t, ...ctx.node.inputs.slice(1)], { ...ctx.node.attrs, keepdims: 1 });
+}
+
+/**
+ * o_k = prod_{j != k} x_j over each reduced slice, shaped like x. y / x fails at zeros, so with
+ * Z the zero entries of the slice, z = |Z|, P = the product of its nonzero entries and S = the
+ * sum of x over Z (its value is 0, its tangent that of the zero entries):
+ *   k not in Z:  o_k = ([z = 0] + [z = 1] S) P / x_k          (z = 0: y / x_k; z >= 1: 0)
+ *   k in Z:      o_k = ([z = 1] + [z = 2] (S - x_k)) P        (z = 1: P; z >= 2: 0)
+ * The zero-valued S terms are there for the HVP: the JVP treats the masks as constants, and
+ * these terms keep the derivatives of o right at zeros (one zero at q: d o_k / d x_q = P / x_k;
+ * two zeros q, r: d o_q / d x_r = P), which y / x or the masks alone would lose.
+ */
+function productOfOthers(ctx: RuleContext): string {
+  const b = ctx.b;
+  const x = X(ctx);
+  const k = (v: number) => scalarLike(ctx, v, x);
+  const dtype = ctx.info(x).dtype;
+  const isZero = b.op('Equal', [x, k(0)]);
+  const safe = b.op('Where', [isZero, k(1), x]);
+  const p = reduceKeep(ctx, 'ReduceProd', safe);
+  const z = reduceKeep(ctx, 'ReduceSum', b.cast(isZero, dtype));
+  const s = reduceKeep(ctx, 'ReduceSum', b.op('Where', [isZero, x, k(0)]));
+  const zeros = (n: number) => b.cast(b.op('Equal', [z, k(n)]), dtype);
+  const one = zeros(1);
+  const atNonzero = b.div(b.mul(b.add(zeros(0), b.mul(one, s)), p), safe);
+  const atZero = b.mul(b.add(one, b.mul(zeros(2), b.sub(s, x))), p);
+  return b.op('Where', [isZero, atZero, atNonzero]);
+}
+
+registerRule({
+  ops: ['ReduceProd'],
+  vjp: (ctx, [dy]) => [ctx.b.mul(expandReduced(ctx, dy!), productOfOthers(ctx))],
+  jvp: (ctx, [t]) => [reduceSumLike(ctx, ctx.b.mul(t!, productOfOthers(ctx)))],
 });
