@@ -56,6 +56,18 @@ const NOT_SMOOTH: Record<string, string> = {
   'node/test_castlike_BFLOAT16_to_FLOAT_expanded': 'its data files disagree with the model (bfloat16 input stored as uint16, "like" of shape [1])',
 };
 
+/**
+ * Cases whose directional derivative is tiny next to the loss itself, so the rounding of the
+ * default float64 step (h = 1e-6: ~1e-16 |s| / h) swamps it: a larger step, whose truncation
+ * error (~h^2 times a third derivative as small as the first) stays far below the tolerance.
+ */
+const FD_STEP: Record<string, { step: number; why: string }> = {
+  'node/test_rnn_seq_length': {
+    step: 1e-4,
+    why: 'X holds 1..18, so Tanh is saturated (every output is 1.00000) and the derivative is ~1e-5',
+  },
+};
+
 const DIFFERENTIABLE = new Set(['float32', 'float64']);
 
 function widen(t: Tensor): Tensor {
@@ -105,6 +117,9 @@ function loadCase(dir: string, name: string): Case | string {
       delete feeds[v.name];
     }
   }
+  // Composites refused at load because an input was not constant (an RNN's sequence_lens) may
+  // expand now, as they would in a model holding that input as a constant: expand again.
+  model = upgradeOpset(model);
   if (unsupportedOps(model).length > 0) return `ops without rules: ${unsupportedOps(model).join(',')}`;
   if (Object.values(feeds).some((t) => t.dtype === 'float16' || t.dtype === 'bfloat16')) return 'half-precision input';
   const floatIn = model.graph.inputs.filter((v) => DIFFERENTIABLE.has(feeds[v.name]!.dtype));
@@ -141,7 +156,7 @@ test('ONNX backend node tests: gradients match finite differences for every cove
         let report;
         try {
           const wideFeeds = Object.fromEntries(Object.entries(c.feeds).map(([k, v]) => [k, widen(v)]));
-          report = await checkGradient(toFloat64(c.model), wideFeeds, { wrt, outputs: floatOutputs, rtol: 1e-5 });
+          report = await checkGradient(toFloat64(c.model), wideFeeds, { wrt, outputs: floatOutputs, rtol: 1e-5, step: FD_STEP[c.name]?.step });
         } catch (err) {
           if (!/NOT_IMPLEMENTED|Could not find an implementation|kernel/i.test(String(err))) throw err;
           // float32 kernels only: a smaller step than the default 1e-2, since several of these

@@ -7,6 +7,7 @@ import { AppError } from '../../common/errors.js';
 import type { Model } from '../onnx/ir.js';
 import type { Tensor } from '../onnx/tensor.js';
 import { upgradeOpset } from '../onnx/upgrade.js';
+import { compositeRefusals } from '../onnx/decompose.js';
 import { canRunInFloat64, toFloat64 } from '../onnx/precision.js';
 import { unsupportedOps } from './registry.js';
 import { attachLoss, type LossKind, type LossOptions } from './loss.js';
@@ -18,11 +19,16 @@ import { prune } from './prune.js';
 
 export { unsupportedOps, supportedOps } from './registry.js';
 
-/** Throws UNSUPPORTED_OP naming every op of the model without a rule. */
+/**
+ * Throws UNSUPPORTED_OP naming every op of the model without a rule, and why composite ops
+ * (decompose.ts) were left unexpanded.
+ */
 export function assertSupported(model: Model): void {
   const missing = unsupportedOps(model);
   if (missing.length > 0) {
-    throw new AppError('UNSUPPORTED_OP', `the autodiff has no rule for: ${missing.join(', ')}`, { ops: missing });
+    const why = compositeRefusals(model).map(({ node, reason }) => `${node.opType} "${node.name}" not expanded: ${reason}`);
+    const detail = why.length > 0 ? ` (${why.join('; ')})` : '';
+    throw new AppError('UNSUPPORTED_OP', `the autodiff has no rule for: ${missing.join(', ')}${detail}`, { ops: missing });
   }
 }
 

@@ -4,7 +4,7 @@
  */
 import type { Model } from '../onnx/ir.js';
 import type { OpRule } from './types.js';
-import { COMPOSITE_OPS } from '../onnx/decompose.js';
+import { COMPOSITE_OPS, compositeRefusals } from '../onnx/decompose.js';
 
 const rules = new Map<string, OpRule>();
 
@@ -27,9 +27,11 @@ export function supportedOps(): string[] {
 /** Every op type of the model that has no rule, sorted (empty when the model is supported). */
 export function unsupportedOps(model: Model): string[] {
   const missing = new Set<string>();
+  // Composite ops are expanded into primitives before differentiation (native/onnx/decompose.ts),
+  // except those its expanders refuse (e.g. an RNN whose sequence length is not static).
+  const refused = new Set(compositeRefusals(model).map((r) => r.node));
   for (const n of model.graph.nodes) {
-    // Composite ops are expanded into primitives before differentiation (native/onnx/decompose.ts).
-    if (COMPOSITE_OPS.has(n.opType) && (n.domain === '' || n.domain === 'ai.onnx')) continue;
+    if (COMPOSITE_OPS.has(n.opType) && (n.domain === '' || n.domain === 'ai.onnx') && !refused.has(n)) continue;
     if (!ruleFor(n.opType, n.domain)) missing.add(n.domain && n.domain !== 'ai.onnx' ? `${n.domain}.${n.opType}` : n.opType);
   }
   return [...missing].sort();

@@ -9,15 +9,21 @@
  *   SoftmaxCrossEntropyLoss(scores, labels, weights?) = NLL(LogSoftmax(scores, axis 1), ...),
  *     its optional second output being the log-probabilities.
  *   Mean(x1, ..., xn) = Sum(x1, ..., xn) / n  (same broadcasting).
+ *   RNN, GRU, LSTM: unrolled over time (decompose-rnn.ts), when the sequence length is static.
+ *
+ * An expander may refuse a node (REFUSALS): it then stays as it is and, having no rule, is
+ * reported by the autodiff as unsupported (registry.ts asks compositeRefusals).
  *
  * Runs at the end of the opset upgrade, on opset >= 18 graphs.
  */
 import { GraphBuilder } from './builder.js';
-import { attrInt, attrString, onnxOpset, type Model, type Node } from './ir.js';
+import { attrInt, attrString, onnxOpset, type Graph, type Model, type Node } from './ir.js';
 import { tensor } from './tensor.js';
 import type { DType } from './dtype.js';
+import { staticShapes } from './static-shapes.js';
+import { expandRecurrent, recurrentRefusal, type GraphFacts } from './decompose-rnn.js';
 
-type Expander = (b: GraphBuilder, n: Node, dtypeOf: (name: string) => DType) => void;
+type Expander = (b: GraphBuilder, n: Node, facts: GraphFacts) => void;
 
 const identity = (b: GraphBuilder, from: string, to: string) =>
   b.graph.nodes.push({ opType: 'Identity', domain: '', name: b.fresh('decomposed'), inputs: [from], outputs: [to], attrs: {} });
@@ -45,39 +51,88 @@ function nll(b: GraphBuilder, n: Node, logp: string, target: string, weight: str
 }
 
 const EXPANDERS: Record<string, Expander> = {
-  Mean(b, n, dtypeOf) {
+  Mean(b, n, { dtypeOf }) {
     const sum = n.inputs.length === 1 ? n.inputs[0]! : b.op('Sum', n.inputs);
     identity(b, b.div(sum, b.scalar(n.inputs.length, dtypeOf(n.inputs[0]!))), n.outputs[0]!);
   },
-  NegativeLogLikelihoodLoss(b, n, dtypeOf) {
+  NegativeLogLikelihoodLoss(b, n, { dtypeOf }) {
     const [input, target, weight] = n.inputs as [string, string, string | undefined];
     nll(b, n, input, target, weight || undefined, dtypeOf(input), n.outputs[0]!);
   },
-  SoftmaxCrossEntropyLoss(b, n, dtypeOf) {
+  SoftmaxCrossEntropyLoss(b, n, { dtypeOf }) {
     const [scores, labels, weights] = n.inputs as [string, string, string | undefined];
     const logp = b.op('LogSoftmax', [scores], { axis: 1 });
     if (n.outputs[1]) identity(b, logp, n.outputs[1]);
     nll(b, n, logp, labels, weights || undefined, dtypeOf(scores), n.outputs[0]!);
   },
+  RNN: expandRecurrent,
+  GRU: expandRecurrent,
+  LSTM: expandRecurrent,
+};
+
+/** Why a composite node cannot be expanded (null: it can). Composites not listed always can. */
+const REFUSALS: Record<string, (n: Node, facts: GraphFacts) => string | null> = {
+  RNN: recurrentRefusal,
+  GRU: recurrentRefusal,
+  LSTM: recurrentRefusal,
 };
 
 export const COMPOSITE_OPS: ReadonlySet<string> = new Set(Object.keys(EXPANDERS));
 
-/** Replaces every composite op by its primitives, in place of the node (topological order kept). */
+const isComposite = (n: Node) => COMPOSITE_OPS.has(n.opType) && (n.domain === '' || n.domain === 'ai.onnx');
+
+/**
+ * Facts about the graph as it is now: a snapshot of its node list, since expansion swaps
+ * g.nodes while it emits (shapes and Constant nodes must still be found then).
+ */
+function graphFacts(g: Graph, dtypeOf: (name: string) => DType): GraphFacts {
+  const view: Graph = { ...g, nodes: [...g.nodes] };
+  let shapes: ReturnType<typeof staticShapes> | undefined;
+  return {
+    graph: view,
+    dtypeOf,
+    dims: (name) => (shapes ??= staticShapes(view)).get(name),
+  };
+}
+
+function refusals(nodes: Node[], facts: GraphFacts): { node: Node; reason: string }[] {
+  const out: { node: Node; reason: string }[] = [];
+  for (const n of nodes) {
+    const reason = isComposite(n) ? REFUSALS[n.opType]?.(n, facts) : null;
+    if (reason) out.push({ node: n, reason });
+  }
+  return out;
+}
+
+/** Composite nodes of the model that stay unexpanded, with the reason (empty when all expand). */
+export function compositeRefusals(model: Model): { node: Node; reason: string }[] {
+  const g = model.graph;
+  if (!g.nodes.some((n) => isComposite(n) && REFUSALS[n.opType])) return [];
+  // Refusal checks read shapes and constants only; dtypes do not matter to them.
+  return refusals(g.nodes, graphFacts(g, () => 'float32'));
+}
+
+/**
+ * Replaces every composite op by its primitives, in place of the node (topological order kept).
+ * Nodes an expander refuses are kept as they are.
+ */
 export function expandCompositeOps(model: Model, dtypeOf: (name: string) => DType): Model {
   const g = model.graph;
-  if (!g.nodes.some((n) => COMPOSITE_OPS.has(n.opType) && (n.domain === '' || n.domain === 'ai.onnx'))) return model;
+  if (!g.nodes.some(isComposite)) return model;
+  const facts = graphFacts(g, dtypeOf);
+  // Decided on the graph as the file has it, before any node is replaced.
+  const refused = new Set(refusals(g.nodes, facts).map((r) => r.node));
   const b = new GraphBuilder(g, onnxOpset(model), 'expand');
   const nodes: Node[] = [];
   const original = g.nodes;
   for (const n of original) {
-    const expand = n.domain === '' || n.domain === 'ai.onnx' ? EXPANDERS[n.opType] : undefined;
+    const expand = isComposite(n) && !refused.has(n) ? EXPANDERS[n.opType] : undefined;
     if (!expand) {
       nodes.push(n);
       continue;
     }
     g.nodes = [];
-    expand(b, n, dtypeOf);
+    expand(b, n, facts);
     nodes.push(...g.nodes);
   }
   g.nodes = nodes;
