@@ -39,6 +39,10 @@ const ruleNamed = (report: GateReport, name: string) => report.rules.find((r) =>
 function parseJunit(file: string) {
   const xml = readFileSync(file, 'utf8');
   assert.equal(XMLValidator.validate(xml), true, 'well-formed XML');
+  // Counted without the library that wrote the file, too.
+  const count = (tag: string) => xml.match(new RegExp(`<${tag}[ >/]`, 'g'))?.length ?? 0;
+  const top = /<testsuites [^>]*tests="(\d+)" failures="(\d+)" errors="(\d+)"/.exec(xml);
+  assert.deepEqual(top?.slice(1).map(Number), [count('testcase'), count('failure'), count('error')], 'the counts match the elements');
   const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', isArray: (name) => name === 'testcase' || name === 'property' }).parse(xml);
   return doc.testsuites as {
     tests: string;
@@ -260,7 +264,7 @@ test('a NaN result is an error, the same on a first run and from the cache', asy
   }
 });
 
-test('a bad config exits 2 naming the line, before anything is stored or written', async () => {
+test('bad configs and inputs exit 2 before any analysis runs; a bad config before anything is stored or written', async () => {
   const file = config('bad.yml', 'model: good.onnx\ndata: data.npz\nrules:\n  - evaluate.accuracy >= 0.8\n  - hessian.trce <= 3\n');
   const run = await gate(file, [], 'never');
   assert.equal(run.code, 2);

@@ -58,6 +58,7 @@ async function gate(opts: GateOptions): Promise<void> {
   const timeoutS = Number(opts.timeout);
   if (!Number.isFinite(timeoutS) || timeoutS <= 0) throw new AppError('BAD_PARAMS', `--timeout ${opts.timeout}: expected a positive number of seconds`);
   if (opts.token && !opts.server) throw new AppError('BAD_PARAMS', '--token is for --server; without --server the gate runs in this process');
+  if (opts.dataDir && opts.server) throw new AppError('BAD_PARAMS', '--data-dir is for the embedded gate; with --server the server keeps the cache');
   const config = loadConfig({ dataDir: opts.dataDir });
   const catalog = await AnalyzerCatalog.load(config.analyzerModules);
   const gateConfig = loadGateConfig(opts.config, { model: opts.model, data: opts.data, baseline: opts.baseline }, {
