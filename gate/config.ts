@@ -48,6 +48,8 @@ export interface GateRule {
   op: Operator;
   expected: Expected;
   line: number;
+  /** A warning only: reported when broken, but the gate still passes. */
+  warn: boolean;
 }
 
 export interface GateConfig {
@@ -79,7 +81,7 @@ interface Problem {
 
 const TOP_KEYS = ['model', 'data', 'baseline', 'analyses', 'rules'];
 const ANALYSIS_KEYS = ['analyzer', 'data', 'params', 'sweep', 'vnnlib'];
-const RULE_KEYS = ['rule', 'name'];
+const RULE_KEYS = ['rule', 'name', 'warn'];
 
 /** Reads and checks a gate config file; BAD_CONFIG listing every problem with its line. */
 export function loadGateConfig(file: string, overrides: GateOverrides, ctx: GateConfigContext): GateConfig {
@@ -213,17 +215,22 @@ export function parseGateConfig(text: string, file: string, overrides: GateOverr
     for (const item of rulesNode.items as Node[]) {
       let text: string | null = null;
       let name: string | null = null;
+      let warn = false;
       if (isMap(item)) {
         const fields = src.entries(item, RULE_KEYS, 'a rule');
         text = src.string(fields.get('rule')?.value as Node | undefined, 'rule');
         name = src.string(fields.get('name')?.value as Node | undefined, 'name');
+        const warnNode = fields.get('warn')?.value as Node | undefined;
+        const w = src.value(warnNode);
+        if (w !== undefined && typeof w !== 'boolean') src.problem(warnNode, `warn: expected true or false, got ${JSON.stringify(w)}`);
+        warn = w === true;
       } else if (isScalar(item) && typeof item.value === 'string') text = item.value;
       if (!text) {
-        src.problem(item, 'a rule is a string "ANALYSIS.FIELD OP VALUE" or a mapping { rule: ..., name: ... }');
+        src.problem(item, 'a rule is a string "ANALYSIS.FIELD OP VALUE" or a mapping { rule: ..., name: ..., warn: true }');
         continue;
       }
       const rule = checkRule(text, name, item, scope);
-      if (rule) rules.push(rule);
+      if (rule) rules.push({ ...rule, warn });
     }
   }
   const names = new Set<string>();
@@ -349,7 +356,7 @@ function parseAnalysis(key: string, pair: Pair, s: Scope): GateAnalysis | null {
 
 const needsData = (analyzer: Analyzer, params: ParamValues) => analyzer.needsDatasetFor?.(params) ?? analyzer.needsDataset;
 
-function checkRule(text: string, name: string | null, node: Node, s: Scope): GateRule | null {
+function checkRule(text: string, name: string | null, node: Node, s: Scope): Omit<GateRule, 'warn'> | null {
   const line = s.src.lineOf(node);
   const problem = (message: string) => {
     s.src.problems.push({ line, message });

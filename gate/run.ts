@@ -37,7 +37,8 @@ export interface RuleOutcome {
   op: Operator;
   /** Time of the analyses this rule read (candidate, and baseline where it has one). */
   durationMs: number;
-  status: 'pass' | 'fail' | 'error';
+  /** warn: a warn-only rule that failed or could not be judged (the message says which). */
+  status: 'pass' | 'fail' | 'error' | 'warn';
   observed: unknown;
   threshold: unknown;
   baseline: unknown;
@@ -51,7 +52,7 @@ export interface GateReport {
   baseline: { file: string; sha256: string } | null;
   data: string | null;
   passed: boolean;
-  counts: { rules: number; passed: number; failed: number; errors: number; analyses: number; cached: number };
+  counts: { rules: number; passed: number; failed: number; errors: number; warnings: number; analyses: number; cached: number };
   durationMs: number;
   startedAt: string;
   analyses: AnalysisOutcome[];
@@ -154,9 +155,10 @@ export async function runGate(config: GateConfig, backend: GateBackend, events: 
 
   const rules = config.rules.flatMap((rule) => {
     const analysis = config.analyses.find((a) => a.key === rule.analysis)!;
-    return analysis.runs.map((run, index) =>
-      judge(rule, run.label, byKey.get(runKey(rule.analysis, 'candidate', index))!, byKey.get(runKey(rule.analysis, 'baseline', index))),
-    );
+    return analysis.runs.map((run, index) => {
+      const outcome = judge(rule, run.label, byKey.get(runKey(rule.analysis, 'candidate', index))!, byKey.get(runKey(rule.analysis, 'baseline', index)));
+      return rule.warn && outcome.status !== 'pass' ? { ...outcome, status: 'warn' as const, message: `${outcome.status === 'fail' ? 'failed' : 'could not be judged'} (warn only): ${outcome.message}` } : outcome;
+    });
   });
   const analyses = pending.map((p) => p.outcome);
   const count = (s: RuleOutcome['status']) => rules.filter((r) => r.status === s).length;
@@ -166,12 +168,13 @@ export async function runGate(config: GateConfig, backend: GateBackend, events: 
     model: { file: config.model!, sha256: model.sha256 },
     baseline: baseline ? { file: config.baseline!, sha256: baseline.sha256 } : null,
     data: config.data,
-    passed: rules.every((r) => r.status === 'pass'),
+    passed: rules.every((r) => r.status === 'pass' || r.status === 'warn'),
     counts: {
       rules: rules.length,
       passed: count('pass'),
       failed: count('fail'),
       errors: count('error'),
+      warnings: count('warn'),
       analyses: analyses.length,
       cached: analyses.filter((a) => a.cached).length,
     },

@@ -72,7 +72,7 @@ test('a passing gate exits 0 with every report, and a second run is answered fro
   assert.equal(first.code, 0, first.stderr);
   const report = first.report!;
   assert.equal(report.passed, true);
-  assert.deepEqual(report.counts, { rules: 4, passed: 4, failed: 0, errors: 0, analyses: 2, cached: 0 });
+  assert.deepEqual(report.counts, { rules: 4, passed: 4, failed: 0, errors: 0, warnings: 0, analyses: 2, cached: 0 });
   // The observed accuracy is the one worked out by hand from W and the labels.
   assert.equal(ruleNamed(report, 'evaluate.accuracy >= 0.8').observed, (SAMPLES - FLIPPED) / SAMPLES);
   assert.equal(accuracyOf(W), (SAMPLES - FLIPPED) / SAMPLES);
@@ -113,7 +113,7 @@ test('a failing gate exits 1; the JUnit file counts its failures and errors', as
   assert.equal(run.code, 1, run.stderr);
   const report = run.report!;
   assert.equal(report.passed, false);
-  assert.deepEqual(report.counts, { rules: 6, passed: 3, failed: 2, errors: 1, analyses: 2, cached: 0 });
+  assert.deepEqual(report.counts, { rules: 6, passed: 3, failed: 2, errors: 1, warnings: 0, analyses: 2, cached: 0 });
   const accuracy = ruleNamed(report, 'evaluate.accuracy >= 0.8');
   assert.equal(accuracy.status, 'fail');
   assert.equal(accuracy.observed, accuracyOf(PERMUTED_W));
@@ -241,6 +241,21 @@ rules:
   const junit = parseJunit(run.files.junit);
   assert.equal(junit.testsuite.testcase.length, 4, 'one test case per eps ball and per property');
   assert.equal(junit.failures, '2');
+});
+
+test('a warn-only rule that breaks is reported, but the gate passes', async () => {
+  const file = config('warn.yml', 'model: good.onnx\ndata: data.npz\nrules:\n  - evaluate.accuracy >= 0.8\n  - { rule: evaluate.accuracy >= 0.99, warn: true }\n');
+  const run = await gate(file, [], 'warn');
+  assert.equal(run.code, 0, run.stderr);
+  assert.deepEqual(run.report!.counts, { rules: 2, passed: 1, failed: 0, errors: 0, warnings: 1, analyses: 1, cached: 0 });
+  const warned = ruleNamed(run.report!, 'evaluate.accuracy >= 0.99');
+  assert.equal(warned.status, 'warn');
+  assert.match(warned.message, /^failed \(warn only\): accuracy = 0\.833333, expected >= 0\.99$/);
+  assert.match(run.stdout, /^WARN\s+evaluate\.accuracy >= 0\.99\s+0\.833333\s+>= 0\.99$/m);
+  const junit = parseJunit(run.files.junit);
+  assert.deepEqual([junit.tests, junit.failures, junit.errors], ['2', '0', '0']);
+  assert.match(readFileSync(run.files.junit, 'utf8'), /<system-err>WARNING: failed \(warn only\)/);
+  assert.match(readFileSync(run.files.markdown, 'utf8'), /\| ⚠️ \| `evaluate.accuracy >= 0.99` \|/);
 });
 
 test('a NaN result is an error, the same on a first run and from the cache', async () => {

@@ -190,6 +190,7 @@ test('bad configs are refused with the line and the reason', () => {
     ['rules: []\n', 3, /a list of at least one rule/],
     ['rules:\n  - { rule: 3 }\n', 4, /rule: expected a string, got 3/],
     ['rules:\n  - 3\n', 4, /a rule is a string/],
+    ['rules:\n  - { rule: evaluate.loss < 1, warn: yes please }\n', 4, /warn: expected true or false/],
     ['rules:\n  - evaluate.loss < 1\nmodel: other.onnx\n', 5, /unique/],
     ['rules:\n  - evaluate.loss < 1\n  - [oops\n', 6, /end with a \]/],
   ];

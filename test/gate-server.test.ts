@@ -48,7 +48,7 @@ test('the gate runs on the server with its token; the second run is served from 
   assert.equal(first.code, 0, first.stderr);
   const report = JSON.parse(first.stdout);
   assert.equal(report.where, `${svc.url}/graphql`);
-  assert.deepEqual(report.counts, { rules: 3, passed: 3, failed: 0, errors: 0, analyses: 3, cached: 0 });
+  assert.deepEqual(report.counts, { rules: 3, passed: 3, failed: 0, errors: 0, warnings: 0, analyses: 3, cached: 0 });
   assert.equal(report.rules[1].observed, (SAMPLES - FLIPPED) / SAMPLES);
   const afterFirst = await jobs();
   assert.equal(afterFirst, 3, 'one job per analysis: evaluate on both models, hessian on the candidate');

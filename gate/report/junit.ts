@@ -17,6 +17,8 @@ export function renderJunit(report: GateReport): string {
     ...(r.status === 'fail' ? { failure: { '@_message': r.message, '@_type': 'threshold', '#text': `${report.config}:${r.line}: ${r.rule}\n${r.message}` } } : {}),
     ...(r.status === 'error' ? { error: { '@_message': r.message, '@_type': 'analysis', '#text': `${report.config}:${r.line}: ${r.rule}\n${r.message}` } } : {}),
     'system-out': r.status === 'pass' ? r.message : undefined,
+    // JUnit has no warnings: a warn-only rule passes as a test and says why on stderr.
+    'system-err': r.status === 'warn' ? `WARNING: ${r.message}` : undefined,
   }));
   const properties = [
     { '@_name': 'config', '@_value': report.config },

@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { formatPair, formatValue, type GateReport, type RuleOutcome } from '../run.js';
 
-const ICON: Record<RuleOutcome['status'], string> = { pass: '✅', fail: '❌', error: '⚠️' };
+const ICON: Record<RuleOutcome['status'], string> = { pass: '✅', fail: '❌', error: '❗', warn: '⚠️' };
 
 /** Table cells: pipes and newlines would break the row. */
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
