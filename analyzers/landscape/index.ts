@@ -13,6 +13,7 @@ import { Rng } from '../../common/random.js';
 import { layoutOf, randomDirection, type Normalization } from './directions.js';
 import { linearCka, linspace, summarizePath } from './metrics.js';
 import { bezierPoint, linearPoint, trainBend } from './curve.js';
+import { batchNormSlots } from './batchnorm.js';
 import { Probe } from './probe.js';
 import { heatmap, linePlot } from './svg.js';
 import type { CurveReport, LandscapeResult, PathReport, Surface1D, Surface2D } from './result.js';
@@ -31,6 +32,7 @@ export interface LandscapeParams extends ParamValues {
   curveEpochs: number;
   curveLr: number;
   curveMomentum: number;
+  recomputeBatchNorm: boolean;
   cka: boolean;
   ckaLayer?: string;
   batchSize: number;
@@ -42,7 +44,8 @@ export interface LandscapeParams extends ParamValues {
 
 export const landscapeAnalyzer: Analyzer<LandscapeParams, LandscapeResult> = {
   name: 'landscape',
-  version: 1,
+  // 2: batch-norm statistics recomputed along the line and the curve.
+  version: 2,
   description:
     'Loss surfaces along filter-normalized random directions (1D/2D), and against otherModel: linear interpolation (barrier, mcLinear), a trained Bezier curve (mc) and linear CKA.',
   needsDataset: true,
@@ -58,6 +61,7 @@ export const landscapeAnalyzer: Analyzer<LandscapeParams, LandscapeResult> = {
     { name: 'curveEpochs', type: 'int', default: 10, min: 0, max: 10_000, description: 'Epochs of SGD on the bend (one random t per minibatch).' },
     { name: 'curveLr', type: 'float', default: 0.05, min: 0, max: 100, description: 'Learning rate of the bend.' },
     { name: 'curveMomentum', type: 'float', default: 0.9, min: 0, max: 0.999, description: 'SGD momentum of the bend (Garipov et al.: 0.9).' },
+    { name: 'recomputeBatchNorm', type: 'bool', default: true, description: 'On the line and the curve between two models, recompute batch-norm running statistics at each point (a training-mode pass, as update_bn; Garipov et al.).' },
     { name: 'cka', type: 'bool', default: true, description: 'Linear CKA between the two models (needs otherModel).' },
     { name: 'ckaLayer', type: 'string', description: 'Tensor to compare (default: the first model output, i.e. logits).' },
     { name: 'batchSize', type: 'int', default: 256, min: 1, max: 65_536, description: 'Samples per runtime call (also the bend minibatch).' },
@@ -85,8 +89,14 @@ async function runLandscape(ctx: AnalyzerContext<LandscapeParams>): Promise<Land
   const setup = await setupDifferentiable(ctx.model.ir, dataset, prepareOpts);
   const batches = [...datasetBatches(dataset, setup, { maxSamples: params.maxSamples })];
   const wantCka = pairwise && params.cka;
-  const probe = await Probe.create(setup, batches, wantCka ? (params.ckaLayer ?? null) : null);
+  const probe = await Probe.create(setup, batches, wantCka ? (params.ckaLayer ?? null) : null, { recomputeBatchNorm: pairwise && params.recomputeBatchNorm });
   const notes = [...setup.notes];
+  if (pairwise && params.recomputeBatchNorm && !setup.batched && batchNormSlots(setup.prepared.model).length > 0) {
+    notes.push('batch-norm statistics not recomputed along the line and the curve: the model runs one sample at a time, so there is no batch to take them over');
+  }
+  if (probe.recomputedBatchNorms > 0) {
+    notes.push(`batch-norm statistics of ${probe.recomputedBatchNorms} layer(s) recomputed at every point of the line and the curve (not at the surface or the end models' own evaluation)`);
+  }
   try {
     const theta = probe.parameters();
     const theta1 = other ? await otherParameters(other, dataset, setup, prepareOpts, notes) : null;
@@ -222,7 +232,7 @@ async function tracePath(
   const losses: number[] = [];
   const accuracies: Array<number | null> = [];
   for (const t of ts) {
-    const p = await probe.evaluate(at(t));
+    const p = await probe.evaluate(at(t), false, true);
     losses.push(p.loss);
     accuracies.push(p.accuracy);
     tick(`${what} ${losses.length}/${ts.length}`);

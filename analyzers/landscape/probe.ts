@@ -11,6 +11,7 @@ import { createSession, runSession } from '../../native/runtime/session.js';
 import { LossRunner, type Batch } from '../../native/autodiff/runner.js';
 import type { DifferentiableSetup } from '../common/differentiable.js';
 import { AppError } from '../../common/errors.js';
+import { BatchNormStatistics, batchNormSlots, liftStatistics } from './batchnorm.js';
 
 export interface ProbePoint {
   loss: number;
@@ -35,15 +36,17 @@ export class Probe {
     readonly layer: string | null,
     readonly batches: Batch[],
     readonly count: number,
+    /** Present when the model has stored batch-norm statistics and recomputing was asked for. */
+    private readonly batchNorm: BatchNormStatistics | null,
   ) {}
 
   /**
    * `layer`: a tensor whose values to return for CKA (default none). The model's first output
    * (logits, or probabilities) is always fetched, for accuracy.
    */
-  static async create(setup: DifferentiableSetup, batches: Batch[], layer: string | null): Promise<Probe> {
+  static async create(setup: DifferentiableSetup, batches: Batch[], layer: string | null, opts: { recomputeBatchNorm?: boolean } = {}): Promise<Probe> {
     const prepared = setup.prepared;
-    const model = cloneModel(prepared.model);
+    let model = cloneModel(prepared.model);
     const output = setup.model.graph.outputs[0]!.name;
     for (const name of [output, ...(layer ? [layer] : [])]) {
       if (model.graph.outputs.some((o) => o.name === name)) continue;
@@ -51,9 +54,21 @@ export class Probe {
       if (!produced) throw new AppError('BAD_PARAMS', `the model has no tensor named "${name}"`, { layer: name });
       model.graph.outputs.push({ name, dtype: prepared.dtype, shape: null, untyped: true });
     }
+    // One sample per run leaves no batch to take statistics over (the model could not be batched).
+    const slots = opts.recomputeBatchNorm && setup.batched ? batchNormSlots(model) : [];
+    let batchNorm: BatchNormStatistics | null = null;
+    if (slots.length > 0) {
+      batchNorm = await BatchNormStatistics.create(model, slots);
+      model = liftStatistics(model, slots);
+    }
     const session = await createSession(serializeModel(model));
     const count = batches.reduce((s, b) => s + b.labels.dims[0]!, 0);
-    return new Probe(setup, session, output, layer, batches, count);
+    return new Probe(setup, session, output, layer, batches, count, batchNorm);
+  }
+
+  /** How many BatchNormalization layers get their statistics recomputed (0 when none). */
+  get recomputedBatchNorms(): number {
+    return this.batchNorm ? Object.keys(this.batchNorm.storedFeeds()).length / 2 : 0;
   }
 
   get dim(): number {
@@ -72,10 +87,20 @@ export class Probe {
     return out;
   }
 
-  /** Dataset-mean loss and accuracy at theta (and the chosen representation when asked). */
-  async evaluate(theta: Float64Array, wantRepresentation = false): Promise<ProbePoint & { representation?: Representation }> {
+  /**
+   * Dataset-mean loss and accuracy at theta (and the chosen representation when asked).
+   * recomputeBatchNorm: with batch-norm statistics recomputed at theta (batchnorm.ts), as
+   * points between two models need; otherwise the model's stored ones.
+   */
+  async evaluate(theta: Float64Array, wantRepresentation = false, recomputeBatchNorm = false): Promise<ProbePoint & { representation?: Representation }> {
     const prepared = this.setup.prepared;
-    const params = this.paramFeeds(theta);
+    let params = this.paramFeeds(theta);
+    if (this.batchNorm) {
+      const stats = recomputeBatchNorm
+        ? await this.batchNorm.recompute(this.batches.map((b) => ({ ...this.dataFeeds(b), ...params })))
+        : this.batchNorm.storedFeeds();
+      params = { ...params, ...stats };
+    }
     const names = [prepared.loss, this.output, ...(wantRepresentation && this.layer ? [this.layer] : [])];
     let loss = 0;
     let correct = 0;
@@ -123,7 +148,7 @@ export class Probe {
   }
 
   async release(): Promise<void> {
-    await Promise.all([this.session.release(), this.runner?.release()]);
+    await Promise.all([this.session.release(), this.runner?.release(), this.batchNorm?.release()]);
   }
 
   private paramFeeds(theta: Float64Array): Record<string, Tensor> {
