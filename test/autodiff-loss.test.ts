@@ -269,15 +269,15 @@ test('unsupported ops are named before any work', () => {
   const model = buildModel({
     inputs: [{ name: 'x', dims: [2, 3] }],
     nodes: [
-      { op: 'Mod', inputs: ['x', 'x'], outputs: ['s'], attrs: { fmod: int(1) } },
+      { op: 'GridSample', inputs: ['x', 'x'], outputs: ['s'] },
       { op: 'Sin', inputs: ['s'], outputs: ['t'] },
-      { op: 'Det', inputs: ['t'], outputs: ['d'] },
+      { op: 'DFT', inputs: ['t'], outputs: ['d'] },
     ],
     outputs: ['d'],
   });
   assert.throws(
     () => assertSupported(model),
-    (err: unknown) => err instanceof AppError && err.code === 'UNSUPPORTED_OP' && /: Det, Mod$/.test(err.message),
+    (err: unknown) => err instanceof AppError && err.code === 'UNSUPPORTED_OP' && /: DFT, GridSample$/.test(err.message),
   );
 });
 

@@ -39,6 +39,8 @@ export const CONSTANT_SLOTS: Record<string, number[]> = {
   Where: [0],
   ConstantOfShape: [0],
   TopK: [1],
+  Compress: [1],
+  OneHot: [0, 1],
   Range: [0, 1, 2],
   Dropout: [1, 2],
 };

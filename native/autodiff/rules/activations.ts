@@ -14,6 +14,11 @@
  *                d = Phi(x) + x phi(x) = 0.5 (1 + erf(x / sqrt 2)) + x exp(-x^2 / 2) / sqrt(2 pi)
  *                approximate="tanh": y = 0.5 x (1 + t), t = tanh(u), u = c (x + 0.044715 x^3), c = sqrt(2/pi),
  *                d = 0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 * 0.044715 x^2)
+ *   ThresholdedRelu  y = x for x > alpha, else 0:  d = [x > alpha]      (alpha default 1; y jumps
+ *                by alpha at x = alpha: no derivative there)
+ *   Shrink       y = x + bias for x < -lambd, x - bias for x > lambd, else 0:
+ *                d = [x < -lambd or x > lambd]    (lambd default 0.5; kinks or jumps at +-lambd.
+ *                ONNX Runtime's kernel computes in float32 even for float64 tensors)
  *   PRelu(x, slope), slope broadcast to x (unidirectional), n = 1 - m:
  *                dx = dy * (m + slope * n),  dslope = unbroadcast(dy * x * n)
  *                ty = tx * (m + slope * n) + tslope * x * n
@@ -42,6 +47,15 @@ registerUnary(['Elu'], (ctx) => {
   const m = positive(ctx);
   const negSlope = b.add(Y(ctx), k(ctx, alphaOf(ctx, 1)));
   return b.add(m, b.mul(b.sub(k(ctx, 1), m), negSlope));
+});
+
+registerUnary(['ThresholdedRelu'], (ctx) => gtMask(ctx, X(ctx), k(ctx, alphaOf(ctx, 1))));
+
+registerUnary(['Shrink'], (ctx) => {
+  const b = ctx.b;
+  const x = X(ctx);
+  const lambd = attrFloat(ctx.node, 'lambd', 0.5);
+  return mask(ctx, b.op('Or', [b.op('Less', [x, k(ctx, -lambd)]), b.op('Greater', [x, k(ctx, lambd)])]));
 });
 
 registerUnary(['Sigmoid'], (ctx) => ctx.b.mul(Y(ctx), ctx.b.sub(k(ctx, 1), Y(ctx))));

@@ -1,6 +1,9 @@
-/** Add, Sub, Mul, Div, Neg, Sum, Identity: numpy-broadcasting arithmetic. */
+/** Add, Sub, Mul, Div, Neg, Sum, Identity, Mod: numpy-broadcasting arithmetic. */
 import { registerRule } from '../registry.js';
 import { expandLike, sumTerms, unbroadcast } from '../emit.js';
+import { attrInt } from '../../onnx/ir.js';
+import { isFloatDType } from '../../onnx/dtype.js';
+import { AppError } from '../../../common/errors.js';
 import type { RuleContext } from '../types.js';
 
 const out = (ctx: RuleContext) => ctx.node.outputs[0]!;
@@ -72,5 +75,41 @@ registerRule({
   jvp(ctx, ts) {
     const terms = ts.map((t, i) => (t ? expandLike(ctx, t, input(ctx, i), out(ctx)) : null));
     return [sumTerms(ctx.b, terms)];
+  },
+});
+
+/**
+ * Mod(a, c). On floats ONNX allows only fmod=1 (C fmod; ONNX Runtime refuses fmod=0 there):
+ * y = a - n c with the integer n = trunc(a / c), locally constant, so
+ *   da = unbroadcast(dy),  dc = unbroadcast(-dy * n),  ty = ta - tc * n.
+ * n is taken as Round((a - y) / c), the integer that ONNX Runtime's own y implies (fmod is exact,
+ * so a - y = n c up to one rounding), rather than trunc(a / c): a quotient that rounds onto an
+ * integer could disagree with y there. Round has no gradient, so the HVP sees n as a constant.
+ * At a = n c exactly y jumps (no derivative); like any kink, the rule gives the one-sided value.
+ * Integer Mod (either fmod) is piecewise constant on integers: no gradient, no tangent.
+ */
+function modQuotient(ctx: RuleContext): string | null {
+  if (!isFloatDType(ctx.info(out(ctx)).dtype)) return null;
+  if (attrInt(ctx.node, 'fmod', 0) !== 1) {
+    throw new AppError('UNSUPPORTED_OP', `Mod "${ctx.node.name}": fmod=0 on floating-point inputs is not valid ONNX (floats need fmod=1)`, { ops: ['Mod'] });
+  }
+  const [a, c] = ctx.node.inputs as [string, string];
+  return ctx.b.op('Round', [ctx.b.div(ctx.b.sub(a, out(ctx)), c)]);
+}
+
+registerRule({
+  ops: ['Mod'],
+  vjp(ctx, [dy]) {
+    const n = modQuotient(ctx);
+    if (!n) return [null, null];
+    const [a, c] = ctx.node.inputs as [string, string];
+    const dc = ctx.constantValue(c) ? null : unbroadcast(ctx, ctx.b.neg(ctx.b.mul(dy!, n)), c, out(ctx));
+    return [unbroadcast(ctx, dy!, a, out(ctx)), dc];
+  },
+  jvp(ctx, [ta, tc]) {
+    const n = modQuotient(ctx);
+    if (!n) return [null];
+    const a = input(ctx, 0);
+    return [sumTerms(ctx.b, [ta ? expandLike(ctx, ta, a, out(ctx)) : null, tc ? ctx.b.neg(ctx.b.mul(tc, n)) : null])];
   },
 });

@@ -32,30 +32,43 @@ function axisOf(ctx: RuleContext): number {
   return a < 0 ? a + rank : a;
 }
 
+/**
+ * The transpose of y = Gather(x, idx, axis) (axis >= 0) applied to dy: dy scattered back into
+ * zeros shaped like x, repeated indices adding up. Compress (topk-compress.ts) is a Gather of
+ * run-time positions and uses it too.
+ */
+export function scatterGathered(ctx: RuleContext, x: string, idx: string, dy: string, axis: number): string {
+  const b = ctx.b;
+  const rank = ctx.info(x).dims.length;
+  const pieces: string[] = [];
+  if (axis > 0) pieces.push(b.op('Shape', [x], { start: 0, end: axis }));
+  pieces.push(b.int64s([-1]));
+  if (axis < rank - 1) pieces.push(b.op('Shape', [x], { start: axis + 1 }));
+  const dyv = b.op('Reshape', [dy, pieces.length === 1 ? pieces[0]! : b.op('Concat', pieces, { axis: 0 })]);
+  const idxShape = Array.from({ length: rank }, (_, i) => (i === axis ? -1 : 1));
+  const iv = b.op('Expand', [b.op('Reshape', [idx, b.int64s(idxShape, 'shape')]), b.shape(dyv)]);
+  return b.op('ScatterElements', [zerosLike(ctx, x), iv, dyv], { axis, reduction: 'add' });
+}
+
 registerRule({
   ops: ['Gather'],
   vjp(ctx, [dy]) {
-    const b = ctx.b;
     const [x, idx] = ctx.node.inputs as [string, string];
-    const rank = ctx.info(x).dims.length;
-    const axis = axisOf(ctx);
-    const pieces: string[] = [];
-    if (axis > 0) pieces.push(b.op('Shape', [x], { start: 0, end: axis }));
-    pieces.push(b.int64s([-1]));
-    if (axis < rank - 1) pieces.push(b.op('Shape', [x], { start: axis + 1 }));
-    const dyv = b.op('Reshape', [dy!, pieces.length === 1 ? pieces[0]! : b.op('Concat', pieces, { axis: 0 })]);
-    const idxShape = Array.from({ length: rank }, (_, i) => (i === axis ? -1 : 1));
-    const iv = b.op('Expand', [b.op('Reshape', [idx, b.int64s(idxShape, 'shape')]), b.shape(dyv)]);
-    return [b.op('ScatterElements', [zerosLike(ctx, x), iv, dyv], { axis, reduction: 'add' }), null];
+    return [scatterGathered(ctx, x, idx, dy!, axisOf(ctx)), null];
   },
   jvp: (ctx, [t]) => [sameOpOn(ctx, t!)],
 });
+
+/** The transpose of y = GatherElements(x, idx, axis) applied to dy (TopK's Values are such a gather too). */
+export function scatterElementsBack(ctx: RuleContext, x: string, idx: string, dy: string, axis: number): string {
+  return ctx.b.op('ScatterElements', [zerosLike(ctx, x), idx, dy], { axis, reduction: 'add' });
+}
 
 registerRule({
   ops: ['GatherElements'],
   vjp(ctx, [dy]) {
     const [x, idx] = ctx.node.inputs as [string, string];
-    return [ctx.b.op('ScatterElements', [zerosLike(ctx, x), idx, dy!], { axis: axisOf(ctx), reduction: 'add' }), null];
+    return [scatterElementsBack(ctx, x, idx, dy!, axisOf(ctx)), null];
   },
   jvp: (ctx, [t]) => [sameOpOn(ctx, t!)],
 });

@@ -28,3 +28,6 @@ import './cumsum-trilu.js';
 import './resize.js';
 import './einsum.js';
 import './depth-space.js';
+import './topk-compress.js';
+import './det.js';
+import './onehot.js';
