@@ -58,6 +58,8 @@ import type { DType } from './dtype.js';
 /** What the expanders may ask about the graph (built once per expansion pass). */
 export interface GraphFacts {
   graph: Graph;
+  /** The model's ai.onnx opset (an op's version: GridSample-16 and -20 spell their modes differently). */
+  opset: number;
   dtypeOf(name: string): DType;
   dims(name: string): StaticDims | undefined;
 }

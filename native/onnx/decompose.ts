@@ -10,6 +10,7 @@
  *     its optional second output being the log-probabilities.
  *   Mean(x1, ..., xn) = Sum(x1, ..., xn) / n  (same broadcasting).
  *   RNN, GRU, LSTM: unrolled over time (decompose-rnn.ts), when the sequence length is static.
+ *   GridSample: taps gathered with GatherElements and weighted (decompose-gridsample.ts).
  *
  * An expander may refuse a node (REFUSALS): it then stays as it is and, having no rule, is
  * reported by the autodiff as unsupported (registry.ts asks compositeRefusals).
@@ -22,6 +23,7 @@ import { tensor } from './tensor.js';
 import type { DType } from './dtype.js';
 import { staticShapes } from './static-shapes.js';
 import { expandRecurrent, recurrentRefusal, type GraphFacts } from './decompose-rnn.js';
+import { expandGridSample, gridSampleRefusal } from './decompose-gridsample.js';
 
 type Expander = (b: GraphBuilder, n: Node, facts: GraphFacts) => void;
 
@@ -68,6 +70,7 @@ const EXPANDERS: Record<string, Expander> = {
   RNN: expandRecurrent,
   GRU: expandRecurrent,
   LSTM: expandRecurrent,
+  GridSample: expandGridSample,
 };
 
 /** Why a composite node cannot be expanded (null: it can). Composites not listed always can. */
@@ -75,6 +78,7 @@ const REFUSALS: Record<string, (n: Node, facts: GraphFacts) => string | null> = 
   RNN: recurrentRefusal,
   GRU: recurrentRefusal,
   LSTM: recurrentRefusal,
+  GridSample: gridSampleRefusal,
 };
 
 export const COMPOSITE_OPS: ReadonlySet<string> = new Set(Object.keys(EXPANDERS));
@@ -85,11 +89,12 @@ const isComposite = (n: Node) => COMPOSITE_OPS.has(n.opType) && (n.domain === ''
  * Facts about the graph as it is now: a snapshot of its node list, since expansion swaps
  * g.nodes while it emits (shapes and Constant nodes must still be found then).
  */
-function graphFacts(g: Graph, dtypeOf: (name: string) => DType): GraphFacts {
+function graphFacts(g: Graph, opset: number, dtypeOf: (name: string) => DType): GraphFacts {
   const view: Graph = { ...g, nodes: [...g.nodes] };
   let shapes: ReturnType<typeof staticShapes> | undefined;
   return {
     graph: view,
+    opset,
     dtypeOf,
     dims: (name) => (shapes ??= staticShapes(view)).get(name),
   };
@@ -109,7 +114,7 @@ export function compositeRefusals(model: Model): { node: Node; reason: string }[
   const g = model.graph;
   if (!g.nodes.some((n) => isComposite(n) && REFUSALS[n.opType])) return [];
   // Refusal checks read shapes and constants only; dtypes do not matter to them.
-  return refusals(g.nodes, graphFacts(g, () => 'float32'));
+  return refusals(g.nodes, graphFacts(g, onnxOpset(model), () => 'float32'));
 }
 
 /**
@@ -119,7 +124,7 @@ export function compositeRefusals(model: Model): { node: Node; reason: string }[
 export function expandCompositeOps(model: Model, dtypeOf: (name: string) => DType): Model {
   const g = model.graph;
   if (!g.nodes.some(isComposite)) return model;
-  const facts = graphFacts(g, dtypeOf);
+  const facts = graphFacts(g, onnxOpset(model), dtypeOf);
   // Decided on the graph as the file has it, before any node is replaced.
   const refused = new Set(refusals(g.nodes, facts).map((r) => r.node));
   const b = new GraphBuilder(g, onnxOpset(model), 'expand');

@@ -31,6 +31,8 @@
  *                                         trailing 1s (needs the rank of A, from shapes or inference).
  *   PRelu < 7                             a 1-D slope was per channel (axis 1): reshaped to [C, 1, ...].
  *   consumed_inputs (opset < 6)           dropped everywhere.
+ * GridSample-16 is kept as it is (valid at 18; its bilinear/bicubic spellings are read by the
+ * expansion in decompose-gridsample.ts, which knows the model's opset).
  * Ops that did not change (Conv, MaxPool, AveragePool, Gemm >= 7, ...) are copied; their newer
  * attributes have defaults equal to the old behaviour. Graphs with subgraphs (If/Loop/Scan) below
  * the target are refused (UNSUPPORTED_OP): their bodies would need the same rewrite, and the
