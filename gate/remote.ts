@@ -6,6 +6,7 @@
  */
 import { AppError, isErrorCode } from '../common/errors.js';
 import { TERMINAL_STATUSES, type AnalysisStatus } from '../storage/records.js';
+import type { Analyzer, ParamSpec } from '../analyzers/types.js';
 import type { AnalysisAnswer, GateBackend, StoredRef } from './backend.js';
 
 const STATE_FIELDS = 'id status progress message cached durationMs error { code message }';
@@ -41,7 +42,23 @@ const sleep = (ms: number, signal: AbortSignal) =>
     signal.addEventListener('abort', stop, { once: true });
   });
 
-export function remoteBackend(server: string, token: string | undefined, pollMs = 250): GateBackend {
+interface RemoteAnalyzer {
+  name: string;
+  version: number;
+  description: string;
+  needsDataset: boolean;
+  parameters: Array<Omit<ParamSpec, 'default' | 'min' | 'max' | 'choices'> & { default: ParamSpec['default'] | null; min: number | null; max: number | null; choices: string[] | null }>;
+}
+
+export interface RemoteGateBackend extends GateBackend {
+  /**
+   * The analyzers the server runs, for checking a config against them: a local analyzer of the
+   * same name and version as itself (with its own request checks), else the server's specs.
+   */
+  analyzers(local: Analyzer[]): Promise<{ analyzers: Analyzer[]; warnings: string[] }>;
+}
+
+export function remoteBackend(server: string, token: string | undefined, pollMs = 250): RemoteGateBackend {
   const endpoint = graphqlEndpoint(server);
   const auth: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
 
@@ -99,6 +116,32 @@ export function remoteBackend(server: string, token: string | undefined, pollMs 
 
   return {
     where: redact(endpoint),
+    async analyzers(local) {
+      const data = await gql('{ analyzers { name version description needsDataset parameters { name type description default min max choices } } }', {});
+      const warnings: string[] = [];
+      const analyzers = (data.analyzers as RemoteAnalyzer[]).map((info): Analyzer => {
+        const mine = local.find((a) => a.name === info.name);
+        if (mine && mine.version === info.version) return mine;
+        if (mine) warnings.push(`the server runs ${info.name} version ${info.version}, this command knows version ${mine.version}: its params are checked against the server's`);
+        return {
+          name: info.name,
+          version: info.version,
+          description: info.description,
+          needsDataset: info.needsDataset,
+          params: info.parameters.map((p) => ({
+            name: p.name,
+            type: p.type,
+            description: p.description,
+            ...(p.default !== null ? { default: p.default } : {}),
+            ...(p.min !== null ? { min: p.min } : {}),
+            ...(p.max !== null ? { max: p.max } : {}),
+            ...(p.choices !== null ? { choices: p.choices } : {}),
+          })),
+          run: () => Promise.reject(new AppError('INTERNAL', `${info.name} runs on the server`)),
+        };
+      });
+      return { analyzers, warnings };
+    },
     async addModel(bytes, name): Promise<StoredRef> {
       const data = await upload('mutation($file: Upload!, $name: String) { uploadModel(file: $file, name: $name) { id sha256 } }', { name }, bytes, `${name}.onnx`);
       return data.uploadModel as StoredRef;

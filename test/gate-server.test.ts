@@ -94,3 +94,20 @@ test('--timeout stops the gate and cancels its jobs on the server', async () => 
   const final = await svc.waitFor(row!.id, 30_000, 'ci-token');
   assert.equal(final.status, 'CANCELLED', 'the job does not go on using the server');
 });
+
+test('with --server the config is checked against the analyzers the server runs', async () => {
+  // test-slow is loaded by the server only: this command knows it from the server's catalog.
+  const file = path.join(fx.dir, 'server-only.yml');
+  writeFileSync(file, 'model: good.onnx\nanalyses:\n  slow:\n    analyzer: test-slow\n    params: { ms: 10, tag: server-only }\nrules:\n  - slow.tag == server-only\n');
+  const run = await runCli(['gate', '--config', file, '--server', svc.url, '--token', 'ci-token', '--json'], { ONNXSCOPE_ANALYZER_MODULES: '' });
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(JSON.parse(run.stdout).rules[0].observed, 'server-only');
+  const embedded = await runCli(['gate', '--config', file, '--data-dir', path.join(fx.dir, 'local')], { ONNXSCOPE_ANALYZER_MODULES: '' });
+  assert.equal(embedded.code, 2, 'this process alone does not know test-slow');
+  assert.match(embedded.stderr, /unknown analyzer "test-slow"/);
+  // The server's params are checked before anything runs, too.
+  writeFileSync(file, 'model: good.onnx\nanalyses:\n  slow:\n    analyzer: test-slow\n    params: { ms: -5 }\nrules:\n  - slow.tag == x\n');
+  const bad = await runCli(['gate', '--config', file, '--server', svc.url, '--token', 'ci-token'], { ONNXSCOPE_ANALYZER_MODULES: '' });
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /BAD_CONFIG: .*server-only\.yml:5: analyses\.slow: .*ms/);
+});

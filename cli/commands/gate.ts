@@ -61,14 +61,22 @@ async function gate(opts: GateOptions): Promise<void> {
   if (opts.dataDir && opts.server) throw new AppError('BAD_PARAMS', '--data-dir is for the embedded gate; with --server the server keeps the cache');
   const config = loadConfig({ dataDir: opts.dataDir });
   const catalog = await AnalyzerCatalog.load(config.analyzerModules);
+  // A server is asked which analyzers it runs; the embedded gate opens its data dir only once the config is good.
+  const remote = opts.server ? remoteBackend(opts.server, opts.token || process.env.ONNXSCOPE_TOKEN || undefined) : null;
+  let analyzers = catalog.list();
+  if (remote) {
+    const known = await remote.analyzers(analyzers);
+    analyzers = known.analyzers;
+    for (const w of known.warnings) process.stderr.write(`onnxscope: warning: ${w}\n`);
+  }
   const gateConfig = loadGateConfig(opts.config, { model: opts.model, data: opts.data, baseline: opts.baseline }, {
     schema: await buildGraphQLSchema(),
-    analyzers: catalog.list(),
+    analyzers,
   });
   for (const a of gateConfig.analyses) {
     if (!gateConfig.rules.some((r) => r.analysis === a.key)) process.stderr.write(`onnxscope: warning: ${opts.config}:${a.line}: analyses.${a.key} has no rule; it runs but decides nothing\n`);
   }
-  const backend = opts.server ? remoteBackend(opts.server, opts.token || process.env.ONNXSCOPE_TOKEN || undefined) : await embeddedBackend(config);
+  const backend = remote ?? (await embeddedBackend(config));
   // One signal for the whole gate: Ctrl-C or the deadline stops it, not just the analysis under way.
   const controller = new AbortController();
   const interrupt = () => controller.abort(new AppError('CANCELLED', 'interrupted'));
