@@ -4,6 +4,7 @@
  * (answered at once from the server's cache when it can), then polling until each job ends.
  * All runs are queued before the first wait, so the server's worker pool runs them side by side.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError, isErrorCode } from '../common/errors.js';
 import { TERMINAL_STATUSES, type AnalysisStatus } from '../storage/records.js';
 import type { Analyzer, ParamSpec } from '../analyzers/types.js';
@@ -27,20 +28,6 @@ interface AnalysisState {
   durationMs: number | null;
   error: { code: string; message: string } | null;
 }
-
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason as Error);
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', stop);
-      resolve();
-    }, ms);
-    const stop = () => {
-      clearTimeout(timer);
-      reject(signal.reason as Error);
-    };
-    signal.addEventListener('abort', stop, { once: true });
-  });
 
 interface RemoteAnalyzer {
   name: string;
@@ -159,7 +146,7 @@ export function remoteBackend(server: string, token: string | undefined, pollMs 
           let failures = 0;
           try {
             while (!TERMINAL_STATUSES.includes(state.status)) {
-              await sleep(pollMs * 2 ** failures, signal);
+              await sleep(pollMs * 2 ** failures, undefined, { signal });
               try {
                 state = await stateOf(state.id);
                 failures = 0;

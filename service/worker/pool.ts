@@ -4,6 +4,7 @@
  * budget, and turns a worker that dies into a retry (once, by default) or a FAILED job; the
  * worker is replaced and the service carries on.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
@@ -277,4 +278,3 @@ export class WorkerPool implements JobCanceller {
   }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
