@@ -210,17 +210,22 @@ function combine(checks: SafetyCheck[]): Verdict {
 
 const hasVnnlib = (p: SafetyParams) => p.vnnlib !== undefined && p.vnnlib !== '';
 
-/** Exactly one kind of property; a VNNLIB text that parses; samples to check around for the others. */
-function checkRequest(p: SafetyParams, hasDataset: boolean): void {
+/** Exactly one kind of property, and samples to check around for the dataset-based ones. */
+function checkProperty(p: SafetyParams, hasDataset: boolean): void {
   const modes = [hasVnnlib(p), p.eps !== undefined, p.manipulation !== 'none'].filter(Boolean).length;
   if (modes !== 1) throw badParams('give exactly one property: vnnlib, eps (+ indices) for local robustness, or manipulation (+ indices)');
+  if (!hasVnnlib(p) && !hasDataset) throw new AppError('BAD_DATASET', 'robustness and manipulation checks need a dataset (the samples to check around)');
+}
+
+/** At request time the VNNLIB text is parsed too (run parses it once more, to use it). */
+function checkRequest(p: SafetyParams, hasDataset: boolean): void {
+  checkProperty(p, hasDataset);
   if (hasVnnlib(p)) parseVnnlib(p.vnnlib!);
-  else if (!hasDataset) throw new AppError('BAD_DATASET', 'robustness and manipulation checks need a dataset (the samples to check around)');
 }
 
 async function run(ctx: AnalyzerContext<SafetyParams>): Promise<SafetyResult> {
   const p = ctx.params;
-  checkRequest(p, ctx.dataset !== null);
+  checkProperty(p, ctx.dataset !== null);
   const range = parseRange(p.inputRange);
   const timeoutMs = p.timeout * 1000;
   const notes: string[] = [];
