@@ -56,20 +56,16 @@ export class BatchNormStatistics {
   private constructor(
     private readonly session: ort.InferenceSession,
     private readonly outputs: StatOutputs[],
-    private readonly stored: Map<string, Tensor>,
+    /** The statistics the model was saved with, as feeds. */
+    readonly stored: Readonly<Record<string, Tensor>>,
   ) {}
 
   /** model: the model the probe runs (statistics still initializers there). */
   static async create(model: Model, slots: BatchNormSlot[]): Promise<BatchNormStatistics> {
-    const stored = new Map<string, Tensor>();
-    for (const s of slots) for (const name of [s.mean, s.variance]) stored.set(name, model.graph.initializers.get(name)!);
+    const stored: Record<string, Tensor> = {};
+    for (const s of slots) for (const name of [s.mean, s.variance]) stored[name] = model.graph.initializers.get(name)!;
     const { model: training, outputs } = trainingModeModel(model, slots);
     return new BatchNormStatistics(await createSession(serializeModel(training)), outputs, stored);
-  }
-
-  /** The statistics the model was saved with, as feeds. */
-  storedFeeds(): Record<string, Tensor> {
-    return Object.fromEntries(this.stored);
   }
 
   /**
@@ -78,7 +74,7 @@ export class BatchNormStatistics {
    */
   async recompute(batchFeeds: Array<Record<string, Tensor>>): Promise<Record<string, Tensor>> {
     const names = this.outputs.flatMap((o) => [o.mean, o.variance, o.size]);
-    const sums = this.outputs.map((o) => ({ mean: new Float64Array(this.stored.get(o.slot.mean)!.data.length), variance: new Float64Array(this.stored.get(o.slot.variance)!.data.length) }));
+    const sums = this.outputs.map((o) => ({ mean: new Float64Array(this.stored[o.slot.mean]!.data.length), variance: new Float64Array(this.stored[o.slot.variance]!.data.length) }));
     for (const feeds of batchFeeds) {
       const out = await runSession(this.session, feeds, names);
       for (const [k, o] of this.outputs.entries()) {
@@ -97,7 +93,7 @@ export class BatchNormStatistics {
     const feeds: Record<string, Tensor> = {};
     for (const [k, o] of this.outputs.entries()) {
       for (const [name, sum] of [[o.slot.mean, sums[k]!.mean], [o.slot.variance, sums[k]!.variance]] as const) {
-        const ref = this.stored.get(name)!;
+        const ref = this.stored[name]!;
         feeds[name] = tensor(ref.dtype, ref.dims, sum.map((v) => v / batchFeeds.length));
       }
     }

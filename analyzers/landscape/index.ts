@@ -13,7 +13,6 @@ import { Rng } from '../../common/random.js';
 import { layoutOf, randomDirection, type Normalization } from './directions.js';
 import { linearCka, linspace, summarizePath } from './metrics.js';
 import { bezierPoint, linearPoint, trainBend } from './curve.js';
-import { batchNormSlots } from './batchnorm.js';
 import { Probe } from './probe.js';
 import { heatmap, linePlot } from './svg.js';
 import type { CurveReport, LandscapeResult, PathReport, Surface1D, Surface2D } from './result.js';
@@ -91,12 +90,7 @@ async function runLandscape(ctx: AnalyzerContext<LandscapeParams>): Promise<Land
   const wantCka = pairwise && params.cka;
   const probe = await Probe.create(setup, batches, wantCka ? (params.ckaLayer ?? null) : null, { recomputeBatchNorm: pairwise && params.recomputeBatchNorm });
   const notes = [...setup.notes];
-  if (pairwise && params.recomputeBatchNorm && !setup.batched && batchNormSlots(setup.prepared.model).length > 0) {
-    notes.push('batch-norm statistics not recomputed along the line and the curve: the model runs one sample at a time, so there is no batch to take them over');
-  }
-  if (probe.recomputedBatchNorms > 0) {
-    notes.push(`batch-norm statistics of ${probe.recomputedBatchNorms} layer(s) recomputed at every point of the line and the curve (not at the surface or the end models' own evaluation)`);
-  }
+  if (probe.batchNormNote) notes.push(probe.batchNormNote);
   try {
     const theta = probe.parameters();
     const theta1 = other ? await otherParameters(other, dataset, setup, prepareOpts, notes) : null;

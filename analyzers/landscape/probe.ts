@@ -38,6 +38,8 @@ export class Probe {
     readonly count: number,
     /** Present when the model has stored batch-norm statistics and recomputing was asked for. */
     private readonly batchNorm: BatchNormStatistics | null,
+    /** What happened to the batch-norm statistics, for the result's notes (null: nothing to say). */
+    readonly batchNormNote: string | null,
   ) {}
 
   /**
@@ -54,21 +56,20 @@ export class Probe {
       if (!produced) throw new AppError('BAD_PARAMS', `the model has no tensor named "${name}"`, { layer: name });
       model.graph.outputs.push({ name, dtype: prepared.dtype, shape: null, untyped: true });
     }
-    // One sample per run leaves no batch to take statistics over (the model could not be batched).
-    const slots = opts.recomputeBatchNorm && setup.batched ? batchNormSlots(model) : [];
+    const slots = opts.recomputeBatchNorm ? batchNormSlots(model) : [];
     let batchNorm: BatchNormStatistics | null = null;
-    if (slots.length > 0) {
+    let batchNormNote: string | null = null;
+    if (slots.length > 0 && !setup.batched) {
+      // One sample per run leaves no batch to take statistics over.
+      batchNormNote = 'batch-norm statistics not recomputed along the line and the curve: the model runs one sample at a time, so there is no batch to take them over';
+    } else if (slots.length > 0) {
       batchNorm = await BatchNormStatistics.create(model, slots);
       model = liftStatistics(model, slots);
+      batchNormNote = `batch-norm statistics of ${slots.length} layer(s) recomputed at every point of the line and the curve (not at the surface or the end models' own evaluation)`;
     }
     const session = await createSession(serializeModel(model));
     const count = batches.reduce((s, b) => s + b.labels.dims[0]!, 0);
-    return new Probe(setup, session, output, layer, batches, count, batchNorm);
-  }
-
-  /** How many BatchNormalization layers get their statistics recomputed (0 when none). */
-  get recomputedBatchNorms(): number {
-    return this.batchNorm ? Object.keys(this.batchNorm.storedFeeds()).length / 2 : 0;
+    return new Probe(setup, session, output, layer, batches, count, batchNorm, batchNormNote);
   }
 
   get dim(): number {
@@ -98,7 +99,7 @@ export class Probe {
     if (this.batchNorm) {
       const stats = recomputeBatchNorm
         ? await this.batchNorm.recompute(this.batches.map((b) => ({ ...this.dataFeeds(b), ...params })))
-        : this.batchNorm.storedFeeds();
+        : this.batchNorm.stored;
       params = { ...params, ...stats };
     }
     const names = [prepared.loss, this.output, ...(wantRepresentation && this.layer ? [this.layer] : [])];
