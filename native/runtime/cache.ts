@@ -22,18 +22,23 @@ interface Entry {
   evicted: boolean;
 }
 
-/** A session opened outside the cache, behind the same lease interface: release() frees it, once. */
-export async function uncachedLease(bytes: Uint8Array, opts?: SessionOptions): Promise<SessionLease> {
-  const session = await createSession(bytes, opts);
+/** A lease whose release() runs `end` the first time only: releasing twice must not free twice. */
+function leaseOf(session: InferenceSession, end: () => void): SessionLease {
   let done = false;
   return {
     session,
     release: () => {
       if (done) return;
       done = true;
-      void session.release();
+      end();
     },
   };
+}
+
+/** A session opened outside the cache, behind the same lease interface: release() frees it, once. */
+export async function uncachedLease(bytes: Uint8Array, opts?: SessionOptions): Promise<SessionLease> {
+  const session = await createSession(bytes, opts);
+  return leaseOf(session, () => void session.release());
 }
 
 export const sessionKey = (sha256: string, variant: string): string => `${sha256}:${variant}`;
@@ -93,16 +98,10 @@ export class SessionCache {
       throw err;
     }
     const held = entry;
-    let done = false;
-    return {
-      session,
-      release: () => {
-        if (done) return;
-        done = true;
-        held.leases--;
-        if (held.evicted && held.leases === 0) void dispose(held);
-      },
-    };
+    return leaseOf(session, () => {
+      held.leases--;
+      if (held.evicted && held.leases === 0) void dispose(held);
+    });
   }
 
   /** Runs fn with a leased session and ends the lease afterwards, whatever happens. */
