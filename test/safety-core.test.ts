@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { Rng } from '../common/random.js';
 import { AppError } from '../common/errors.js';
-import { float, int, ints, type Model } from '../native/onnx/ir.js';
+import { int, ints, type Model } from '../native/onnx/ir.js';
 import { tensor } from '../native/onnx/tensor.js';
 import { runModelOnce } from '../native/runtime/session.js';
 import { upgradeOpset } from '../native/onnx/upgrade.js';
@@ -15,7 +15,7 @@ import { parseVnnlib } from '../analyzers/safety/vnnlib.js';
 import { applyLayer, forward, lowerNetwork, type Network } from '../analyzers/safety/network.js';
 import { backward, layerBounds, ibpOutput, type Box } from '../analyzers/safety/bounds.js';
 import { buildModel } from './helpers/onnx-builder.js';
-import { randomCnn, randomMlp } from './helpers/safety-nets.js';
+import { randomCnn, randomMlp, vNet } from './helpers/safety-nets.js';
 import { sharedData } from './helpers/shared-data.js';
 
 process.env.ONNXSCOPE_EP ??= 'cpu';
@@ -250,17 +250,7 @@ test('bounds: hand-worked CROWN vs IBP on a two-neuron network', () => {
   // IBP: h0 in [0, 1], h1 in [0, 1] -> y in [-1, 1].
   // CROWN upper: h0 <= (z + 1)/2 = x (chord over [-1, 1]), h1 = x  ->  y <= 0 (exact).
   // CROWN lower: h0 >= 0 (slope 0: u = -l), h1 = x  ->  y >= -1.
-  const model = buildModel({
-    opset: 13,
-    inputs: [{ name: 'x', dtype: 'float32', dims: [1, 1] }],
-    nodes: [
-      { op: 'Gemm', inputs: ['x', 'w1', 'b1'], outputs: ['z'], attrs: { transB: int(1), alpha: float(1) } },
-      { op: 'Relu', inputs: ['z'], outputs: ['h'] },
-      { op: 'Gemm', inputs: ['h', 'w2', 'b2'], outputs: ['y'], attrs: { transB: int(1) } },
-    ],
-    outputs: ['y'],
-    initializers: { w1: tensor('float32', [2, 1], [2, 1]), b1: tensor('float32', [2], [-1, 0]), w2: tensor('float32', [1, 2], [1, -1]), b2: tensor('float32', [1], [0]) },
-  });
+  const model = vNet();
   const net = lowerNetwork(model);
   const box = { lo: Float64Array.of(0), hi: Float64Array.of(1) };
   const ibp = ibpOutput(net, box);

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { float, int, type Model } from '../native/onnx/ir.js';
+import { int, type Model } from '../native/onnx/ir.js';
 import { tensor } from '../native/onnx/tensor.js';
 import { upgradeOpset } from '../native/onnx/upgrade.js';
 import { lowerNetwork } from '../analyzers/safety/network.js';
@@ -15,25 +15,10 @@ import { parseVnnlib } from '../analyzers/safety/vnnlib.js';
 import type { LoadedDataset } from '../analyzers/types.js';
 import { buildModel } from './helpers/onnx-builder.js';
 import { freshForward, runSafety } from './helpers/safety-run.js';
-import { denseForward, randomMlp } from './helpers/safety-nets.js';
+import { denseForward, randomMlp, vNet } from './helpers/safety-nets.js';
 import { cliSync } from './helpers/cli.js';
 
 process.env.ONNXSCOPE_EP ??= 'cpu';
-
-/** x in [0, 1]; h = relu([2x - 1, x]); y = h0 - h1 = -x on [0, 1/2], x - 1 on [1/2, 1]: min -1/2 at x = 1/2, max 0. */
-function vNet(): Model {
-  return buildModel({
-    opset: 13,
-    inputs: [{ name: 'x', dtype: 'float32', dims: [1, 1] }],
-    nodes: [
-      { op: 'Gemm', inputs: ['x', 'w1', 'b1'], outputs: ['z'], attrs: { transB: int(1), alpha: float(1) } },
-      { op: 'Relu', inputs: ['z'], outputs: ['h'] },
-      { op: 'Gemm', inputs: ['h', 'w2', 'b2'], outputs: ['y'], attrs: { transB: int(1) } },
-    ],
-    outputs: ['y'],
-    initializers: { w1: tensor('float32', [2, 1], [2, 1]), b1: tensor('float32', [2], [-1, 0]), w2: tensor('float32', [1, 2], [1, -1]), b2: tensor('float32', [1], [0]) },
-  });
-}
 
 const prop1 = (unsafe: string) => `(declare-const X_0 Real)(declare-const Y_0 Real)(assert (>= X_0 0))(assert (<= X_0 1))(assert ${unsafe})`;
 

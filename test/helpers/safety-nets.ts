@@ -32,6 +32,14 @@ export function mlp(layers: Dense[]): Model {
   return buildModel({ opset: 13, inputs: [{ name: 'x', dtype: 'float32', dims: [1, layers[0]!.in] }], nodes, outputs: ['y'], initializers: inits });
 }
 
+/** x in [0, 1]; h = relu([2x - 1, x]); y = h0 - h1 = -x on [0, 1/2], x - 1 on [1/2, 1]: min -1/2 at x = 1/2, max 0. */
+export function vNet(): Model {
+  return mlp([
+    { W: [2, 1], b: [-1, 0], out: 2, in: 1 },
+    { W: [1, -1], b: [0], out: 1, in: 2 },
+  ]);
+}
+
 /** Random dense layers, weights N(0, 1/in), biases N(0, 0.1), rounded to float32. */
 export function randomMlp(widths: number[], seed: number): { model: Model; layers: Dense[] } {
   const rng = new Rng(seed);
