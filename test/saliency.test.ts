@@ -38,7 +38,9 @@ const b2 = [0.1, 0, -0.1, 0.2];
 const xs = Array.from({ length: N }, () => randArr(CIN * H * W));
 const labels = [1, 0, 3];
 
-function convModel(batch: number | string): Model {
+/** Conv -> Relu -> GAP -> Gemm; with `sigmoid`, one logit and its sigmoid as the output. */
+function convModel(batch: number | string, head: { w2: number[]; b2: number[]; sigmoid?: boolean } = { w2, b2 }): Model {
+  const scores = head.sigmoid ? 'logit' : 'scores';
   return buildModel({
     inputs: [{ name: 'x', dtype: 'float32', dims: [batch, CIN, H, W] }],
     nodes: [
@@ -46,14 +48,15 @@ function convModel(batch: number | string): Model {
       { op: 'Relu', inputs: ['Z'], outputs: ['A'] },
       { op: 'GlobalAveragePool', inputs: ['A'], outputs: ['P'] },
       { op: 'Flatten', inputs: ['P'], outputs: ['F'] },
-      { op: 'Gemm', inputs: ['F', 'w2', 'b2'], outputs: ['scores'], attrs: { transB: int(1) } },
+      { op: 'Gemm', inputs: ['F', 'w2', 'b2'], outputs: [scores], attrs: { transB: int(1) } },
+      ...(head.sigmoid ? [{ op: 'Sigmoid', inputs: ['logit'], outputs: ['prob'] }] : []),
     ],
-    outputs: ['scores'],
+    outputs: [head.sigmoid ? 'prob' : 'scores'],
     initializers: {
       w1: tensor('float32', [K, CIN, 3, 3], w1),
       b1: tensor('float32', [K], b1),
-      w2: tensor('float32', [CLASSES, K], w2),
-      b2: tensor('float32', [CLASSES], b2),
+      w2: tensor('float32', [head.b2.length, K], head.w2),
+      b2: tensor('float32', [head.b2.length], head.b2),
     },
   });
 }
@@ -512,24 +515,7 @@ test('model randomization: cascading re-draws from the top change the maps, seed
 });
 
 test('a sigmoid output: the logit is differentiated (Grad-CAM++ is not scale-invariant), probability = sigmoid', async () => {
-  const bin = buildModel({
-    inputs: [{ name: 'x', dtype: 'float32', dims: ['N', CIN, H, W] }],
-    nodes: [
-      { op: 'Conv', inputs: ['x', 'w1', 'b1'], outputs: ['Z'], attrs: { pads: ints([1, 1, 1, 1]), kernel_shape: ints([3, 3]) } },
-      { op: 'Relu', inputs: ['Z'], outputs: ['A'] },
-      { op: 'GlobalAveragePool', inputs: ['A'], outputs: ['P'] },
-      { op: 'Flatten', inputs: ['P'], outputs: ['F'] },
-      { op: 'Gemm', inputs: ['F', 'w2', 'b2'], outputs: ['logit'], attrs: { transB: int(1) } },
-      { op: 'Sigmoid', inputs: ['logit'], outputs: ['prob'] },
-    ],
-    outputs: ['prob'],
-    initializers: {
-      w1: tensor('float32', [K, CIN, 3, 3], w1),
-      b1: tensor('float32', [K], b1),
-      w2: tensor('float32', [1, K], w2.slice(K, 2 * K)),
-      b2: tensor('float32', [1], [0.1]),
-    },
-  });
+  const bin = convModel('N', { w2: w2.slice(K, 2 * K), b2: [0.1], sigmoid: true });
   const r = await analyze(bin, data, { method: 'gradcampp', layer: 'A', indices: 'all', target: '0' });
   assert.equal(r.scoreTensor, 'logit');
   assert.equal(r.numClasses, 1);
