@@ -3,15 +3,14 @@
  * tiled when a bench needs more samples than the 100 that ship.
  */
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { SHARED_DATA } from '../test/helpers/shared-data.js';
 import { loadModel } from '../native/onnx/load.js';
 import { loadCsv } from '../datasets/csv.js';
 import type { LoadedDataset } from '../analyzers/types.js';
 import type { Model } from '../native/onnx/ir.js';
 
-/** ../shared/data beside the project root (dist/bench -> project -> ..). */
-export const SHARED_DATA = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'shared', 'data');
+export { SHARED_DATA };
 
 export function sharedModel(relative: string): Model {
   return loadModel(readFileSync(join(SHARED_DATA, relative)));
