@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { timeAutodiff } from './autodiff.js';
-import { mnist, sharedModel } from './fixtures.js';
+import { mnist, testDataModel } from './fixtures.js';
 import { LossRunner } from '../native/autodiff/runner.js';
 import { datasetBatches, setupDifferentiable } from '../analyzers/common/differentiable.js';
 import type { BenchSection } from './section.js';
@@ -23,7 +23,7 @@ export async function autodiffSection(): Promise<BenchSection> {
   ];
   for (const [label, path, shape] of models) {
     for (const batch of [1, 256]) {
-      const t = await timeAutodiff(sharedModel(path), mnist(batch, shape), { batch });
+      const t = await timeAutodiff(testDataModel(path), mnist(batch, shape), { batch });
       rows.push({
         model: label,
         params: t.parameterCount,
@@ -47,7 +47,7 @@ export async function perExampleSection(): Promise<BenchSection> {
   const rows: Record<string, string | number>[] = [];
   const data = mnist(256);
   for (const batchSize of [1, 64]) {
-    const setup = await setupDifferentiable(sharedModel('onnxruntime/cnn_mnist_pytorch.onnx'), data, { batchSize, precision: 'float32' });
+    const setup = await setupDifferentiable(testDataModel('onnxruntime/cnn_mnist_pytorch.onnx'), data, { batchSize, precision: 'float32' });
     const runner = await LossRunner.create(setup.prepared, { fixedParameters: true });
     const batches = [...datasetBatches(data, setup, { maxSamples: 128, weighting: 'sum' })];
     await runner.perExampleStats(batches[0]!); // builds the graph and warms up

@@ -4,19 +4,13 @@
  * enough to time; each setting gets a warm-up run (session creation, batch rewrite) and then
  * the median of `repeats` timed runs of the whole analyzer.
  */
-import { readFileSync } from 'node:fs';
-import { createHash } from 'node:crypto';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { evaluateAnalyzer, type EvaluateParams } from '../analyzers/evaluate/index.js';
 import { loadDataset } from '../datasets/index.js';
-import { loadModel } from '../native/onnx/load.js';
 import { runtimeInfo } from '../native/runtime/session.js';
 import type { LoadedModel } from '../analyzers/types.js';
 import { tile } from './fixtures.js';
+import { loadTestModel, readTestData } from '../test/helpers/test-data.js';
 import { median } from './section.js';
-
-const SHARED = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'shared', 'data');
 
 export interface EvaluateThroughput {
   model: string;
@@ -42,9 +36,8 @@ export async function benchEvaluate(opts: EvaluateBenchOptions = {}): Promise<Ev
   const samples = opts.samples ?? 2000;
   const repeats = opts.repeats ?? 5;
   const file = 'onnxruntime/cnn_mnist_pytorch.onnx';
-  const bytes = new Uint8Array(readFileSync(join(SHARED, file)));
-  const model: LoadedModel = { sha256: createHash('sha256').update(bytes).digest('hex'), bytes, ir: loadModel(bytes) };
-  const csv = loadDataset(new Uint8Array(readFileSync(join(SHARED, 'eran', 'mnist_test.csv'))), 'csv', 'mnist-csv', { featureScale: 1 / 255 });
+  const model: LoadedModel = loadTestModel(file);
+  const csv = loadDataset(readTestData('eran/mnist_test.csv'), 'csv', 'mnist-csv', { featureScale: 1 / 255 });
   const dataset = tile(csv, samples);
   const out: EvaluateThroughput[] = [];
   for (const batchSize of opts.batchSizes ?? [1, 64]) {

@@ -1,24 +1,20 @@
 /**
- * Bench inputs: the real models in ../shared/data and MNIST rows from ../shared/data/eran,
+ * Bench inputs: the real models in test/data and MNIST rows from test/data/eran,
  * tiled when a bench needs more samples than the 100 that ship.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { SHARED_DATA } from '../test/helpers/shared-data.js';
+import { readTestData } from '../test/helpers/test-data.js';
 import { loadModel } from '../native/onnx/load.js';
 import { loadCsv } from '../datasets/csv.js';
 import type { LoadedDataset } from '../analyzers/types.js';
 import type { Model } from '../native/onnx/ir.js';
 
-export { SHARED_DATA };
-
-export function sharedModel(relative: string): Model {
-  return loadModel(readFileSync(join(SHARED_DATA, relative)));
+export function testDataModel(relative: string): Model {
+  return loadModel(readTestData(relative));
 }
 
 /** The 100 MNIST test rows, pixels scaled to [0, 1], tiled to `count` samples. */
 export function mnist(count = 100, shape: number[] = [1, 28, 28]): LoadedDataset {
-  const base = loadCsv(readFileSync(join(SHARED_DATA, 'eran', 'mnist_test.csv')), 'mnist', { featureScale: 1 / 255 });
+  const base = loadCsv(readTestData('eran/mnist_test.csv'), 'mnist', { featureScale: 1 / 255 });
   return tile(base, count, shape);
 }
 

@@ -12,12 +12,12 @@ import { buildGraphQLSchema } from '../resolvers/index.js';
 import { loadGateConfig } from '../gate/config.js';
 import { embeddedBackend } from '../gate/embedded.js';
 import { runGate } from '../gate/run.js';
-import { SHARED_DATA } from './fixtures.js';
+import { testData } from '../test/helpers/test-data.js';
 import type { BenchSection } from './section.js';
 
 const CONFIG = `
-model: ${path.join(SHARED_DATA, 'onnxruntime', 'cnn_mnist_pytorch.onnx')}
-data: ${path.join(SHARED_DATA, 'eran', 'mnist_test.csv')}
+model: ${testData('onnxruntime/cnn_mnist_pytorch.onnx')}
+data: ${testData('eran/mnist_test.csv')}
 analyses:
   hessian:
     params: { compute: [top], topK: 1, maxIter: 20 }

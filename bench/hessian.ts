@@ -1,7 +1,7 @@
 /**
  * Hessian bench on a real CNN: cnn_mnist_pytorch.onnx (21,840 parameters, float32 because the
  * CPU provider has no float64 Conv) over MNIST. Only 100 MNIST rows ship in
- * ../shared/data/eran, so they are tiled to `samples` (default 1,000): every Hessian-vector
+ * test/data/eran, so they are tiled to `samples` (default 1,000): every Hessian-vector
  * product is a pass over 1,000 samples, the cost a user pays, though the curvature is that of
  * the 100 distinct digits.
  *
@@ -18,7 +18,7 @@ import { validateParams } from '../analyzers/params.js';
 import { datasetBatches, setupDifferentiable } from '../analyzers/common/differentiable.js';
 import { LossRunner } from '../native/autodiff/runner.js';
 import { Rng } from '../common/random.js';
-import { mnist, sharedModel } from './fixtures.js';
+import { mnist, testDataModel } from './fixtures.js';
 import type { BenchSection } from './section.js';
 
 export interface HessianBenchRow {
@@ -43,7 +43,7 @@ const MODEL = 'onnxruntime/cnn_mnist_pytorch.onnx';
 export async function benchHessian(opts: HessianBenchOptions = {}): Promise<HessianBenchRow[]> {
   const samples = opts.samples ?? 1000;
   const batchSize = opts.batchSize ?? 250;
-  const ir = sharedModel(MODEL);
+  const ir = testDataModel(MODEL);
   const model = { sha256: 'bench', bytes: serializeModel(ir), ir };
   const dataset = mnist(samples);
   const rows: HessianBenchRow[] = [];

@@ -4,24 +4,23 @@
  * default 5; the competition allowed 120). Reports verdicts, what decided them and the time.
  */
 import { readFileSync } from 'node:fs';
-import { createHash } from 'node:crypto';
-import { loadModel } from '../native/onnx/load.js';
+import { join } from 'node:path';
+import { loadTestModel, testData } from '../test/helpers/test-data.js';
 import { validateParams } from '../analyzers/params.js';
 import { safetyAnalyzer, type SafetyParams } from '../analyzers/safety/index.js';
 import type { BenchSection } from './section.js';
 
-const DIR = new URL('../../../shared/data/vnncomp2021/mnistfc/', import.meta.url);
+const DIR = testData('vnncomp2021/mnistfc');
 
 export async function safetySection(): Promise<BenchSection> {
   const timeout = Number(process.env.SAFETY_BENCH_TIMEOUT ?? 5);
-  const bytes = new Uint8Array(readFileSync(new URL('mnist-net_256x2.onnx', DIR)));
-  const model = { sha256: createHash('sha256').update(bytes).digest('hex'), bytes, ir: loadModel(bytes) };
+  const model = loadTestModel('vnncomp2021/mnistfc/mnist-net_256x2.onnx');
   const rows: BenchSection['rows'] = [];
   const tally: Record<string, number> = {};
   for (const eps of ['0.03', '0.05']) {
     for (let i = 0; i < 15; i++) {
       const name = `prop_${i}_${eps}`;
-      const params = validateParams(safetyAnalyzer.params, { vnnlib: readFileSync(new URL(`${name}.vnnlib`, DIR), 'utf8'), timeout }) as SafetyParams;
+      const params = validateParams(safetyAnalyzer.params, { vnnlib: readFileSync(join(DIR, `${name}.vnnlib`), 'utf8'), timeout }) as SafetyParams;
       const t0 = performance.now();
       const r = await safetyAnalyzer.run({ model, dataset: null, params, progress: () => undefined, signal: new AbortController().signal });
       const c = r.checks[0]!;

@@ -6,17 +6,13 @@
  * Run: `npm run build && node dist/bench/saliency.js`.
  */
 import { performance } from 'node:perf_hooks';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createHash } from 'node:crypto';
-import { loadModel } from '../native/onnx/load.js';
 import { loadCsv } from '../datasets/csv.js';
 import { conformDataset } from '../datasets/conform.js';
 import { prepareSaliencyModel, SaliencyRunner } from '../analyzers/saliency/engine.js';
 import { rawMaps, resolveLayer, runnerSpec, type MapSpec, type Method } from '../analyzers/saliency/compute.js';
 import { inputGeometry } from '../analyzers/saliency/layers.js';
-import { SHARED_DATA } from './fixtures.js';
+import { loadTestModel, readTestData } from '../test/helpers/test-data.js';
 import { median, type BenchSection } from './section.js';
 
 export interface SaliencyTiming {
@@ -29,12 +25,10 @@ export interface SaliencyTiming {
 }
 
 
-export async function benchSaliency(opts: { dataDir?: string; batch?: number; repeats?: number } = {}): Promise<SaliencyTiming[]> {
-  const dir = opts.dataDir ?? path.resolve(process.cwd(), '../shared/data');
-  const bytes = readFileSync(path.join(dir, 'onnxruntime/mnist.onnx'));
-  const ir = loadModel(bytes);
-  const loaded = { sha256: createHash('sha256').update(bytes).digest('hex'), bytes, ir };
-  const data = conformDataset(loadCsv(readFileSync(path.join(dir, 'eran/mnist_test.csv')), 'bench'), ir);
+export async function benchSaliency(opts: { batch?: number; repeats?: number } = {}): Promise<SaliencyTiming[]> {
+  const loaded = loadTestModel('onnxruntime/mnist.onnx');
+  const ir = loaded.ir;
+  const data = conformDataset(loadCsv(readTestData('eran/mnist_test.csv'), 'bench'), ir);
   const per = data.sampleShape.reduce((a, b) => a * b, 1);
   const sm = await prepareSaliencyModel(loaded, data.x.subarray(0, 3 * per));
   const batch = opts.batch ?? 32;
@@ -85,7 +79,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
 
 /** The saliency section of `npm run bench`: maps per second on mnist.onnx, batched vs one sample per call. */
 export async function saliencySection(): Promise<BenchSection> {
-  const rows = await benchSaliency({ dataDir: SHARED_DATA });
+  const rows = await benchSaliency();
   return {
     title: 'saliency maps per second (mnist.onnx, 100 MNIST images, last ReLU layer)',
     rows: rows.map((t) => ({

@@ -19,13 +19,12 @@ import { dynamicBatchDiff } from './helpers/dynamic-batch.js';
 import { tensor, type Tensor } from '../native/onnx/tensor.js';
 import { int, ints, str, type Attr, type Model } from '../native/onnx/ir.js';
 import { Rng } from '../common/random.js';
-import { existsSync, readFileSync } from 'node:fs';
 import { loadModel } from '../native/onnx/load.js';
 import { upgradeOpset } from '../native/onnx/upgrade.js';
 import { liftParameters, selectParameters } from '../native/autodiff/params.js';
 import { probeShapes } from '../native/autodiff/shapes.js';
 import { buildGradient } from '../native/autodiff/gradient.js';
-import { sharedData } from './helpers/shared-data.js';
+import { readTestData } from './helpers/test-data.js';
 
 const rng = new Rng(17);
 const rand32 = (dims: number[], lo = -1, hi = 1) =>
@@ -136,7 +135,7 @@ test('conv net graphs built with a symbolic batch give the static-shape numbers 
 });
 
 /**
- * Real models from ../shared/data (third-party; skipped when absent), every weight lifted to an
+ * Real third-party models from test/data, every weight lifted to an
  * input. Relu -> Identity and MaxPool -> AveragePool make the function smooth, so finite
  * differences are meaningful (with kinks, h = 1e-2 in float32 flips many ReLUs/argmaxes); what
  * remains is the models' real Conv/Pad/AveragePool/Gemm/MatMul/Reshape/Flatten structure.
@@ -144,9 +143,8 @@ test('conv net graphs built with a symbolic batch give the static-shape numbers 
  * weights: h^2 truncation), HVP ~1e-5; rtol 3e-2.
  */
 for (const file of ['vnncomp2021/verivital/Convnet_avgpool.onnx', 'vnncomp2021/verivital/Convnet_maxpool.onnx', 'onnxruntime/mnist.onnx']) {
-  const path = sharedData(file);
-  test(`real model ${file} (smoothed): gradient and HVP w.r.t. all weights`, { skip: existsSync(path) ? false : `${path} missing` }, async () => {
-    const m0 = upgradeOpset(loadModel(readFileSync(path)));
+  test(`real model ${file} (smoothed): gradient and HVP w.r.t. all weights`, async () => {
+    const m0 = upgradeOpset(loadModel(readTestData(file)));
     for (const n of m0.graph.nodes) {
       if (n.opType === 'Relu') n.opType = 'Identity';
       if (n.opType === 'MaxPool') n.opType = 'AveragePool';

@@ -44,7 +44,7 @@ import { checkGradient, checkHvp } from './helpers/gradcheck.js';
 import { float64Reference } from './helpers/float64-reference.js';
 import { mnistRows } from './helpers/mnist-csv.js';
 import { Rng } from '../common/random.js';
-import { sharedData } from './helpers/shared-data.js';
+import { testData } from './helpers/test-data.js';
 
 const RTOL = 1e-4;
 const H = 1e-6;
@@ -58,11 +58,11 @@ interface RealModel {
 }
 
 const MODELS: RealModel[] = [
-  { name: 'mnist.onnx (opset 8)', path: sharedData('onnxruntime/mnist.onnx'), dims: [1, 1, 28, 28], maxPool: true },
-  { name: 'cnn_mnist_pytorch.onnx (opset 9)', path: sharedData('onnxruntime/cnn_mnist_pytorch.onnx'), dims: [1, 1, 28, 28], maxPool: true },
-  { name: 'mnistfc 256x2 (opset 9)', path: sharedData('vnncomp2021/mnistfc/mnist-net_256x2.onnx'), dims: [1, 784, 1], maxPool: false },
-  { name: 'verivital Convnet_avgpool (opset 9)', path: sharedData('vnncomp2021/verivital/Convnet_avgpool.onnx'), dims: [1, 1, 28, 28], maxPool: false },
-  { name: 'verivital Convnet_maxpool (opset 9)', path: sharedData('vnncomp2021/verivital/Convnet_maxpool.onnx'), dims: [1, 1, 28, 28], maxPool: true },
+  { name: 'mnist.onnx (opset 8)', path: testData('onnxruntime/mnist.onnx'), dims: [1, 1, 28, 28], maxPool: true },
+  { name: 'cnn_mnist_pytorch.onnx (opset 9)', path: testData('onnxruntime/cnn_mnist_pytorch.onnx'), dims: [1, 1, 28, 28], maxPool: true },
+  { name: 'mnistfc 256x2 (opset 9)', path: testData('vnncomp2021/mnistfc/mnist-net_256x2.onnx'), dims: [1, 784, 1], maxPool: false },
+  { name: 'verivital Convnet_avgpool (opset 9)', path: testData('vnncomp2021/verivital/Convnet_avgpool.onnx'), dims: [1, 1, 28, 28], maxPool: false },
+  { name: 'verivital Convnet_maxpool (opset 9)', path: testData('vnncomp2021/verivital/Convnet_maxpool.onnx'), dims: [1, 1, 28, 28], maxPool: true },
 ];
 
 const digits = mnistRows(3, 10);

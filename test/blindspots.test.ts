@@ -4,7 +4,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { buildModel } from './helpers/onnx-builder.js';
 import { tensor } from '../native/onnx/tensor.js';
 import { serializeModel, type Model } from '../native/onnx/ir.js';
@@ -15,8 +14,8 @@ import { createSession, runSession } from '../native/runtime/session.js';
 import { blindspotsAnalyzer, type BlindspotsParams } from '../analyzers/blindspots/index.js';
 import type { LoadedDataset } from '../analyzers/types.js';
 import { validateParams } from '../analyzers/params.js';
+import { readTestData } from './helpers/test-data.js';
 
-const SHARED = new URL('../../../shared/data/', import.meta.url);
 
 async function run(model: Model, dataset: LoadedDataset, params: Record<string, unknown>) {
   const files = new Map<string, Uint8Array>();
@@ -64,8 +63,8 @@ test('linear classifier: the traversal stays on the level set and reaches the pr
 });
 
 test('trained CNN (verivital Convnet_maxpool): end points keep the source class within pthresh and close 80% of the distance', async () => {
-  const model = loadModel(readFileSync(new URL('vnncomp2021/verivital/Convnet_maxpool.onnx', SHARED)));
-  const mnist = loadCsv(readFileSync(new URL('eran/mnist_test.csv', SHARED)), 'mnist', { featureScale: 1 / 255 });
+  const model = loadModel(readTestData('vnncomp2021/verivital/Convnet_maxpool.onnx'));
+  const mnist = loadCsv(readTestData('eran/mnist_test.csv'), 'mnist', { featureScale: 1 / 255 });
   const dataset: LoadedDataset = { ...mnist, sampleShape: [1, 28, 28] };
   const labels = mnist.y as Int32Array;
   const session = await createSession(serializeModel(model));

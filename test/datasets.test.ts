@@ -6,17 +6,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import path from 'node:path';
 import { PNG } from 'pngjs';
 import { zipSync, strToU8 } from 'fflate';
 import { loadDataset, conformDataset, readNpy, writeNpy, writeNpz, loadNpz } from '../datasets/index.js';
 import { resizeBilinear } from '../datasets/resize.js';
 import { loadModel } from '../native/onnx/load.js';
 import { AppError, type ErrorCode } from '../common/errors.js';
+import { readTestData, testData } from './helpers/test-data.js';
 
-const DATA = path.resolve(process.cwd(), '../shared/data');
-const model = (p: string) => loadModel(new Uint8Array(fs.readFileSync(path.join(DATA, p))));
-const csvBytes = () => new Uint8Array(fs.readFileSync(path.join(DATA, 'eran/mnist_test.csv')));
+const model = (p: string) => loadModel(readTestData(p));
+const csvBytes = () => readTestData('eran/mnist_test.csv');
 
 const isCode = (code: ErrorCode, pattern?: RegExp) => (e: unknown) => {
   assert.ok(e instanceof AppError, `expected AppError, got ${String(e)}`);
@@ -95,7 +94,7 @@ test('npz: writer -> loader round trip, stored and deflated', () => {
 
 test('csv: the real MNIST file, checked against a plain split of its lines', () => {
   const d = loadDataset(csvBytes(), 'csv', 'sha', { featureScale: 1 / 255 });
-  const lines = fs.readFileSync(path.join(DATA, 'eran/mnist_test.csv'), 'utf8').trim().split('\n');
+  const lines = fs.readFileSync(testData('eran/mnist_test.csv'), 'utf8').trim().split('\n');
   assert.equal(d.count, lines.length);
   assert.equal(d.count, 100);
   assert.deepEqual(d.sampleShape, [784]);

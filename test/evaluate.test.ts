@@ -4,8 +4,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { evaluateAnalyzer, type EvaluateParams, type EvaluateResult } from '../analyzers/evaluate/index.js';
 import { validateParams } from '../analyzers/params.js';
@@ -19,12 +17,11 @@ import { AppError } from '../common/errors.js';
 import { PNG } from 'pngjs';
 import { zipSync } from 'fflate';
 import { loaded, tinyModel } from './helpers/tiny-models.js';
+import { readTestData } from './helpers/test-data.js';
 
-const DATA = path.resolve(process.cwd(), '../shared/data');
-const bytesOf = (p: string) => new Uint8Array(fs.readFileSync(path.join(DATA, p)));
 const CNN = 'onnxruntime/cnn_mnist_pytorch.onnx';
 const MNIST = 'onnxruntime/mnist.onnx';
-const mnistCsv = (): LoadedDataset => loadDataset(bytesOf('eran/mnist_test.csv'), 'csv', 'csv-sha', { featureScale: 1 / 255 });
+const mnistCsv = (): LoadedDataset => loadDataset(readTestData('eran/mnist_test.csv'), 'csv', 'csv-sha', { featureScale: 1 / 255 });
 
 async function evaluate(model: LoadedModel, dataset: LoadedDataset | null, raw: Record<string, unknown> = {}, signal?: AbortSignal): Promise<EvaluateResult> {
   const params = validateParams(evaluateAnalyzer.params, raw) as EvaluateParams;
@@ -59,7 +56,7 @@ const close = (a: number, b: number, rel: number, what: string) => assert.ok(Mat
 
 test('evaluate cnn_mnist_pytorch (LogSoftmax) on the MNIST CSV: NLL and accuracy equal a hand loop over ORT', async () => {
   const data = mnistCsv();
-  const bytes = bytesOf(CNN);
+  const bytes = readTestData(CNN);
   const rows = await reference(bytes, data.x, data.count, [1, 1, 28, 28]);
   const labels = data.y!;
   const nll = rows.reduce((acc, r, i) => acc - r[labels[i]!]!, 0) / rows.length;
@@ -95,7 +92,7 @@ test('evaluate cnn_mnist_pytorch (LogSoftmax) on the MNIST CSV: NLL and accuracy
 
 test('evaluate mnist.onnx (CNTK logits, hard-coded Reshape): cross-entropy via log-sum-exp, batched after the rewrite', async () => {
   const data = mnistCsv();
-  const bytes = bytesOf(MNIST);
+  const bytes = readTestData(MNIST);
   const rows = await reference(bytes, data.x, data.count, [1, 1, 28, 28]);
   const labels = data.y!;
   // Reference cross-entropy written independently: -log(softmax(z)[y]) with a plain sum.
@@ -124,10 +121,10 @@ function withSoftmax(source: Model): Model {
 
 test('Softmax output: nll-of-probabilities agrees with cross-entropy on the logits', async () => {
   const data = mnistCsv();
-  const base = loadModel(bytesOf(MNIST));
+  const base = loadModel(readTestData(MNIST));
   const probs = withSoftmax(base);
   assert.equal(detectOutputKind(probs), 'probabilities');
-  const onLogits = await evaluate(loaded(bytesOf(MNIST)), data);
+  const onLogits = await evaluate(loaded(readTestData(MNIST)), data);
   const onProbs = await evaluate(loaded(probs), data);
   assert.equal(onProbs.lossKind, 'nll-of-probabilities');
   close(onProbs.loss, onLogits.loss, 1e-4, 'same loss two ways');
@@ -135,16 +132,16 @@ test('Softmax output: nll-of-probabilities agrees with cross-entropy on the logi
 });
 
 test('output kinds of the real models and of sigmoid heads', () => {
-  assert.equal(detectOutputKind(loadModel(bytesOf(CNN))), 'log-probabilities');
-  assert.equal(detectOutputKind(loadModel(bytesOf(MNIST))), 'logits');
-  assert.equal(detectOutputKind(loadModel(bytesOf('vnncomp2021/mnistfc/mnist-net_256x2.onnx'))), 'logits');
+  assert.equal(detectOutputKind(loadModel(readTestData(CNN))), 'log-probabilities');
+  assert.equal(detectOutputKind(loadModel(readTestData(MNIST))), 'logits');
+  assert.equal(detectOutputKind(loadModel(readTestData('vnncomp2021/mnistfc/mnist-net_256x2.onnx'))), 'logits');
   assert.equal(detectOutputKind(sigmoidModel(1)), 'sigmoid');
   assert.equal(detectOutputKind(sigmoidModel(3)), 'logits', 'a 3-unit sigmoid is multi-label, not binary');
   const undeclared = cloneModel(sigmoidModel(3));
   undeclared.graph.outputs = [{ ...undeclared.graph.outputs[0]!, shape: null }];
   assert.equal(detectOutputKind(undeclared), 'sigmoid', 'an undeclared output shape counts as one unit');
   // Pass-through ops after the head do not hide it.
-  const reshaped = cloneModel(loadModel(bytesOf(CNN)));
+  const reshaped = cloneModel(loadModel(readTestData(CNN)));
   const last = reshaped.graph.outputs[0]!;
   reshaped.graph.nodes.push({ opType: 'Identity', domain: '', name: 'id', inputs: [last.name], outputs: ['final'], attrs: {} });
   reshaped.graph.outputs = [{ ...last, name: 'final' }];
@@ -245,7 +242,7 @@ test('a model that cannot be batched is evaluated per sample, with the same numb
 });
 
 test('evaluate refuses what it cannot score: no dataset, no labels, bad labels, wrong shapes; honours cancellation', async () => {
-  const model = loaded(bytesOf(CNN));
+  const model = loaded(readTestData(CNN));
   const data = mnistCsv();
   const code = (c: string, re?: RegExp) => (e: unknown) => e instanceof AppError && e.code === c && (!re || re.test(e.message));
   await assert.rejects(evaluate(model, null), code('BAD_DATASET'));
@@ -263,10 +260,10 @@ test('evaluate refuses what it cannot score: no dataset, no labels, bad labels, 
 test('mnistfc ([1,784,1] input): CSV rows reshaped to [784,1], cross-entropy equals the hand loop', async () => {
   const data = mnistCsv();
   const file = 'vnncomp2021/mnistfc/mnist-net_256x2.onnx';
-  const rows = await reference(bytesOf(file), data.x, data.count, [1, 784, 1]);
+  const rows = await reference(readTestData(file), data.x, data.count, [1, 784, 1]);
   const labels = data.y!;
   const ce = rows.reduce((acc, z, i) => acc + Math.log(z.reduce((s, v) => s + Math.exp(v), 0)) - z[labels[i]!]!, 0) / rows.length;
-  const r = await evaluate(loaded(bytesOf(file)), data, { batchSize: 32 });
+  const r = await evaluate(loaded(readTestData(file)), data, { batchSize: 32 });
   assert.deepEqual(r.inputShape, [784, 1]);
   assert.equal(r.reshapedInput, true);
   close(r.loss, ce, 1e-6, 'mnistfc cross-entropy');
@@ -274,7 +271,7 @@ test('mnistfc ([1,784,1] input): CSV rows reshaped to [784,1], cross-entropy equ
 });
 
 test('the same digits as a PNG image folder give the same evaluation as the CSV', async () => {
-  const csv = loadDataset(bytesOf('eran/mnist_test.csv'), 'csv', 'raw');
+  const csv = loadDataset(readTestData('eran/mnist_test.csv'), 'csv', 'raw');
   const files: Record<string, Uint8Array> = {};
   for (let i = 0; i < csv.count; i++) {
     const png = new PNG({ width: 28, height: 28 });
@@ -288,7 +285,7 @@ test('the same digits as a PNG image folder give the same evaluation as the CSV'
   const images = loadDataset(zipSync(files), 'imagefolder', 'png');
   assert.deepEqual(images.classes, ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
   assert.deepEqual(images.sampleShape, [1, 28, 28]);
-  const model = loaded(bytesOf(CNN));
+  const model = loaded(readTestData(CNN));
   const fromPng = await evaluate(model, images);
   const fromCsv = await evaluate(model, mnistCsv());
   assert.equal(fromPng.reshapedInput, false);

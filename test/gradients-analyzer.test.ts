@@ -4,7 +4,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { gradientsAnalyzer, type GradientsParams } from '../analyzers/gradients/index.js';
 import { validateParams } from '../analyzers/params.js';
 import { unzipChecked } from '../datasets/npz.js';
@@ -15,8 +14,8 @@ import { serializeModel, type Model } from '../native/onnx/ir.js';
 import { buildModel } from './helpers/onnx-builder.js';
 import { tensor } from '../native/onnx/tensor.js';
 import type { LoadedDataset } from '../analyzers/types.js';
+import { readTestData } from './helpers/test-data.js';
 
-const SHARED = new URL('../../../shared/data/', import.meta.url);
 
 async function run(model: Model, dataset: LoadedDataset, params: Record<string, unknown>) {
   const files = new Map<string, Uint8Array>();
@@ -32,8 +31,8 @@ async function run(model: Model, dataset: LoadedDataset, params: Record<string, 
 }
 
 test('real CNN with a fixed batch of 1: batches of 7 give the same loss and gradient as one batch of 100', async () => {
-  const model = loadModel(readFileSync(new URL('onnxruntime/cnn_mnist_pytorch.onnx', SHARED)));
-  const data = { ...loadCsv(readFileSync(new URL('eran/mnist_test.csv', SHARED)), 'mnist', { featureScale: 1 / 255 }), sampleShape: [1, 28, 28] };
+  const model = loadModel(readTestData('onnxruntime/cnn_mnist_pytorch.onnx'));
+  const data = { ...loadCsv(readTestData('eran/mnist_test.csv'), 'mnist', { featureScale: 1 / 255 }), sampleShape: [1, 28, 28] };
   const a = await run(model, data, { batchSize: 7 });
   const b = await run(model, data, { batchSize: 100 });
   assert.equal(a.result.lossKind, 'nll');

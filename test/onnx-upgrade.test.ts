@@ -1,7 +1,7 @@
 /**
  * upgradeOpset: every legacy form is rewritten to its opset-18 form and the upgraded model
  * computes the same outputs as the original in ONNX Runtime (which still runs opsets 7..17):
- * small models per legacy form, the real models in /work/shared/data on real MNIST digits, and
+ * small models per legacy form, the real models in test/data on real MNIST digits, and
  * every model of ONNX's backend test data below opset 18 (when libonnx-testdata is installed).
  * Opset < 7 forms (legacy broadcast) are not guaranteed by ORT, so those are checked against
  * values computed here.
@@ -20,7 +20,7 @@ import { tensor, tensorFromProto, type Tensor } from '../native/onnx/tensor.js';
 import { runModelOnce } from '../native/runtime/session.js';
 import { AppError } from '../common/errors.js';
 import { Rng } from '../common/random.js';
-import { sharedData } from './helpers/shared-data.js';
+import { testData } from './helpers/test-data.js';
 
 const rng = new Rng(41);
 const rand = (dims: number[], dtype: 'float32' | 'float64' = 'float32', lo = -2, hi = 2) =>
@@ -236,11 +236,11 @@ test('opset >= 18 is kept; ir_version raised; the source model is not changed; s
 });
 
 const REAL = [
-  { path: sharedData('onnxruntime/mnist.onnx'), opset: 8, dims: [1, 1, 28, 28] },
-  { path: sharedData('onnxruntime/cnn_mnist_pytorch.onnx'), opset: 9, dims: [1, 1, 28, 28] },
-  { path: sharedData('vnncomp2021/mnistfc/mnist-net_256x2.onnx'), opset: 9, dims: [1, 784, 1] },
-  { path: sharedData('vnncomp2021/verivital/Convnet_avgpool.onnx'), opset: 9, dims: [1, 1, 28, 28] },
-  { path: sharedData('vnncomp2021/verivital/Convnet_maxpool.onnx'), opset: 9, dims: [1, 1, 28, 28] },
+  { path: testData('onnxruntime/mnist.onnx'), opset: 8, dims: [1, 1, 28, 28] },
+  { path: testData('onnxruntime/cnn_mnist_pytorch.onnx'), opset: 9, dims: [1, 1, 28, 28] },
+  { path: testData('vnncomp2021/mnistfc/mnist-net_256x2.onnx'), opset: 9, dims: [1, 784, 1] },
+  { path: testData('vnncomp2021/verivital/Convnet_avgpool.onnx'), opset: 9, dims: [1, 1, 28, 28] },
+  { path: testData('vnncomp2021/verivital/Convnet_maxpool.onnx'), opset: 9, dims: [1, 1, 28, 28] },
 ];
 
 test('real models (opsets 8 and 9) give the same outputs after the upgrade on real MNIST digits', async () => {

@@ -18,15 +18,14 @@ import { serializeModel } from '../native/onnx/ir.js';
 import { tensor } from '../native/onnx/tensor.js';
 import { AppError } from '../common/errors.js';
 import { loaded, tinyModel } from './helpers/tiny-models.js';
+import { readTestData, testData } from './helpers/test-data.js';
 
-const DATA = path.resolve(process.cwd(), '../shared/data');
-const read = (p: string) => new Uint8Array(fs.readFileSync(path.join(DATA, p)));
 const MNIST = 'onnxruntime/mnist.onnx';
 const CNN = 'onnxruntime/cnn_mnist_pytorch.onnx';
 
 /** The first n MNIST rows from the CSV, parsed here without the datasets module: pixels / 255. */
 function mnistSamples(n: number): { x: Float32Array; labels: number[] } {
-  const lines = fs.readFileSync(path.join(DATA, 'eran/mnist_test.csv'), 'utf8').trim().split('\n').slice(0, n);
+  const lines = fs.readFileSync(testData('eran/mnist_test.csv'), 'utf8').trim().split('\n').slice(0, n);
   const x = new Float32Array(n * 784);
   const labels: number[] = [];
   lines.forEach((l, i) => {
@@ -39,9 +38,9 @@ function mnistSamples(n: number): { x: Float32Array; labels: number[] } {
 
 /** Reference outputs: a plain ORT session on the original file, one sample per run. */
 async function onePerRun(file: string, x: Float32Array, n: number): Promise<Float32Array[]> {
-  const model = loadModel(read(file));
+  const model = loadModel(readTestData(file));
   const input = model.graph.inputs[0]!;
-  const session = await ort.InferenceSession.create(read(file), { executionProviders: ['cpu'] });
+  const session = await ort.InferenceSession.create(readTestData(file), { executionProviders: ['cpu'] });
   const out: Float32Array[] = [];
   for (let s = 0; s < n; s++) {
     const feed = new ort.Tensor('float32', x.slice(s * 784, (s + 1) * 784), input.shape as number[]);
@@ -66,8 +65,8 @@ test('provider choice: CUDA is tried, its load failure falls back to CPU, is log
   resetProviderChoice();
   try {
     assert.equal(runtimeInfo().providerInUse, null);
-    const s1 = await createSession(read(MNIST));
-    const s2 = await createSession(read(CNN));
+    const s1 = await createSession(readTestData(MNIST));
+    const s2 = await createSession(readTestData(CNN));
     const info = runtimeInfo();
     if (cudaLibraryShipped()) {
       assert.equal(info.providerInUse, 'cuda');
@@ -97,7 +96,7 @@ test('provider choice: ONNXSCOPE_EP=cpu never tries CUDA; a bad value is BAD_PAR
   resetProviderChoice();
   try {
     process.env.ONNXSCOPE_EP = 'cpu';
-    const s = await createSession(read(MNIST), { intraOpThreads: 1, interOpThreads: 1 });
+    const s = await createSession(readTestData(MNIST), { intraOpThreads: 1, interOpThreads: 1 });
     await s.release();
     const info = runtimeInfo();
     assert.equal(info.providerInUse, 'cpu');
@@ -107,7 +106,7 @@ test('provider choice: ONNXSCOPE_EP=cpu never tries CUDA; a bad value is BAD_PAR
     assert.equal(info.interOpThreads, 1);
     assert.deepEqual(lines, ['onnxscope runtime: execution provider cpu (ONNXSCOPE_EP=cpu)']);
     process.env.ONNXSCOPE_EP = 'tpu';
-    await assert.rejects(createSession(read(MNIST)), (e: unknown) => e instanceof AppError && e.code === 'BAD_PARAMS' && /ONNXSCOPE_EP=tpu/.test(e.message));
+    await assert.rejects(createSession(readTestData(MNIST)), (e: unknown) => e instanceof AppError && e.code === 'BAD_PARAMS' && /ONNXSCOPE_EP=tpu/.test(e.message));
   } finally {
     if (saved === undefined) delete process.env.ONNXSCOPE_EP;
     else process.env.ONNXSCOPE_EP = saved;
@@ -130,7 +129,7 @@ test('runtimeInfo lists what the binding lists and the installed version', () =>
 
 test('session cache: LRU eviction, one creation per key, failures not cached, leases outlive eviction', async () => {
   const cache = new SessionCache(2);
-  const bytes = read(MNIST);
+  const bytes = readTestData(MNIST);
   let builds = 0;
   const build = () => {
     builds++;
@@ -176,7 +175,7 @@ test('session cache: LRU eviction, one creation per key, failures not cached, le
 
 for (const file of [MNIST, CNN]) {
   test(`batchify ${file}: batched outputs equal per-sample outputs of the original`, async () => {
-    const model = loadModel(read(file));
+    const model = loadModel(readTestData(file));
     const plan = await prepareBatched(model);
     assert.equal(plan.batched, true, plan.reason);
     assert.equal(plan.model.graph.inputs[0]!.shape![0], 'N');
@@ -258,7 +257,7 @@ test('batchify refuses what it cannot verify; the runner then goes one sample at
 test('batch streamer: batch sizes, progress, outputs in order, cancellation between batches', async () => {
   const n = 100;
   const { x } = mnistSamples(n);
-  const runner = await openRunner(loaded(read(CNN)), { sampleShape: [1, 28, 28] });
+  const runner = await openRunner(loaded(readTestData(CNN)), { sampleShape: [1, 28, 28] });
   assert.equal(runner.batched, true);
   const counts: number[] = [];
   const fractions: number[] = [];

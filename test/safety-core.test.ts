@@ -16,20 +16,10 @@ import { applyLayer, forward, lowerNetwork, type Network } from '../analyzers/sa
 import { backward, layerBounds, ibpOutput, type Box } from '../analyzers/safety/bounds.js';
 import { buildModel } from './helpers/onnx-builder.js';
 import { randomCnn, randomMlp, vNet } from './helpers/safety-nets.js';
-import { sharedData } from './helpers/shared-data.js';
+import { readTestData, testData } from './helpers/test-data.js';
 
 process.env.ONNXSCOPE_EP ??= 'cpu';
-const MNISTFC = sharedData('vnncomp2021/mnistfc');
-const SHARED = new URL('../../../shared/data/vnncomp2021/', import.meta.url);
-const dataPath = (rel: string) => (readFileSafe(`${MNISTFC}/../${rel}`) ? `${MNISTFC}/../${rel}` : new URL(rel, SHARED).pathname);
-function readFileSafe(p: string): boolean {
-  try {
-    readFileSync(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const MNISTFC = testData('vnncomp2021/mnistfc');
 
 const isBadParams = (err: unknown) => err instanceof AppError && err.code === 'BAD_PARAMS';
 
@@ -266,7 +256,7 @@ test('bounds: hand-worked CROWN vs IBP on a two-neuron network', () => {
 test('lowering: the VNN-COMP networks match ONNX Runtime', async () => {
   const rng = new Rng(2);
   // mnist.onnx (CNTK, opset 8): constant Reshape of weights folded, SAME_UPPER padding, broadcast Add, MatMul.
-  for (const file of [`${MNISTFC}/mnist-net_256x2.onnx`, dataPath('verivital/Convnet_maxpool.onnx'), dataPath('verivital/Convnet_avgpool.onnx'), '/work/shared/data/onnxruntime/mnist.onnx']) {
+  for (const file of [`${MNISTFC}/mnist-net_256x2.onnx`, testData('vnncomp2021/verivital/Convnet_maxpool.onnx'), testData('vnncomp2021/verivital/Convnet_avgpool.onnx'), testData('onnxruntime/mnist.onnx')]) {
     const { loadModel } = await import('../native/onnx/load.js');
     const model = loadModel(new Uint8Array(readFileSync(file)));
     const net = lowerNetwork(upgradeOpset(model));
@@ -278,7 +268,7 @@ test('lowering: the VNN-COMP networks match ONNX Runtime', async () => {
 test('stripSoftmax: bounds on the logits of a LogSoftmax model; log-softmax of them is what ORT outputs', async () => {
   const { loadModel } = await import('../native/onnx/load.js');
   const { stripSoftmax } = await import('../analyzers/safety/network.js');
-  const model = loadModel(new Uint8Array(readFileSync('/work/shared/data/onnxruntime/cnn_mnist_pytorch.onnx')));
+  const model = loadModel(readTestData('onnxruntime/cnn_mnist_pytorch.onnx'));
   assert.throws(() => lowerNetwork(upgradeOpset(model)), (e: unknown) => e instanceof AppError && /LogSoftmax/.test(e.message));
   const net = lowerNetwork(stripSoftmax(upgradeOpset(model))!);
   const rng = new Rng(4);

@@ -1,5 +1,5 @@
 /**
- * safety analyzer on the real VNN-COMP 2021 benchmarks (../shared/data/vnncomp2021): the mnistfc
+ * safety analyzer on the real VNN-COMP 2021 benchmarks (test/data/vnncomp2021): the mnistfc
  * 256x2 ReLU network and the verivital CNNs. The competition gave 120 s (mnistfc) and 300/420 s
  * (verivital) per instance (the instances CSVs); we run with budgets of a few seconds, so some
  * instances may end "unknown". What is asserted for every run:
@@ -19,10 +19,10 @@ import { parseVnnlib, satisfiesAll, type Property } from '../analyzers/safety/vn
 import type { SafetyResult } from '../analyzers/safety/index.js';
 import { freshForward, runSafety } from './helpers/safety-run.js';
 import { denseForward, type Dense } from './helpers/safety-nets.js';
-import { sharedData } from './helpers/shared-data.js';
+import { readTestData, testData } from './helpers/test-data.js';
 
 process.env.ONNXSCOPE_EP ??= 'cpu';
-const ROOT = sharedData('vnncomp2021');
+const ROOT = testData('vnncomp2021');
 
 const fileBytes = new Map<Model, Uint8Array>();
 function readModel(path: string): Model {
@@ -137,9 +137,9 @@ test('verivital CNNs (avg pool, max pool): verdicts consistent with random corne
 });
 
 test('local robustness on a real classifier with a LogSoftmax head (cnn_mnist_pytorch, ERAN MNIST images)', async () => {
-  const bytes = new Uint8Array(readFileSync('/work/shared/data/onnxruntime/cnn_mnist_pytorch.onnx'));
+  const bytes = readTestData('onnxruntime/cnn_mnist_pytorch.onnx');
   const model = loadModel(bytes);
-  const rows = readFileSync('/work/shared/data/eran/mnist_test.csv', 'utf8').trim().split('\n').slice(0, 5).map((l) => l.split(',').map(Number));
+  const rows = readFileSync(testData('eran/mnist_test.csv'), 'utf8').trim().split('\n').slice(0, 5).map((l) => l.split(',').map(Number));
   const data = {
     sha256: 'eran5',
     format: 'csv' as const,

@@ -7,8 +7,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import path from 'node:path';
-import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { loadModel } from '../native/onnx/load.js';
 import { loadCsv } from '../datasets/csv.js';
@@ -16,11 +14,11 @@ import { createSession, runSession } from '../native/runtime/session.js';
 import { saliencyAnalyzer, candidateLayers, type SaliencyParams, type SaliencyResult } from '../analyzers/saliency/index.js';
 import { validateParams } from '../analyzers/params.js';
 import type { LoadedDataset, LoadedModel } from '../analyzers/types.js';
+import { readTestData } from './helpers/test-data.js';
 
-const DATA = path.resolve(process.cwd(), '../shared/data');
-const bytes = readFileSync(path.join(DATA, 'onnxruntime/mnist.onnx'));
+const bytes = readTestData('onnxruntime/mnist.onnx');
 const model: LoadedModel = { sha256: createHash('sha256').update(bytes).digest('hex'), bytes, ir: loadModel(bytes) };
-const csv = readFileSync(path.join(DATA, 'eran/mnist_test.csv'));
+const csv = readTestData('eran/mnist_test.csv');
 const dataset: LoadedDataset = loadCsv(csv, 'mnist-csv');
 const LAST_CONV = 'ReLU114_Output_0';
 

@@ -11,11 +11,11 @@ import { loadConfig, type Config } from '../../service/config.js';
 import { createLogger } from '../../service/logger.js';
 import { createApp, type App } from '../../service/app.js';
 import { createHttpServer, type HttpServer } from '../../service/http/server.js';
-import { sharedData } from './shared-data.js';
+import { testData } from './test-data.js';
 
 export const SLOW_ANALYZER = fileURLToPath(new URL('./serviceSlowAnalyzer.js', import.meta.url));
-export const MNIST_MODEL = sharedData('onnxruntime/cnn_mnist_pytorch.onnx');
-export const MNIST_CSV = sharedData('eran/mnist_test.csv');
+export const MNIST_MODEL = testData('onnxruntime/cnn_mnist_pytorch.onnx');
+export const MNIST_CSV = testData('eran/mnist_test.csv');
 
 export interface TestService {
   app: App;
