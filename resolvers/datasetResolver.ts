@@ -1,5 +1,5 @@
-import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
-import { DatasetType } from '../schema/dataset.js';
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { DatasetPreviewType, DatasetType } from '../schema/dataset.js';
 import { UploadScalar, type FileUpload } from '../schema/scalars.js';
 import type { GqlContext } from './context.js';
 import { readUpload } from './upload.js';
@@ -16,6 +16,16 @@ export class DatasetResolver {
   @Query(() => DatasetType)
   async dataset(@Arg('id', () => ID) id: string, @Ctx() { app }: GqlContext): Promise<DatasetType> {
     return DatasetType.from(await app.datasets.get(id));
+  }
+
+  @Authorized('read')
+  @FieldResolver(() => DatasetPreviewType, { description: 'The first samples (at most 64) and the label histogram.' })
+  async preview(
+    @Root() d: DatasetType,
+    @Arg('limit', () => Int, { defaultValue: 16 }) limit: number,
+    @Ctx() { app }: GqlContext,
+  ): Promise<DatasetPreviewType> {
+    return app.datasets.preview(d.id, Math.max(0, Math.min(64, limit)));
   }
 
   @Authorized('write')

@@ -1,4 +1,4 @@
-import { Field, ID, Int, ObjectType } from 'type-graphql';
+import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
 import type { DatasetRecord } from '../storage/records.js';
 import { DateTimeScalar } from './scalars.js';
 
@@ -48,4 +48,37 @@ export class DatasetType {
       createdAt: d.createdAt,
     });
   }
+}
+
+@ObjectType('DatasetSample', { description: 'One sample of a dataset, as stored.' })
+export class DatasetSampleType {
+  @Field(() => Int)
+  index!: number;
+
+  @Field(() => Float, { nullable: true, description: 'The class label (or first target value); null without labels.' })
+  label!: number | null;
+
+  @Field(() => [Float], { description: 'x of the sample, flattened in the order of sampleShape.' })
+  values!: number[];
+}
+
+@ObjectType('LabelCount')
+export class LabelCountType {
+  @Field(() => Int)
+  label!: number;
+
+  @Field(() => String, { nullable: true, description: 'Class name, when the format carries names.' })
+  name!: string | null;
+
+  @Field(() => Int)
+  count!: number;
+}
+
+@ObjectType('DatasetPreview', { description: 'A few samples and the label histogram, for looking at a dataset.' })
+export class DatasetPreviewType {
+  @Field(() => [DatasetSampleType])
+  samples!: DatasetSampleType[];
+
+  @Field(() => [LabelCountType], { description: 'Samples per class label, by label; empty without integer labels.' })
+  labelHistogram!: LabelCountType[];
 }

@@ -63,6 +63,30 @@ export class DatasetService {
   list(): Promise<DatasetRecord[]> {
     return this.store.datasets.list();
   }
+
+  /** The first `limit` samples and, for integer labels, the samples per label (for a dashboard to look at). */
+  async preview(id: string, limit: number): Promise<DatasetPreview> {
+    const record = await this.get(id);
+    const d = decode(await this.store.blobs.get(record.sha256), record.format, record.sha256);
+    const size = d.sampleShape.reduce((a, b) => a * b, 1);
+    const ySize = d.yShape.reduce((a, b) => a * b, 1);
+    const samples = Array.from({ length: Math.min(limit, d.count) }, (_, i) => ({
+      index: i,
+      label: d.y ? d.y[i * ySize] : null,
+      values: Array.from(d.x.subarray(i * size, (i + 1) * size)),
+    }));
+    const counts = new Map<number, number>();
+    if (d.y instanceof Int32Array) for (const label of d.y) counts.set(label, (counts.get(label) ?? 0) + 1);
+    const labelHistogram = [...counts]
+      .sort((a, b) => a[0] - b[0])
+      .map(([label, count]) => ({ label, count, name: d.classes?.[label] ?? null }));
+    return { samples, labelHistogram };
+  }
+}
+
+export interface DatasetPreview {
+  samples: Array<{ index: number; label: number | null; values: number[] }>;
+  labelHistogram: Array<{ label: number; name: string | null; count: number }>;
 }
 
 /** Decodes a stored dataset and fits it to the model's input (reshape, or DATASET_MISMATCH). */
