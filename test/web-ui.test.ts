@@ -198,4 +198,8 @@ describe('dashboard in a browser', () => {
       assert.equal(await page.locator('[data-testid=cancel]').count(), 0);
     });
   });
+
+  it('ran every page without an uncaught script error', () => {
+    assert.deepEqual(browser.pageErrors, []);
+  });
 });

@@ -15,6 +15,8 @@ const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-ru
 export interface TestBrowser {
   context: BrowserContext;
   page: Page;
+  /** Uncaught errors of the page's scripts, in order: a test expects none. */
+  pageErrors: string[];
   close(): Promise<void>;
 }
 
@@ -32,9 +34,12 @@ export async function launchBrowser(): Promise<TestBrowser> {
   });
   const page = context.pages()[0] ?? (await context.newPage());
   page.setDefaultTimeout(30_000);
+  const pageErrors: string[] = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
   return {
     context,
     page,
+    pageErrors,
     async close() {
       await context.close();
       removeDir(profile);

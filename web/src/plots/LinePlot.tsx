@@ -16,14 +16,14 @@ export function LinePlot({ x, series, xLabel, yLabel, logY = false, width = 560,
   useEffect(() => {
     if (!ref.current) return;
     // A log axis cannot show zeros: floor them at a tiny fraction of the largest value.
-    const floor = logY ? Math.max(...series.flatMap((s) => s.values.filter((v): v is number => v !== null && v > 0))) * 1e-12 : 0;
+    const floor = logY ? Math.max(...series.flatMap((s) => s.values.filter((v): v is number => v !== null && v > 0))) * 1e-8 : 0;
     const data = [Float64Array.from(x), ...series.map((s) => s.values.map((v) => (v === null ? null : logY ? Math.max(v, floor) : v)))] as uPlot.AlignedData;
     const plot = new uPlot(
       {
         width,
         height,
         scales: { x: { time: false }, y: logY ? { distr: 3 } : {} },
-        axes: [{ label: xLabel }, { label: yLabel, size: 70 }],
+        axes: [{ label: xLabel }, { label: yLabel, size: 70, ...(logY ? { values: (_u: uPlot, splits: Array<number | null>) => splits.map((v) => (v === null ? '' : v >= 0.01 && v < 1e4 ? String(v) : v.toExponential(0))) } : {}) }],
         series: [{ label: xLabel }, ...series.map((s, i) => ({ label: s.label, stroke: s.color ?? COLORS[i % COLORS.length], width: 1.5, points: { show: x.length <= 60 } }))],
       },
       data,
