@@ -39,13 +39,17 @@ export class FieldError extends Error {}
 /**
  * Short names for headline metrics that sit deeper in a result, so CI rules read like the
  * papers: `coherence.mCoherence` is the real-label m-coherence, `saliency.classSensitivity`
- * the mean Spearman between top- and bottom-class maps.
+ * the mean Spearman between top- and bottom-class maps, `weights.alpha` the mean layer alpha.
  */
 const ALIASES: Record<string, Record<string, PathSegment[]>> = {
   coherence: Object.fromEntries(
     ['mCoherence', 'alpha', 'gradientDiversity', 'gsnrMean', 'gsnrMedian', 'sumGradSqNorm', 'sumOfSqNorms'].map((f) => [f, ['real', 'metrics', f]]),
   ),
   saliency: Object.fromEntries(['classSensitivity', 'deletion', 'insertion', 'randomization'].map((f) => [f, ['metrics', f]])),
+  // `weights.alpha <= 6`: the model-level means (per layer: `weights.layers[i].alpha`).
+  weights: Object.fromEntries(
+    ['alpha', 'alphaWeighted', 'alphaMin', 'alphaMax', 'logAlphaNorm', 'logSpectralNorm', 'logNorm', 'stableRank', 'mpSoftrank', 'randDistance', 'numSpikes', 'correlationTraps', 'fittedLayers'].map((f) => [f, ['summary', f]]),
+  ),
 };
 
 /**
