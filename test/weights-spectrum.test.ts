@@ -15,6 +15,7 @@ import { esdDistance } from '../analyzers/weights/esd.js';
 import { analyzeLayer, esdOf, type SpectrumOptions } from '../analyzers/weights/layer.js';
 import { kernelMatrices, type WeightMatrices } from '../analyzers/weights/matrices.js';
 import { randomizedSingularValues, toMatrix } from '../analyzers/weights/svd.js';
+import { openMatMul } from '../native/runtime/matmul.js';
 
 const options = (over: Partial<SpectrumOptions> = {}): SpectrumOptions => ({
   minEigenvalues: 10, minTail: 5, maxFullDim: 4096, topK: 64, shuffledControl: true, rng: new Rng(3), ...over,
@@ -45,19 +46,19 @@ const layerOf = (data: Float64Array, rows: number, cols: number, name = 'W'): We
 
 const close = (a: number, b: number, rel: number, what: string) => assert.ok(Math.abs(a - b) <= rel * Math.abs(b), `${what}: ${a} vs ${b} (rel ${rel})`);
 
-test('eigenvalues of U·diag(s)·Vᵀ are s²/N, and the norms follow from s', () => {
+test('eigenvalues of U·diag(s)·Vᵀ are s²/N, and the norms follow from s', async () => {
   const rng = new Rng(11);
   const n = 120;
   const s = Array.from({ length: 40 }, (_, i) => 0.1 + 3 * Math.exp(-i / 7));
   const w = withSingularValues(n, s, rng);
   for (const [rows, cols, data] of [[n, 40, w], [40, n, Float64Array.from(toMatrix(w, n, 40).transpose().to1DArray())]] as const) {
-    const { lambdas, method } = esdOf([data], rows, cols, options());
+    const { lambdas, method } = await esdOf([data], rows, cols, options());
     assert.equal(method, 'full');
     const expected = s.map((x) => (x * x) / n).sort((a, b) => b - a);
     assert.equal(lambdas.length, 40);
     lambdas.forEach((l, i) => close(l, expected[i]!, 1e-10, `λ${i}`));
   }
-  const { spectrum: l } = analyzeLayer(layerOf(w, n, 40), options());
+  const { spectrum: l } = await analyzeLayer(layerOf(w, n, 40), options());
   const sum = s.reduce((a, x) => a + (x * x) / n, 0);
   const top = (s[0]! * s[0]!) / n;
   close(l.lambdaMax, top, 1e-10, 'lambdaMax');
@@ -71,24 +72,30 @@ test('eigenvalues of U·diag(s)·Vᵀ are s²/N, and the norms follow from s', (
   assert.equal(l.m, 40);
 });
 
-test('randomized SVD recovers the top singular values of a matrix with a known spectrum', () => {
+test('randomized SVD recovers the top singular values of a matrix with a known spectrum', async () => {
   const rng = new Rng(12);
   const s = Array.from({ length: 150 }, (_, i) => 10 * Math.pow(i + 1, -0.8));
   const w = withSingularValues(300, s, rng);
-  const top = randomizedSingularValues(toMatrix(w, 300, 150), { k: 20, rng: new Rng(1) });
+  const matmul = await openMatMul();
+  try {
+  const top = await randomizedSingularValues(w, 300, 150, { k: 20, rng: new Rng(1), matmul });
   assert.equal(top.length, 20);
   // Halko et al. (2011) §10.4: with q power iterations the error in σ_j shrinks like
   // (σ_{k+p+1}/σ_j)^(2q+1); here σ ∝ j^-0.8, k + p = 30, q = 2, so that factor is 1 % for
   // j <= 10 and 17 % at j = 20: the first ten within 0.5 %, all twenty within 2 %.
   top.forEach((v, i) => close(v, s[i]!, i < 10 ? 5e-3 : 2e-2, `σ${i}`));
-  const { spectrum } = analyzeLayer(layerOf(w, 300, 150), options({ maxFullDim: 100, topK: 20, shuffledControl: false }));
+  const { spectrum } = await analyzeLayer(layerOf(w, 300, 150), options({ maxFullDim: 100, topK: 20, shuffledControl: false, matmul }));
   assert.equal(spectrum.svdMethod, 'randomized');
   assert.equal(spectrum.eigenvalueCount, 20);
   // The trace stays exact: it comes from the entries, not from the partial spectrum.
   close(spectrum.stableRank, s.reduce((a, x) => a + x * x, 0) / (s[0]! * s[0]!), 1e-3, 'stableRank');
+  } finally {
+    await matmul.release();
+  }
+  await assert.rejects(analyzeLayer(layerOf(w, 300, 150), options({ maxFullDim: 100 })), /needs a matrix product/);
 });
 
-test('CSN fit of {1, e, e²} by hand: xmin 1, alpha 2, KS 1/3', () => {
+test('CSN fit of {1, e, e²} by hand: xmin 1, alpha 2, KS 1/3', async () => {
   // xmin = 1: n = 3, Σ ln x = 0 + 1 + 2 = 3, alpha = 1 + 3/3 = 2, P(x) = 1 - 1/x.
   //   steps at 1, e, e²: max(1/3 - 0, 2/3 - (1 - 1/e), (1 - 1/e) - 1/3, 1 - (1 - e⁻²), (1 - e⁻²) - 2/3) = 1/3.
   // xmin = e: n = 2, Σ ln(x/e) = 1, alpha = 3, P(x) = 1 - (x/e)⁻²: D = max(1/2, (1 - e⁻²) - 1/2) = 1/2.
@@ -103,7 +110,7 @@ test('CSN fit of {1, e, e²} by hand: xmin 1, alpha 2, KS 1/3', () => {
   assert.equal(fitPowerLaw([1, 2], 5), null, 'fewer values than minTail');
 });
 
-test('CSN fit agrees with a brute-force likelihood maximization and KS scan', () => {
+test('CSN fit agrees with a brute-force likelihood maximization and KS scan', async () => {
   const rng = new Rng(21);
   const sample = Array.from({ length: 40 }, () => Math.exp(rng.normal()) + (rng.next() < 0.3 ? 5 * Math.pow(1 - rng.next(), -1 / 1.5) : 0));
   const sorted = [...sample].sort((a, b) => a - b);
@@ -138,7 +145,7 @@ test('CSN fit agrees with a brute-force likelihood maximization and KS scan', ()
 /** n draws of a Pareto law with density ∝ x^(-alpha) on [xmin, ∞) (inverse CDF). */
 const pareto = (n: number, alpha: number, xmin: number, rng: Rng) => Array.from({ length: n }, () => xmin * Math.pow(1 - rng.next(), -1 / (alpha - 1)));
 
-test('a Pareto sample of known exponent: alpha recovered within 3 standard errors', () => {
+test('a Pareto sample of known exponent: alpha recovered within 3 standard errors', async () => {
   for (const [alpha, seed] of [[2, 1], [3, 2], [4.5, 3]] as const) {
     const fit = fitPowerLaw(pareto(4000, alpha, 0.5, new Rng(seed)), 5)!;
     // CSN eq. 3.2: the MLE is asymptotically normal with sd (alpha - 1)/sqrt(n) on the fitted tail.
@@ -147,25 +154,25 @@ test('a Pareto sample of known exponent: alpha recovered within 3 standard error
   }
 });
 
-test('a matrix whose squared singular values are Pareto: the layer alpha recovers the exponent', () => {
+test('a matrix whose squared singular values are Pareto: the layer alpha recovers the exponent', async () => {
   const rng = new Rng(31);
   const n = 500;
   const alpha = 2.5;
   // λ = s²/N drawn from Pareto(alpha) on [0.05, ∞): s = sqrt(N λ).
   const lambdas = pareto(250, alpha, 0.05, rng);
   const w = withSingularValues(n, lambdas.map((l) => Math.sqrt(n * l)), rng);
-  const { spectrum } = analyzeLayer(layerOf(w, n, 250), options({ shuffledControl: false }));
+  const { spectrum } = await analyzeLayer(layerOf(w, n, 250), options({ shuffledControl: false }));
   const direct = fitPowerLaw(lambdas, 5)!;
   close(spectrum.alpha!, direct.alpha, 1e-6, 'alpha from the SVD vs from the λ themselves');
   assert.ok(Math.abs(spectrum.alpha! - alpha) <= 3 * spectrum.alphaStdErr!, `alpha ${spectrum.alpha} ± ${spectrum.alphaStdErr} (tail ${spectrum.tailCount})`);
 });
 
-test('a Gaussian matrix follows Marchenko–Pastur: eigenvalues inside the bulk, no spikes, no heavy tail', () => {
+test('a Gaussian matrix follows Marchenko–Pastur: eigenvalues inside the bulk, no spikes, no heavy tail', async () => {
   const n = 1000;
   const m = 250;
   const sd = 2;
   const w = gaussian(n * m, new Rng(41), sd);
-  const { spectrum: l } = analyzeLayer(layerOf(w, n, m), options());
+  const { spectrum: l } = await analyzeLayer(layerOf(w, n, m), options());
   const y = m / n;
   // Closed-form MP edges for variance 4, y = 1/4: 4(1 ∓ 1/2)² = 1 and 9.
   close(marchenkoPasturEdges(n, m, 4).bulkMax, 9, 1e-12, 'bulk max');
@@ -187,7 +194,7 @@ test('a Gaussian matrix follows Marchenko–Pastur: eigenvalues inside the bulk,
   assert.ok(l.randDistance! < 0.2, `rand distance ${l.randDistance}`);
 });
 
-test('planted rank-k spikes are found where Benaych-Georges & Nadakuditi put them', () => {
+test('planted rank-k spikes are found where Benaych-Georges & Nadakuditi put them', async () => {
   const rng = new Rng(51);
   const n = 800;
   const m = 200;
@@ -202,7 +209,7 @@ test('planted rank-k spikes are found where Benaych-Georges & Nadakuditi put the
   thetas.forEach((t, k) => {
     for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) w[i * m + j]! += Math.sqrt(n) * t * u.get(i, k) * v.get(j, k);
   });
-  const { spectrum: l, esd } = analyzeLayer(layerOf(w, n, m), options());
+  const { spectrum: l, esd } = await analyzeLayer(layerOf(w, n, m), options());
   assert.equal(l.numSpikes, thetas.length);
   const top = [...esd].sort((a, b) => b - a).slice(0, thetas.length);
   const predicted = thetas.map((t) => ((1 + t * t) * (y + t * t)) / (t * t)).sort((a, b) => b - a);
@@ -214,7 +221,7 @@ test('planted rank-k spikes are found where Benaych-Georges & Nadakuditi put the
   assert.equal(l.correlationTrap, false);
 });
 
-test('conv kernels: one [out, in] slice per kernel position, or one [out, in·k·k] matrix', () => {
+test('conv kernels: one [out, in] slice per kernel position, or one [out, in·k·k] matrix', async () => {
   const dims = [3, 2, 2, 2];
   const entries = Float64Array.from({ length: 24 }, (_, i) => i);
   const slices = kernelMatrices(entries, dims, 'slices');
@@ -230,14 +237,14 @@ test('conv kernels: one [out, in] slice per kernel position, or one [out, in·k�
   const rng = new Rng(61);
   const k = gaussian(3 * 2 * 9, rng);
   const sl = kernelMatrices(k, [3, 2, 3, 3], 'slices');
-  const { lambdas } = esdOf(sl.matrices, 3, 2, options());
+  const { lambdas } = await esdOf(sl.matrices, 3, 2, options());
   assert.equal(lambdas.length, 9 * 2);
   let trace = 0;
   for (const x of k) trace += (x * x) / 3;
   close(lambdas.reduce((a, b) => a + b, 0), trace, 1e-10, 'Σλ = ‖W‖²/N');
 });
 
-test('the ESD distance is 0 for equal spectra and 1 for disjoint ones', () => {
+test('the ESD distance is 0 for equal spectra and 1 for disjoint ones', async () => {
   const a = Float64Array.from([1, 2, 3, 4]);
   assert.equal(esdDistance(a, a), 0);
   close(esdDistance(Float64Array.from([1, 1.1]), Float64Array.from([100, 110])), 1, 1e-12, 'disjoint');

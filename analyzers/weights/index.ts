@@ -9,7 +9,8 @@ import type { Analyzer, ParamValues } from '../types.js';
 import { AppError } from '../../common/errors.js';
 import { Rng } from '../../common/random.js';
 import { extractWeights, type ConvMode } from './matrices.js';
-import { analyzeLayer } from './layer.js';
+import { analyzeLayer, needsRandomizedSvd } from './layer.js';
+import { openMatMul, type MatMul } from '../../native/runtime/matmul.js';
 import { summarize } from './summary.js';
 import { esdSvg } from './plot.js';
 import type { LayerSpectrum, WeightsResult } from './result.js';
@@ -57,19 +58,25 @@ export const weightsAnalyzer: Analyzer<WeightsParams, WeightsResult> = {
     }
     const rng = new Rng(params.seed);
     const layers: LayerSpectrum[] = [];
-    for (const [i, w] of chosen.entries()) {
-      if (ctx.signal.aborted) throw new AppError('CANCELLED', 'cancelled');
-      ctx.progress(i / chosen.length, `layer ${i + 1}/${chosen.length}: ${w.name}`);
-      if (!w.entries.some((v) => v !== 0)) {
-        notes.push(`skipped ${w.name}: every entry is zero`);
-        continue;
+    // Large products of randomized SVDs run on ONNX Runtime: opened only when a layer needs it.
+    const matmul: MatMul | undefined = chosen.some((w) => needsRandomizedSvd(w.rows, w.cols, params.maxFullDim)) ? await openMatMul() : undefined;
+    try {
+      for (const [i, w] of chosen.entries()) {
+        if (ctx.signal.aborted) throw new AppError('CANCELLED', 'cancelled');
+        ctx.progress(i / chosen.length, `layer ${i + 1}/${chosen.length}: ${w.name}`);
+        if (!w.entries.some((v) => v !== 0)) {
+          notes.push(`skipped ${w.name}: every entry is zero`);
+          continue;
+        }
+        const a = await analyzeLayer(w, { ...params, rng, ...(matmul ? { matmul } : {}) });
+        layers.push(a.spectrum);
+        if (a.spectrum.svdMethod === 'randomized') notes.push(`${w.name}: top ${params.topK} singular values by randomized SVD (Halko et al. 2011, 2 power iterations); alpha and logAlphaNorm use those only`);
+        if (ctx.artifacts) await ctx.artifacts.write(`esd_${i}_${w.name.replace(/[^A-Za-z0-9._-]/g, '_')}`.slice(0, 124) + '.svg', new TextEncoder().encode(esdSvg(a.spectrum, a.esd, a.shuffledEsd)), 'image/svg+xml');
+        // Let the event loop breathe between layers (progress, cancellation).
+        await new Promise((r) => setImmediate(r));
       }
-      const a = analyzeLayer(w, { ...params, rng });
-      layers.push(a.spectrum);
-      if (a.spectrum.svdMethod === 'randomized') notes.push(`${w.name}: top ${params.topK} singular values by randomized SVD (Halko et al. 2011, 2 power iterations); alpha and logAlphaNorm use those only`);
-      if (ctx.artifacts) await ctx.artifacts.write(`esd_${i}_${w.name.replace(/[^A-Za-z0-9._-]/g, '_')}`.slice(0, 124) + '.svg', new TextEncoder().encode(esdSvg(a.spectrum, a.esd, a.shuffledEsd)), 'image/svg+xml');
-      // Let the event loop breathe between layers (progress, cancellation).
-      await new Promise((r) => setImmediate(r));
+    } finally {
+      await matmul?.release();
     }
     if (layers.length === 0) throw new AppError('BAD_MODEL', 'every weight tensor is all zeros');
     ctx.progress(1);

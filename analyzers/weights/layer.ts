@@ -4,7 +4,8 @@ import { esdDistance, esdMetrics, type EsdOptions } from './esd.js';
 import { marchenkoPasturEdges } from './marchenko-pastur.js';
 import { kernelMatrices, type WeightMatrices } from './matrices.js';
 import type { LayerSpectrum, ShuffledControl } from './result.js';
-import { singularValues, toMatrix, type SvdMethod } from './svd.js';
+import { singularValues, type SvdMethod } from './svd.js';
+import type { MatMul } from '../../native/runtime/matmul.js';
 
 export interface SpectrumOptions extends EsdOptions {
   /** Full SVD up to this min(rows, cols); randomized above. */
@@ -13,7 +14,12 @@ export interface SpectrumOptions extends EsdOptions {
   topK: number;
   shuffledControl: boolean;
   rng: Rng;
+  /** Products for randomized SVDs (needed only for matrices above maxFullDim). */
+  matmul?: MatMul;
 }
+
+/** Whether a rows × cols matrix goes to the randomized SVD. */
+export const needsRandomizedSvd = (rows: number, cols: number, maxFullDim: number): boolean => Math.min(rows, cols) > maxFullDim;
 
 export interface Esd {
   /** Eigenvalues λ = σ²/N of every matrix of the layer (descending within each matrix). */
@@ -22,12 +28,12 @@ export interface Esd {
 }
 
 /** The ESD of matrices of shape rows × cols. */
-export function esdOf(matrices: Float64Array[], rows: number, cols: number, opts: SpectrumOptions): Esd {
+export async function esdOf(matrices: Float64Array[], rows: number, cols: number, opts: SpectrumOptions): Promise<Esd> {
   const n = Math.max(rows, cols);
   const parts: Float64Array[] = [];
   let method: SvdMethod = 'full';
   for (const data of matrices) {
-    const sv = singularValues(toMatrix(data, rows, cols), opts.maxFullDim, { k: opts.topK, rng: opts.rng });
+    const sv = await singularValues(data, rows, cols, opts.maxFullDim, { k: opts.topK, rng: opts.rng, ...(opts.matmul ? { matmul: opts.matmul } : {}) });
     method = sv.method;
     parts.push(sv.values.map((s) => (s * s) / n));
   }
@@ -58,14 +64,14 @@ export interface LayerAnalysis {
   shuffledEsd: Float64Array | null;
 }
 
-export function analyzeLayer(w: WeightMatrices, opts: SpectrumOptions): LayerAnalysis {
+export async function analyzeLayer(w: WeightMatrices, opts: SpectrumOptions): Promise<LayerAnalysis> {
   const n = Math.max(w.rows, w.cols);
   const m = Math.min(w.rows, w.cols);
   const squares = sumOfSquares(w.entries);
   const mp = marchenkoPasturEdges(n, m, squares / w.entries.length);
   // Σλ = ‖W‖_F² / N exactly, whatever part of the spectrum the SVD computed.
   const trace = squares / n;
-  const { lambdas, method } = esdOf(w.matrices, w.rows, w.cols, opts);
+  const { lambdas, method } = await esdOf(w.matrices, w.rows, w.cols, opts);
   const metrics = esdMetrics(lambdas, trace, mp, opts);
   let control: ShuffledControl | null = null;
   let shuffledEsd: Float64Array | null = null;
@@ -74,7 +80,7 @@ export function analyzeLayer(w: WeightMatrices, opts: SpectrumOptions): LayerAna
     // conv reshape is then applied to the shuffled tensor exactly as to the real one.
     const perm = shuffled(w.entries, opts.rng);
     const matrices = w.matrices.length === 1 ? [perm] : kernelMatrices(perm, w.tensorShape, 'slices').matrices;
-    shuffledEsd = esdOf(matrices, w.rows, w.cols, opts).lambdas;
+    shuffledEsd = (await esdOf(matrices, w.rows, w.cols, opts)).lambdas;
     const c = esdMetrics(shuffledEsd, trace, mp, opts);
     control = { lambdaMax: c.lambdaMax, alpha: c.alpha, numSpikes: c.numSpikes, mpSoftrank: c.mpSoftrank };
   }

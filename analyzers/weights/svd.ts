@@ -1,11 +1,14 @@
 /**
- * Singular values of a dense matrix with ml-matrix: the full SVD (Golub–Kahan, JAMA's algorithm,
+ * Singular values of a dense matrix: the full SVD with ml-matrix (Golub–Kahan, JAMA's algorithm,
  * no singular vectors), or for large matrices the top k by randomized subspace iteration (Halko,
  * Martinsson & Tropp, "Finding structure with randomness", SIAM Review 53 (2011), Algorithm 4.4
  * with q power iterations and p oversampling columns, then the exact SVD of the small B = QᵀA).
+ * The randomized method's large products run on ONNX Runtime (native/runtime/matmul.ts); its
+ * QR factorizations and the small SVD are ml-matrix's.
  */
 import { Matrix, QrDecomposition, SVD } from 'ml-matrix';
 import type { Rng } from '../../common/random.js';
+import type { MatMul } from '../../native/runtime/matmul.js';
 
 export type SvdMethod = 'full' | 'randomized';
 
@@ -18,6 +21,8 @@ export interface SingularValues {
 export interface RandomizedOptions {
   k: number;
   rng: Rng;
+  /** Large products; required only when a matrix is large enough for the randomized method. */
+  matmul?: MatMul;
   oversample?: number;
   powerIterations?: number;
 }
@@ -25,27 +30,36 @@ export interface RandomizedOptions {
 /** Row-major data as an ml-matrix Matrix. */
 export const toMatrix = (data: ArrayLike<number>, rows: number, cols: number): Matrix => Matrix.from1DArray(rows, cols, Array.from(data));
 
-/** Every singular value, descending. */
-export function fullSingularValues(a: Matrix): Float64Array {
-  const svd = new SVD(a, { computeLeftSingularVectors: false, computeRightSingularVectors: false, autoTranspose: true });
+/** Every singular value of a row-major rows × cols matrix, descending. */
+export function fullSingularValues(data: ArrayLike<number>, rows: number, cols: number): Float64Array {
+  const svd = new SVD(toMatrix(data, rows, cols), { computeLeftSingularVectors: false, computeRightSingularVectors: false, autoTranspose: true });
   return Float64Array.from(svd.diagonal).sort().reverse();
 }
 
+/** Orthonormal basis (thin Q) of the columns of a row-major rows × cols matrix. */
+function orthonormalBasis(y: Float64Array, rows: number, cols: number): Float64Array {
+  return Float64Array.from(new QrDecomposition(toMatrix(y, rows, cols)).orthogonalMatrix.to1DArray());
+}
+
 /** The top k singular values, descending, by randomized subspace iteration (HMT 2011, Alg. 4.4). */
-export function randomizedSingularValues(a: Matrix, opts: RandomizedOptions): Float64Array {
-  const rank = Math.min(a.rows, a.columns);
+export async function randomizedSingularValues(a: Float64Array, rows: number, cols: number, opts: RandomizedOptions): Promise<Float64Array> {
+  if (!opts.matmul) throw new Error('randomized SVD needs a matrix product (openMatMul)');
+  const mm = opts.matmul;
+  const rank = Math.min(rows, cols);
   const l = Math.min(rank, opts.k + (opts.oversample ?? 10));
-  const omega = new Matrix(a.columns, l);
-  for (let i = 0; i < a.columns; i++) for (let j = 0; j < l; j++) omega.set(i, j, opts.rng.normal());
-  const orth = (y: Matrix) => new QrDecomposition(y).orthogonalMatrix;
-  let q = orth(a.mmul(omega));
-  const at = a.transpose();
-  for (let it = 0; it < (opts.powerIterations ?? 2); it++) q = orth(a.mmul(orth(at.mmul(q))));
-  return fullSingularValues(q.transpose().mmul(a)).slice(0, Math.min(opts.k, rank));
+  const omega = Float64Array.from({ length: cols * l }, () => opts.rng.normal());
+  let q = orthonormalBasis(await mm.multiply(a, rows, cols, omega, l), rows, l);
+  for (let it = 0; it < (opts.powerIterations ?? 2); it++) {
+    const z = orthonormalBasis(await mm.multiply(a, rows, cols, q, l, true), cols, l);
+    q = orthonormalBasis(await mm.multiply(a, rows, cols, z, l), rows, l);
+  }
+  // B = Qᵀ A (l × cols): its singular values are A's top ones.
+  const b = await mm.multiply(q, rows, l, a, cols, true);
+  return fullSingularValues(b, l, cols).slice(0, Math.min(opts.k, rank));
 }
 
 /** Full SVD when min(rows, cols) <= maxFullDim, else the top k by randomized SVD. */
-export function singularValues(a: Matrix, maxFullDim: number, randomized: RandomizedOptions): SingularValues {
-  if (Math.min(a.rows, a.columns) <= maxFullDim) return { values: fullSingularValues(a), method: 'full' };
-  return { values: randomizedSingularValues(a, randomized), method: 'randomized' };
+export async function singularValues(a: Float64Array, rows: number, cols: number, maxFullDim: number, randomized: RandomizedOptions): Promise<SingularValues> {
+  if (Math.min(rows, cols) <= maxFullDim) return { values: fullSingularValues(a, rows, cols), method: 'full' };
+  return { values: await randomizedSingularValues(a, rows, cols, randomized), method: 'randomized' };
 }
