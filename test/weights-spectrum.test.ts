@@ -89,6 +89,11 @@ test('randomized SVD recovers the top singular values of a matrix with a known s
   assert.equal(spectrum.eigenvalueCount, 20);
   // The trace stays exact: it comes from the entries, not from the partial spectrum.
   close(spectrum.stableRank, s.reduce((a, x) => a + x * x, 0) / (s[0]! * s[0]!), 1e-3, 'stableRank');
+  // Rank 5 < k + p: YᵀY is singular, CholeskyQR cannot run and Householder QR takes over.
+  const low = withSingularValues(300, [5, 4, 3, 2, 1, ...Array(145).fill(0)], rng);
+  const lowTop = await randomizedSingularValues(low, 300, 150, { k: 20, rng: new Rng(2), matmul });
+  [5, 4, 3, 2, 1].forEach((v, i) => close(lowTop[i]!, v, 1e-8, `rank-5 σ${i}`));
+  assert.ok(lowTop.slice(5).every((v) => v < 1e-6), 'the rest vanish');
   } finally {
     await matmul.release();
   }
