@@ -8,6 +8,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadModel } from '../native/onnx/load.js';
 import os from 'node:os';
 import path from 'node:path';
 import { Rng } from '../common/random.js';
@@ -133,6 +134,37 @@ test('every model of the test data: plausible per-layer metrics, checked against
   // The mnistfc input layer is 256 × 784: ESD of 256 eigenvalues, λ = σ²/784.
   const fc = (await analyze(loadTestModel('vnncomp2021/mnistfc/mnist-net_256x2.onnx').ir)).layers[0]!;
   assert.deepEqual([fc.n, fc.m, fc.tensorShape], [784, 256, [256, 784]]);
+});
+
+test('any ONNX model: all 1,072 of ONNX\'s backend test models give a result or BAD_MODEL (no constant weights)', async () => {
+  const root = '/usr/share/libonnx-testdata/data';
+  assert.ok(existsSync(root), `${root} missing: install the Debian package libonnx-testdata (.ci/run does)`);
+  let total = 0;
+  const analyzed: string[] = [];
+  for (const suite of ['node', 'pytorch-converted', 'pytorch-operator', 'simple']) {
+    for (const name of readdirSync(path.join(root, suite)).sort()) {
+      total++;
+      const model = loadModel(new Uint8Array(readFileSync(path.join(root, suite, name, 'model.onnx'))));
+      // Independently: does some Gemm/MatMul/Conv/ConvTranspose take a float initializer of rank
+      // >= 2, directly or through one Transpose (PyTorch's Linear without bias)?
+      const source = (i: string) => model.graph.nodes.find((n) => n.opType === 'Transpose' && n.outputs[0] === i)?.inputs[0] ?? i;
+      const expected = model.graph.nodes.some((n) => ['Gemm', 'MatMul', 'Conv', 'ConvTranspose'].includes(n.opType) && n.inputs.some((i) => {
+        const t = model.graph.initializers.get(source(i));
+        return t !== undefined && t.dims.length >= 2 && (t.dtype === 'float32' || t.dtype === 'float64');
+      }));
+      try {
+        const r = await analyze(model, { shuffledControl: false });
+        assert.ok(expected, `${suite}/${name} has no weight initializer, yet gave ${r.layers.length} layers`);
+        assert.ok(r.layers.every((l) => Number.isFinite(l.logNorm) && Number.isFinite(l.stableRank)), `${suite}/${name}`);
+        analyzed.push(`${suite}/${name}`);
+      } catch (e) {
+        assert.ok(e instanceof AppError && e.code === 'BAD_MODEL', `${suite}/${name}: ${(e as Error).stack}`);
+        assert.ok(!expected, `${suite}/${name} has weights but was refused: ${e.message}`);
+      }
+    }
+  }
+  assert.equal(total, 1072);
+  assert.equal(analyzed.length, 32, analyzed.join(', '));
 });
 
 /** The model with every weight tensor replaced by Gaussian entries of the same root mean square. */
