@@ -9,6 +9,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadModel } from '../native/onnx/load.js';
+import { onnxBackendData } from './helpers/onnx-backend.js';
 import os from 'node:os';
 import path from 'node:path';
 import { Rng } from '../common/random.js';
@@ -137,8 +138,7 @@ test('every model of the test data: plausible per-layer metrics, checked against
 });
 
 test('any ONNX model: all 1,072 of ONNX\'s backend test models give a result or BAD_MODEL (no constant weights)', async () => {
-  const root = '/usr/share/libonnx-testdata/data';
-  assert.ok(existsSync(root), `${root} missing: install the Debian package libonnx-testdata (.ci/run does)`);
+  const root = onnxBackendData();
   let total = 0;
   const analyzed: string[] = [];
   for (const suite of ['node', 'pytorch-converted', 'pytorch-operator', 'simple']) {
