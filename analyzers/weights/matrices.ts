@@ -65,7 +65,8 @@ export function extractWeights(model: Model, convMode: ConvMode): ExtractedWeigh
     if (VIEW_OPS.has(p.opType)) {
       const dims = shapeOf(name);
       if (!dims || dims.some((d) => d === null) || numel(dims as number[]) !== src.data.length) return undefined;
-      return { dtype: p.opType === 'Cast' ? 'float32' : src.dtype, dims: dims as number[], data: src.data };
+      // A Cast keeps the source's values; a half-precision source stays half (and is skipped).
+      return { dtype: src.dtype, dims: dims as number[], data: src.data };
     }
     if (p.opType === 'Transpose' && src.dims.length === 2) {
       const perm = attrInts(p, 'perm') ?? [1, 0];
