@@ -24,6 +24,7 @@ import { cliSync, runCli } from './helpers/cli.js';
 import { buildGraphQLSchema } from '../resolvers/index.js';
 import { listAnalyzers } from '../analyzers/registry.js';
 import { parseGateConfig } from '../gate/config.js';
+import { formatPath, valueAt } from '../gate/fields.js';
 import { AppError } from '../common/errors.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'onnxscope-weights-'));
@@ -221,7 +222,7 @@ test('onnxscope analyze weights runs without a dataset, writes ESD plots and ans
   assert.match(bad.stderr, /convMode must be one of slices, flatten/);
 });
 
-test('gate rules on weights fields: model-level aliases and per-layer paths, no dataset needed', async () => {
+test('gate rules on weights fields: model-level aliases, per-layer indices and name selectors, no dataset needed', async () => {
   const schema = await buildGraphQLSchema();
   const gateFile = path.join(dir, 'gate.yml');
   const parse = (text: string) => parseGateConfig(text, gateFile, {}, { schema, analyzers: listAnalyzers() });
@@ -229,9 +230,19 @@ test('gate rules on weights fields: model-level aliases and per-layer paths, no 
   assert.deepEqual(config.rules.map((r) => r.field.path), [['summary', 'alpha'], ['layers', -1, 'numSpikes'], ['summary', 'sizeWeighted', 'alphaWeighted']]);
   assert.deepEqual(config.rules.map((r) => r.field.kind), ['number', 'number', 'number']);
   assert.throws(() => parse('model: m.onnx\nrules:\n  - weights.alfa <= 6\n'), (e: AppError) => e.code === 'BAD_CONFIG' && /alpha \(alias\)/.test(e.message));
+  // A layer by name: the selector [name=...] picks the list element whose `name` matches.
+  const selected = parse('model: m.onnx\nrules:\n  - weights.layers[name=fc1.weight].alpha <= 6\n  - weights.layers[name="a b"].numSpikes == 0\n');
+  assert.deepEqual(selected.rules.map((r) => r.field.path), [['layers', { field: 'name', equals: 'fc1.weight' }, 'alpha'], ['layers', { field: 'name', equals: 'a b' }, 'numSpikes']]);
+  assert.deepEqual(selected.rules.map((r) => formatPath(r.field.path)), ['layers[name=fc1.weight].alpha', 'layers[name="a b"].numSpikes']);
+  assert.throws(() => parse('model: m.onnx\nrules:\n  - weights.layers[nam=x].alpha <= 6\n'), (e: AppError) => e.code === 'BAD_CONFIG' && /no string field "nam" to select by; fields: name, node/.test(e.message));
+  assert.throws(() => parse('model: m.onnx\nrules:\n  - weights.layers[n=x].alpha <= 6\n'), (e: AppError) => e.code === 'BAD_CONFIG' && /no string field "n"/.test(e.message), 'n is an Int, not a string');
+  assert.throws(() => parse('model: m.onnx\nrules:\n  - weights.summary[name=x].alpha <= 6\n'), (e: AppError) => e.code === 'BAD_CONFIG' && /is not a list/.test(e.message));
+  const layersOf = [{ name: 'a', alpha: 1 }, { name: 'b', alpha: 2 }];
+  assert.equal(valueAt({ layers: layersOf }, ['layers', { field: 'name', equals: 'b' }, 'alpha']), 2);
+  assert.equal(valueAt({ layers: layersOf }, ['layers', { field: 'name', equals: 'c' }, 'alpha']), undefined);
 
   writeFileSync(path.join(dir, 'mnistfc.onnx'), readFileSync(testData('vnncomp2021/mnistfc/mnist-net_256x2.onnx')));
-  writeFileSync(gateFile, 'model: mnistfc.onnx\nrules:\n  - weights.alpha <= 6\n  - weights.layers[0].alpha < 3\n  - weights.layers[0].numSpikes >= 1\n  - weights.alphaMax <= 6\n');
+  writeFileSync(gateFile, 'model: mnistfc.onnx\nrules:\n  - weights.alpha <= 6\n  - weights.layers[0].alpha < 3\n  - weights.layers[name=layers.2.weight].numSpikes >= 1\n  - weights.alphaMax <= 6\n');
   const report = path.join(dir, 'gate.json');
   const run = await runCli(['gate', '--config', gateFile, '--data-dir', path.join(dir, 'gate-data'), '--report', report]);
   assert.equal(run.code, 1, run.stderr + run.stdout);
@@ -240,7 +251,7 @@ test('gate rules on weights fields: model-level aliases and per-layer paths, no 
   assert.deepEqual(rules.map((r) => [r.name, r.status, r.observed]), [
     ['weights.alpha <= 6', 'pass', direct.summary.alpha],
     ['weights.layers[0].alpha < 3', 'pass', direct.layers[0]!.alpha],
-    ['weights.layers[0].numSpikes >= 1', 'pass', direct.layers[0]!.numSpikes],
+    ['weights.layers[name=layers.2.weight].numSpikes >= 1', 'pass', direct.layers[1]!.numSpikes],
     // The 10 × 256 output layer: 10 eigenvalues, a steep tail (alpha ~9) that fails the gate.
     ['weights.alphaMax <= 6', 'fail', direct.summary.alphaMax],
   ]);
