@@ -50,6 +50,8 @@ export interface LoadedDataset {
   sourceDtype?: string;
   /** How labels were read when not as given, e.g. "one-hot y (N, 10) mapped to class indices". */
   labelNote?: string;
+  /** [min, max] of x as stored, before preprocessing. */
+  rawRange?: [number, number];
   /** The preprocessing applied to x and where it came from (datasets/preprocessing.ts). */
   preprocessing?: AppliedPreprocessing;
 }

@@ -8,7 +8,7 @@ import { badDataset, type DatasetLimits } from './limits.js';
 import { loadCsv } from './csv.js';
 import { loadImageFolder } from './imagefolder.js';
 import { loadNpz } from './npz.js';
-import { applyPreprocessing, hasValueSteps, VALUE_STEPS } from './preprocess.js';
+import { applyPreprocessing, hasValueSteps, valueRange, VALUE_STEPS } from './preprocess.js';
 import type { Preprocessing } from './preprocessing.js';
 
 export type DatasetFormat = LoadedDataset['format'];
@@ -55,7 +55,8 @@ export function loadDataset(bytes: Uint8Array, format: DatasetFormat, sha256: st
   }
   if (format !== 'csv' && spec.labelColumn) throw badDataset(`labelColumn applies to CSV files; this is ${format}`);
   refuseNonFinite(raw);
-  return { ...applyPreprocessing(raw, spec), preprocessing: applied };
+  const rawRange = valueRange(raw.x);
+  return { ...applyPreprocessing(raw, spec), preprocessing: applied, ...(rawRange ? { rawRange } : {}) };
 }
 
 /** NaN and Inf are refused at the door, naming the first bad value's index. */
@@ -81,5 +82,5 @@ export { readNpy, writeNpy, type NpyArray, type NpyWritable } from './npy.js';
 export { loadCsv, type CsvOptions } from './csv.js';
 export { loadImageFolder, type ImageFolderOptions } from './imagefolder.js';
 export { DEFAULT_LIMITS, type DatasetLimits } from './limits.js';
-export { applyPreprocessing } from './preprocess.js';
+export { applyPreprocessing, valueRange } from './preprocess.js';
 export { parsePreprocessing, datasetIdentity, describePreprocessing, isEmptyPreprocessing, type Preprocessing } from './preprocessing.js';

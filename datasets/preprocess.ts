@@ -78,3 +78,16 @@ export function applyPreprocessing(dataset: LoadedDataset, p: Preprocessing): Lo
   const sampleShape = rank === 3 ? [c, h, w] : rank === 2 ? [h, w] : [...dataset.sampleShape];
   return { ...dataset, x, sampleShape, ...(p.layout || (rank === 3 && dataset.chwImages) ? { chwImages: true } : {}) };
 }
+
+/** [min, max] of the values; null when there are none. */
+export function valueRange(x: ArrayLike<number>): [number, number] | null {
+  if (x.length === 0) return null;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i]!;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  return [lo, hi];
+}
