@@ -53,7 +53,7 @@ function expectedRange(dataset: LoadedDataset, model: Model, params: ParamValues
   }
   const declared = modelPreprocessing(model)?.expectedRange;
   if (declared) return { range: declared, from: `the model metadata (${INPUT_RANGE_KEY})`, declared: true };
-  return { range: DEFAULT_EXPECTED_RANGE, from: 'the default for normalized inputs (the model declares no range)', declared: false };
+  return { range: DEFAULT_EXPECTED_RANGE, from: 'the default for normalized inputs, as the model declares no range', declared: false };
 }
 
 export function checkInputs(dataset: LoadedDataset, model: Model, params: ParamValues): { inputCheck: InputCheck; warnings: string[] } {

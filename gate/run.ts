@@ -87,7 +87,7 @@ export async function runGate(config: GateConfig, backend: GateBackend, events: 
   const baseline = config.baseline ? await storeModel(backend, config.baseline) : null;
   const datasets = new Map<string, StoredRef>();
   for (const file of new Set(config.analyses.flatMap((a) => a.runs.map((r) => r.data)).filter((d): d is string => d !== null))) {
-    datasets.set(file, await backend.addDataset(await readInputFile(file, 'data'), path.basename(file)));
+    datasets.set(file, await backend.addDataset(await readInputFile(file, 'data'), path.basename(file), config.preprocessing));
   }
   const needsBaseline = new Set(config.rules.filter((r) => r.expected.kind === 'baseline').map((r) => r.analysis));
   const pending: PendingRun[] = [];

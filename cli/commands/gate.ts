@@ -19,8 +19,9 @@ import { renderJunit } from '../../gate/report/junit.js';
 import { renderMarkdown } from '../../gate/report/markdown.js';
 import { action, EXIT_OK, EXIT_GATE_FAILED } from '../exit.js';
 import { progressPrinter } from '../input.js';
+import { addPreprocessingOptions, preprocessingFromFlags, type PreprocessingFlags } from '../preprocessing.js';
 
-interface GateOptions {
+interface GateOptions extends PreprocessingFlags {
   config: string;
   model?: string;
   data?: string;
@@ -36,7 +37,7 @@ interface GateOptions {
 }
 
 export function registerGate(program: Command): void {
-  program
+  const cmd = program
     .command('gate')
     .description('CI quality gate: run the analyses of a gate config and check its rules (exit 0 pass, 1 fail, 2 bad config or input).')
     .requiredOption('--config <file>', 'gate config (YAML): analyses and rules, see gate/README.md')
@@ -50,8 +51,8 @@ export function registerGate(program: Command): void {
     .option('--markdown <file>', 'append a Markdown summary (e.g. "$GITHUB_STEP_SUMMARY")')
     .option('--report <file>', 'write the full report as JSON')
     .option('--json', 'print the report as one JSON object on stdout instead of the table')
-    .option('--timeout <seconds>', 'deadline for the whole gate; analyses still running then are cancelled (TIMEOUT)', '3600')
-    .action(action((opts: GateOptions) => gate(opts)));
+    .option('--timeout <seconds>', 'deadline for the whole gate; analyses still running then are cancelled (TIMEOUT)', '3600');
+  addPreprocessingOptions(cmd).action(action((opts: GateOptions) => gate(opts)));
 }
 
 async function gate(opts: GateOptions): Promise<void> {
@@ -69,7 +70,8 @@ async function gate(opts: GateOptions): Promise<void> {
     analyzers = known.analyzers;
     for (const w of known.warnings) process.stderr.write(`onnxscope: warning: ${w}\n`);
   }
-  const gateConfig = loadGateConfig(opts.config, { model: opts.model, data: opts.data, baseline: opts.baseline }, {
+  const preprocessing = await preprocessingFromFlags(opts);
+  const gateConfig = loadGateConfig(opts.config, { model: opts.model, data: opts.data, baseline: opts.baseline, preprocessing }, {
     schema: await buildGraphQLSchema(),
     analyzers,
   });
