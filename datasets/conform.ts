@@ -7,7 +7,7 @@
  *     model's H x W, channels converted, CHW -> HWC for channels-last models (`adapted` says
  *     what was done);
  *   - class labels outside the model's classes (its first output's last dim; 2 for one
- *     sigmoid output): DATASET_MISMATCH naming the first such label;
+ *     sigmoid output): BAD_DATASET naming the first such label, as the analyzers word it;
  *   - anything else: DATASET_MISMATCH naming both shapes.
  * The first dimension of the model input is always taken as the batch dimension.
  */
@@ -85,8 +85,8 @@ function checkLabelRange(dataset: LoadedDataset, model: Model): void {
   const i = dataset.y.findIndex((v) => v < 0 || v >= classes);
   if (i < 0) return;
   throw new AppError(
-    'DATASET_MISMATCH',
-    `label y[${i}] = ${dataset.y[i]} is outside the model's classes 0..${classes - 1} (output "${out!.name}" has ${k} value${k === 1 ? '' : 's'} per sample)`,
+    'BAD_DATASET',
+    `label y[${i}] = ${dataset.y[i]} is not a class index in 0..${classes - 1} (model output "${out!.name}" has ${k} value${k === 1 ? '' : 's'} per sample)`,
     { index: i, label: dataset.y[i], classes },
   );
 }

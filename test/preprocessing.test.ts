@@ -205,11 +205,11 @@ test('image folders: 0..255 pixels scaled by default, a spec replaces the defaul
   assert.throws(() => loadDataset(zip, 'imagefolder', 's', { preprocessing: parsePreprocessing({ labelColumn: 'x' }) }), isCode('BAD_DATASET', /labelColumn applies to CSV/));
 });
 
-test('labels outside the model classes are DATASET_MISMATCH naming the first', () => {
+test('labels outside the model classes are BAD_DATASET naming the first', () => {
   const model = loadModel(readTestData(MNISTFC));
   const d = { ...samples([784], new Array<number>(3 * 784).fill(0.5), 3), y: Int32Array.of(9, 10, 3) };
-  assert.throws(() => conformDataset(d, model), isCode('DATASET_MISMATCH', /label y\[1\] = 10 is outside the model's classes 0\.\.9/));
-  assert.throws(() => conformDataset({ ...d, y: Int32Array.of(0, -1, 0) }, model), isCode('DATASET_MISMATCH', /y\[1\] = -1/));
+  assert.throws(() => conformDataset(d, model), isCode('BAD_DATASET', /label y\[1\] = 10 is not a class index in 0\.\.9/));
+  assert.throws(() => conformDataset({ ...d, y: Int32Array.of(0, -1, 0) }, model), isCode('BAD_DATASET', /y\[1\] = -1/));
   assert.equal(conformDataset({ ...d, y: Int32Array.of(9, 0, 3) }, model).count, 3);
 });
 
