@@ -8,7 +8,8 @@ import { badDataset, type DatasetLimits } from './limits.js';
 import { loadCsv } from './csv.js';
 import { loadImageFolder } from './imagefolder.js';
 import { loadNpz } from './npz.js';
-import { applyPreprocessing, hasValueSteps, valueRange, VALUE_STEPS } from './preprocess.js';
+import { applyPreprocessing, hasValueSteps, VALUE_STEPS } from './preprocess.js';
+import { valueRange } from '../common/range.js';
 import type { Preprocessing } from './preprocessing.js';
 
 export type DatasetFormat = LoadedDataset['format'];
@@ -82,5 +83,5 @@ export { readNpy, writeNpy, type NpyArray, type NpyWritable } from './npy.js';
 export { loadCsv, type CsvOptions } from './csv.js';
 export { loadImageFolder, type ImageFolderOptions } from './imagefolder.js';
 export { DEFAULT_LIMITS, type DatasetLimits } from './limits.js';
-export { applyPreprocessing, valueRange } from './preprocess.js';
+export { applyPreprocessing } from './preprocess.js';
 export { parsePreprocessing, datasetIdentity, describePreprocessing, isEmptyPreprocessing, type Preprocessing } from './preprocessing.js';

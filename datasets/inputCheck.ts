@@ -18,7 +18,7 @@ import type { LoadedDataset, ParamValues } from '../analyzers/types.js';
 import type { Model } from '../native/onnx/ir.js';
 import { modelPreprocessing, INPUT_RANGE_KEY } from './modelPreprocessing.js';
 import { describePreprocessing } from './preprocessing.js';
-import { valueRange } from './preprocess.js';
+import { valueRange } from '../common/range.js';
 
 /** How many times the expected magnitude counts as far out of range. */
 export const FAR = 10;

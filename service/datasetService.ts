@@ -10,7 +10,7 @@ import type { DType } from '../native/onnx/dtype.js';
 import { loadDataset, conformDataset, datasetIdentity, isEmptyPreprocessing, parsePreprocessing, type Preprocessing } from '../datasets/index.js';
 import { modelPreprocessing } from '../datasets/modelPreprocessing.js';
 import { labelHistogram } from '../datasets/labels.js';
-import { valueRange } from '../datasets/preprocess.js';
+import { valueRange } from '../common/range.js';
 import { detectDatasetFormat } from './datasetFormat.js';
 import { loadStoredModel } from './modelService.js';
 
