@@ -103,6 +103,6 @@ export function loadCsv(bytes: Uint8Array, sha256: string, opts: CsvOptions = {}
     const i = rawLabels.findIndex((l) => !isNumber(l));
     throw badDataset(`line ${data[i]!.line}: label "${rawLabels[i]!.slice(0, 40)}" mixes with numeric labels; use numbers or names throughout (or give the class names in order: classes)`);
   }
-  const { y, classes } = classIndices(rawLabels, opts.classes, (i) => `line ${data[i]!.line}`);
-  return { ...base, y, classes };
+  const { y, classes, order } = classIndices(rawLabels, opts.classes, (i) => `line ${data[i]!.line}`);
+  return { ...base, y, classes, labelNote: `class names mapped to indices ${order}` };
 }

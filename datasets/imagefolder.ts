@@ -69,7 +69,7 @@ export function loadImageFolder(bytes: Uint8Array, sha256: string, opts: ImageFo
     return { path, className: parts[i]![depth - 2]!, width: png.width, height: png.height, rgba: png.data };
   });
 
-  const { y, classes } = classIndices(decoded.map((d) => d.className), opts.classes, (i) => decoded[i]!.path);
+  const { y, classes, order } = classIndices(decoded.map((d) => d.className), opts.classes, (i) => decoded[i]!.path);
   const [outH, outW] = opts.size ?? [decoded[0]!.height, decoded[0]!.width];
   if (!(outH > 0 && outW > 0 && Number.isInteger(outH) && Number.isInteger(outW))) throw badDataset(`bad image size [${outH}, ${outW}]`);
   const allGray = decoded.every(isGray);
@@ -84,7 +84,7 @@ export function loadImageFolder(bytes: Uint8Array, sha256: string, opts: ImageFo
     const sized = resize(chw, allGray ? 1 : 3, d.height, d.width, outH, outW);
     x.set(convertChannels(sized, allGray ? 1 : 3, outH * outW, channels), i * per);
   });
-  return { sha256, format: 'imagefolder', count: decoded.length, sampleShape: [channels, outH, outW], x, y, yShape: [], classes, chwImages: true, sourceDtype: 'uint8' };
+  return { sha256, format: 'imagefolder', count: decoded.length, sampleShape: [channels, outH, outW], x, y, yShape: [], classes, chwImages: true, sourceDtype: 'uint8', labelNote: `class folder names mapped to indices ${order}` };
 }
 
 function isGray(d: Decoded): boolean {

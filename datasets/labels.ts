@@ -9,7 +9,7 @@ import { badDataset } from './limits.js';
  * Class names -> indices. With `given`, name i of `given` is label i and a name outside it is
  * refused (naming the sample via `where`); without, the distinct names in sorted order.
  */
-export function classIndices(names: string[], given: string[] | undefined, where: (i: number) => string): { y: Int32Array; classes: string[] } {
+export function classIndices(names: string[], given: string[] | undefined, where: (i: number) => string): { y: Int32Array; classes: string[]; order: string } {
   const classes = given ?? [...new Set(names)].sort();
   const index = new Map(classes.map((c, i) => [c, i]));
   const y = new Int32Array(names.length);
@@ -18,7 +18,7 @@ export function classIndices(names: string[], given: string[] | undefined, where
     if (k === undefined) throw badDataset(`${where(i)}: class "${n.slice(0, 40)}" is not in the given classes [${classes.slice(0, 10).join(', ')}${classes.length > 10 ? ', ...' : ''}]`);
     y[i] = k;
   });
-  return { y, classes };
+  return { y, classes, order: given ? 'in the given order' : 'in sorted order' };
 }
 
 /**

@@ -66,8 +66,8 @@ export function loadNpz(bytes: Uint8Array, sha256: string, opts: NpzOptions = {}
     const names = readNpyStrings(yBytes, 'y', { maxValues: lim.maxValues });
     sameCount(names.shape);
     if (names.shape.length !== 1) throw badDataset(`string labels y must be one name per sample, shape (N,); got (${names.shape})`);
-    const { y, classes } = classIndices(names.data, opts.classes, (i) => `y[${i}]`);
-    return { ...base, y, yShape: [], classes, labelNote: `class names in y mapped to indices (${opts.classes ? 'in the given order' : 'sorted'})` };
+    const { y, classes, order } = classIndices(names.data, opts.classes, (i) => `y[${i}]`);
+    return { ...base, y, yShape: [], classes, labelNote: `class names in y mapped to indices ${order}` };
   }
   const y = readNpy(yBytes, 'y', { maxValues: lim.maxValues });
   sameCount(y.shape);

@@ -48,8 +48,17 @@ async function analyze(args: string[]): Promise<{ run: CliRun; result: Record<st
   return { run, result: JSON.parse(run.stdout).result };
 }
 
-before(() => writeFileSync(npzFile, scaledNpz()));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+let svc: TestService;
+
+before(async () => {
+  writeFileSync(npzFile, scaledNpz());
+  svc = await startTestService({ workers: 1 });
+});
+after(async () => {
+  await svc.stop();
+  removeDir(svc.dataDir);
+  rmSync(tmp, { recursive: true, force: true });
+});
 
 test('CLI: --data mnist_test.csv --scale 1/255 equals the pre-scaled npz (accuracy, loss, Hessian top eigenvalue)', async () => {
   const csvEval = await analyze(['evaluate', '--model', MNISTFC, '--data', CSV, '--scale', '1/255']);
@@ -97,6 +106,8 @@ test('gate: a rule on warningCount fails the build on unscaled data and passes w
   assert.equal(raw.code, 1, raw.stderr);
   const report = JSON.parse(raw.stdout);
   assert.equal(report.passed, false);
+  assert.match(report.analyses[0].warnings[0], /input values span \[0, 255\]/);
+  assert.match(raw.stderr, /warning: evaluate: input values span \[0, 255\] but the model expects about \[-1, 1\]/);
   const scaled = await runCli(['gate', '--config', config('preprocessing: { scale: 1/255 }\n'), '--data-dir', dataDir]);
   assert.equal(scaled.code, 0, scaled.stdout + scaled.stderr);
   const flag = await runCli(['gate', '--config', config(''), '--scale', '1/255', '--data-dir', dataDir]);
@@ -131,14 +142,7 @@ const RESULT = `query($id: ID!) { analysis(id: $id) { status error { message }
   result { ... on EvaluateResult { accuracy loss warnings warningCount inputCheck { observedMin observedMax expectedMin expectedMax preprocessingSource } }
            ... on HessianResult { topEigenvalues { value } warningCount } } } }`;
 
-let svc: TestService;
-
-test('GraphQL: uploadDataset with preprocessing equals the pre-scaled npz; the Dataset shows what the model will see', async (t) => {
-  svc = await startTestService({ workers: 1 });
-  t.after(async () => {
-    await svc.stop();
-    removeDir(svc.dataDir);
-  });
+test('GraphQL: uploadDataset with preprocessing equals the pre-scaled npz; the Dataset shows what the model will see', async () => {
   const modelId = (await svc.upload(UPLOAD_MODEL, {}, { bytes: readFileSync(MNISTFC), filename: 'mnistfc.onnx' })).body.data!.uploadModel.id;
   const upload = async (file: string, preprocessing: unknown) => {
     const r = await svc.upload(UPLOAD_DATASET, { modelId, preprocessing }, { bytes: readFileSync(file), filename: path.basename(file) });

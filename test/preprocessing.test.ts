@@ -199,6 +199,8 @@ test('image folders: 0..255 pixels scaled by default, a spec replaces the defaul
   assert.deepEqual(Array.from(raw.x), [51, 255]);
   const mapped = loadDataset(zip, 'imagefolder', 's', { preprocessing: parsePreprocessing({ classes: ['dog', 'cat'] }) });
   assert.deepEqual(mapped.classes, ['dog', 'cat']);
+  assert.equal(mapped.labelNote, 'class folder names mapped to indices in the given order');
+  assert.equal(byDefault.labelNote, 'class folder names mapped to indices in sorted order');
   assert.deepEqual(Array.from(mapped.y!), [1, 0], 'cat/b.png sorts first and is class 1');
   assert.equal(mapped.preprocessing?.source, 'image-folder default', 'label options alone keep the default scaling');
   assert.throws(() => loadDataset(zip, 'imagefolder', 's', { preprocessing: parsePreprocessing({ classes: ['dog'] }) }), isCode('BAD_DATASET', /cat\/b\.png: class "cat" is not in the given classes \[dog\]/));

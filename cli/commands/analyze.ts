@@ -11,6 +11,7 @@ import { parseCliParams } from '../params.js';
 import { readInputFile, progressPrinter } from '../input.js';
 import { addPreprocessingOptions, preprocessingFromFlags, type PreprocessingFlags } from '../preprocessing.js';
 import { printWarnings } from '../warnings.js';
+import { warningsOf } from '../../service/jobs/execute.js';
 
 interface AnalyzeOptions extends PreprocessingFlags {
   model: string;
@@ -73,7 +74,7 @@ async function analyze(name: string, opts: AnalyzeOptions): Promise<void> {
       result: outcome.result,
     };
     log.info({ analysisId: outcome.analysis.id, cached: outcome.cached }, 'analysis done');
-    printWarnings(analyzer.name, outcome.result);
+    printWarnings(analyzer.name, warningsOf(outcome.result));
     if (opts.out) {
       const files = await services.analyses.artifacts(outcome.analysis);
       await writeOut(opts.out, answer, await Promise.all(files.map(async (f) => ({ name: f.name, bytes: await services.store.blobs.get(f.sha256) }))));

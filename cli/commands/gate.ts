@@ -20,6 +20,7 @@ import { renderMarkdown } from '../../gate/report/markdown.js';
 import { action, EXIT_OK, EXIT_GATE_FAILED } from '../exit.js';
 import { progressPrinter } from '../input.js';
 import { addPreprocessingOptions, preprocessingFromFlags, type PreprocessingFlags } from '../preprocessing.js';
+import { printWarnings } from '../warnings.js';
 
 interface GateOptions extends PreprocessingFlags {
   config: string;
@@ -112,6 +113,7 @@ async function gate(opts: GateOptions): Promise<void> {
     if (mode === 'append') await fs.appendFile(file, text);
     else await fs.writeFile(file, text);
   }
+  for (const a of report.analyses) printWarnings(`${a.analysis}${a.label ? ` [${a.label}]` : ''}${a.role === 'baseline' ? ' (baseline)' : ''}`, a.warnings);
   process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : renderTable(report));
   process.exitCode = report.passed ? EXIT_OK : EXIT_GATE_FAILED;
 }

@@ -69,9 +69,14 @@ export async function executeJob(
  */
 function withWarnings(result: unknown, check: ReturnType<typeof checkInputs> | null): unknown {
   if (result === null || typeof result !== 'object' || Array.isArray(result)) return result;
-  const own = (result as { warnings?: unknown }).warnings;
-  const warnings = [...(Array.isArray(own) ? own.map(String) : []), ...(check?.warnings ?? [])];
+  const warnings = [...warningsOf(result), ...(check?.warnings ?? [])];
   return { ...result, warnings, warningCount: warnings.length, ...(check ? { inputCheck: check.inputCheck } : {}) };
+}
+
+/** A result's `warnings` list (empty when it has none). */
+export function warningsOf(result: unknown): string[] {
+  const w = (result as { warnings?: unknown } | null)?.warnings;
+  return Array.isArray(w) ? w.map(String) : [];
 }
 
 /** Another stored model, by id or sha256 (checkpoint series, interpolation between two models). */
