@@ -104,11 +104,17 @@ describe('dashboard in a browser', () => {
     await step(page, OUT, 'dataset-upload', async () => {
       await page.goto(`${svc.url}/#/datasets`);
       await page.locator('[data-testid=dataset-model]').selectOption({ index: 1 });
+      // Preprocessing: pixels 0..255 scaled to 0..1 (what the CNN was trained on).
+      await page.getByText('Preprocessing (optional').click();
+      await page.locator('[name=prep-scale]').fill(String(1 / 255));
       await dropFile(page, '[data-testid=dataset-drop]', new Uint8Array(readFileSync(MNIST_CSV)), 'mnist_test.csv', 'text/csv');
       await page.locator('[data-testid=dataset-summary]').waitFor();
       const counts = csvLabelCounts(MNIST_CSV);
       const total = [...counts.values()].reduce((a, b) => a + b, 0);
       assert.equal(Number(await page.locator('[data-testid=sample-count]').textContent()), total);
+      const pixels = readFileSync(MNIST_CSV, 'utf8').split('\n').filter((l) => l.trim()).flatMap((l) => l.split(',').slice(1).map(Number));
+      const [lo, hi] = [Math.min(...pixels), Math.max(...pixels)];
+      assert.match((await page.locator('[data-testid=dataset-summary] .facts').textContent())!, new RegExp(`\\[${lo / 255}, ${hi / 255}\\] as the model sees them, \\[${lo}, ${hi}\\] as stored`));
       // 784 values per sample read as 28x28 images.
       assert.equal(await page.locator('[data-testid=dataset-samples] canvas').count(), Math.min(24, total));
       const bars = await page.locator('[data-testid=label-histogram] rect title').allTextContents();

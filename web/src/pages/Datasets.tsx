@@ -21,10 +21,36 @@ interface DatasetRow {
 
 const FIELDS = 'id name format count sampleShape hasLabels classes sizeBytes createdAt';
 
+/** The upload's preprocessing options: [field, hint, choices]; numbers and lists are typed as text. */
+const PREP_FIELDS: Array<[string, string, string[] | null]> = [
+  ['scale', 'multiplies every value first, e.g. 0.00392156862745098 (1/255) for 0..255 pixels', null],
+  ['mean', 'subtracted per channel after scaling: one value, or one per channel (comma-separated)', null],
+  ['std', 'divides per channel after the mean (comma-separated)', null],
+  ['layout', 'the layout the samples are stored in', ['NCHW', 'NHWC']],
+  ['channelOrder', 'the channel order the model takes (data is read as RGB)', ['RGB', 'BGR']],
+  ['dtype', 'cast the values (round to nearest and clamp)', ['float32', 'uint8', 'int8']],
+  ['labelColumn', 'CSV: the label column by header name (default the first column)', null],
+  ['classes', 'class names in index order (comma-separated)', null],
+];
+
+const NUMBER_LISTS = new Set(['mean', 'std']);
+
+function preprocessingInput(prep: Record<string, string>): Record<string, unknown> | null {
+  const out: Record<string, unknown> = {};
+  for (const [k, raw] of Object.entries(prep)) {
+    const v = raw.trim();
+    if (v === '') continue;
+    const list = () => v.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    out[k] = k === 'scale' ? Number(v) : NUMBER_LISTS.has(k) ? list().map(Number) : k === 'classes' ? list() : v;
+  }
+  return Object.keys(out).length > 0 ? out : null;
+}
+
 export function DatasetsPage() {
   const list = useQuery<{ datasets: DatasetRow[]; models: Array<{ id: string; name: string }> }>(`{ datasets { ${FIELDS} } models { id name } }`);
   const { canWrite } = useSession();
   const [modelId, setModelId] = useState('');
+  const [prep, setPrep] = useState<Record<string, string>>({});
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const onFile = async (file: File) => {
@@ -32,8 +58,8 @@ export function DatasetsPage() {
     setError(null);
     try {
       const r = await upload<{ uploadDataset: { id: string } }>(
-        `mutation($file: Upload!, $name: String, $modelId: ID) { uploadDataset(file: $file, name: $name, modelId: $modelId) { id } }`,
-        { name: file.name, modelId: modelId || null },
+        `mutation($file: Upload!, $name: String, $modelId: ID, $pre: PreprocessingInput) { uploadDataset(file: $file, name: $name, modelId: $modelId, preprocessing: $pre) { id } }`,
+        { name: file.name, modelId: modelId || null, pre: preprocessingInput(prep) },
         file,
       );
       go(`/datasets/${r.uploadDataset.id}`);
@@ -59,6 +85,29 @@ export function DatasetsPage() {
         </label>{' '}
         <span class="hint">.npz with x and y, CSV with the label first, or a .zip of class folders. With a model the samples must fit its input.</span>
       </p>
+      <details class="card">
+        <summary>Preprocessing (optional; part of the dataset's identity)</summary>
+        <div class="params">
+          {PREP_FIELDS.map(([name, hint, choices]) => (
+            <div class="param">
+              <label for={`prep-${name}`}>
+                <b>{name}</b>
+              </label>
+              {choices ? (
+                <select id={`prep-${name}`} name={`prep-${name}`} value={prep[name] ?? ''} onChange={(e) => setPrep({ ...prep, [name]: e.currentTarget.value })}>
+                  <option value="">(default)</option>
+                  {choices.map((c) => (
+                    <option value={c}>{c}</option>
+                  ))}
+                </select>
+              ) : (
+                <input id={`prep-${name}`} name={`prep-${name}`} type="text" value={prep[name] ?? ''} onInput={(e) => setPrep({ ...prep, [name]: e.currentTarget.value })} />
+              )}
+              <small>{hint}</small>
+            </div>
+          ))}
+        </div>
+      </details>
       <DropZone label="Drop a dataset (.npz, .csv, .zip) here, or click to choose one" accept=".npz,.csv,.zip" onFile={onFile} busy={busy} testId="dataset-drop" />
       <ErrorLine error={error ?? list.error} />
       <table class="list" data-testid="datasets">
@@ -89,14 +138,18 @@ export function DatasetsPage() {
   );
 }
 
-interface Preview {
+interface Detail extends DatasetRow {
+  sha256: string;
+  valueRange: number[] | null;
+  rawValueRange: number[] | null;
+  labelHistogram: number[] | null;
+  labelNote: string | null;
   samples: Array<{ index: number; label: number | null; values: number[] }>;
-  labelHistogram: Array<{ label: number; name: string | null; count: number }>;
 }
 
 export function DatasetPage({ id }: { id: string }) {
-  const q = useQuery<{ dataset: DatasetRow & { sha256: string; preview: Preview } }>(
-    `query($id: ID!) { dataset(id: $id) { ${FIELDS} sha256 preview(limit: 24) { samples { index label values } labelHistogram { label name count } } } }`,
+  const q = useQuery<{ dataset: Detail }>(
+    `query($id: ID!) { dataset(id: $id) { ${FIELDS} sha256 valueRange rawValueRange labelHistogram labelNote samples(limit: 24) { index label values } } }`,
     { id },
   );
   const d = q.data?.dataset;
@@ -112,6 +165,8 @@ export function DatasetPage({ id }: { id: string }) {
             ['samples', <span data-testid="sample-count">{fmt(d.count)}</span>],
             ['sample shape', `[${d.sampleShape.join(', ')}]`],
             ['classes', d.classes?.join(', ') ?? (d.hasLabels ? 'integer labels' : 'no labels')],
+            ['values', `${d.valueRange ? `[${d.valueRange.map((v) => fmt(v, 3)).join(', ')}] as the model sees them` : '—'}${d.rawValueRange ? `, [${d.rawValueRange.map((v) => fmt(v, 3)).join(', ')}] as stored` : ''}`],
+            ...(d.labelNote ? ([['labels', d.labelNote]] as Array<[string, string]>) : []),
             ['sha256', <code>{d.sha256}</code>],
           ]}
         />
@@ -119,7 +174,7 @@ export function DatasetPage({ id }: { id: string }) {
       <Section title="Samples" testId="dataset-samples">
         {shape ? (
           <div class="gallery">
-            {d.preview.samples.map((s) => (
+            {d.samples.map((s) => (
               <figure>
                 <SampleImage values={s.values} shape={shape} title={`sample ${s.index}`} />
                 <figcaption>
@@ -131,7 +186,7 @@ export function DatasetPage({ id }: { id: string }) {
         ) : (
           <table class="list">
             <tbody>
-              {d.preview.samples.slice(0, 10).map((s) => (
+              {d.samples.slice(0, 10).map((s) => (
                 <tr>
                   <td>#{s.index}</td>
                   <td>{s.label ?? '—'}</td>
@@ -148,9 +203,9 @@ export function DatasetPage({ id }: { id: string }) {
           </table>
         )}
       </Section>
-      {d.preview.labelHistogram.length > 0 && (
+      {d.labelHistogram && (
         <Section title="Label histogram" testId="label-histogram">
-          <Bars items={d.preview.labelHistogram.map((l) => ({ label: l.name ?? String(l.label), value: l.count }))} />
+          <Bars items={d.labelHistogram.map((count, label) => ({ label: d.classes?.[label] ?? String(label), value: count }))} />
         </Section>
       )}
     </div>
