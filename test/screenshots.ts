@@ -3,7 +3,8 @@
  * 100 of its test digits, a small trained MLP zoo, every analyzer run with small params, and each page and
  * result view photographed by chromium. `npm run screenshots` (a few minutes on 2 cores).
  */
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cliSync } from './helpers/cli.js';
 import os from 'node:os';
 import path from 'node:path';
 import { zipSync } from 'fflate';
@@ -59,6 +60,7 @@ async function main() {
       ['safety', await run(svc, model, data, 'safety', { eps: 0.02, indices: [0, 1, 2, 3], timeout: 5 })],
       ['coherence', await run(svc, model, data, 'coherence', { maxSamples: 64 })],
       ['gradients', await run(svc, model, data, 'gradients', {})],
+      ['weights', await run(svc, model, null, 'weights', {})],
       ['landscape-2d', await run(svc, model, data, 'landscape', { surface: '2d', resolution: 11, maxSamples: 100, curve: false, cka: false })],
     ];
 
@@ -81,8 +83,8 @@ async function main() {
     }
     console.log('ran the zoo');
 
-    const shoot = async (name: string, route: string, ready: string) => {
-      await page.goto(`${svc.url}/#${route}`);
+    const shoot = async (name: string, route: string | null, ready: string) => {
+      if (route !== null) await page.goto(`${svc.url}/#${route}`);
       await page.locator(ready).first().waitFor({ timeout: 60_000 });
       await page.waitForLoadState('networkidle');
       if (browser.pageErrors.length) throw new Error(`${name}: the page failed: ${browser.pageErrors.join('; ')}`);
@@ -95,6 +97,20 @@ async function main() {
     for (const [name, id] of views) await shoot(name, `/analyses/${id}`, '[data-testid=result]');
     await shoot('history', '/analyses', '[data-testid=analyses] tbody tr');
     await shoot('zoo', `/zoos/${zooId}`, '[data-testid=phase-diagram] svg');
+
+    // A CI gate report (onnxscope gate --report) on the same model, one rule failing on purpose.
+    const npz = path.join(zooDir, 'mnist_test_100.npz');
+    writeFileSync(npz, scaledMnistNpz());
+    // Paths relative to the config, as a project's gate.yml has them.
+    copyFileSync(MNIST_MODEL, path.join(zooDir, 'cnn_mnist_pytorch.onnx'));
+    writeFileSync(path.join(zooDir, 'gate.yml'), ['model: cnn_mnist_pytorch.onnx', `data: ${path.basename(npz)}`, 'analyses:', '  hessian:', '    params: { topK: 1, maxSamples: 20, maxProbes: 10 }', 'rules:', '  - evaluate.accuracy >= 0.95', '  - hessian.topEigenvalues[0] <= 10', '  - hessian.trace <= 200', ''].join('\n'));
+    const report = path.join(zooDir, 'gate.json');
+    const gate = cliSync(['gate', '--config', path.join(zooDir, 'gate.yml'), '--data-dir', path.join(zooDir, 'gate-cache'), '--report', report]);
+    if (gate.code !== 0 && gate.code !== 1) throw new Error(`gate exited ${gate.code}: ${gate.stderr}`);
+    await page.goto(`${svc.url}/#/gate`);
+    await page.locator('[data-testid=gate-text]').fill(readFileSync(report, 'utf8'));
+    await page.getByRole('button', { name: 'Show report' }).click();
+    await shoot('gate', null, '[data-testid=gate-verdict]');
   } finally {
     await browser.close();
     await svc.stop();

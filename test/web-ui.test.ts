@@ -205,6 +205,28 @@ describe('dashboard in a browser', () => {
     });
   });
 
+  it('shows a pasted gate report: verdict and one row per rule, the failing one marked', async () => {
+    await step(page, OUT, 'gate-report', async () => {
+      const rule = (name: string, status: string, observed: number, threshold: number) => ({ name, rule: `${name} <= ${threshold}`, analysis: 'hessian', field: name, label: null, line: 3, op: '<=', durationMs: 5, status, observed, threshold, baseline: null, message: status === 'fail' ? `${observed} > ${threshold}` : 'ok' });
+      const report = {
+        config: 'gate.yml', where: 'embedded', model: { file: 'm.onnx', sha256: 'ab'.repeat(32) }, baseline: null, data: 'd.npz', passed: false,
+        counts: { rules: 2, passed: 1, failed: 1, errors: 0, warnings: 0, analyses: 1, cached: 0 }, durationMs: 1200, startedAt: new Date(0).toISOString(),
+        analyses: [{ analysis: 'hessian', analyzer: 'hessian', role: 'candidate', label: null, params: {}, analysisId: null, cached: false, durationMs: 1200, error: null }],
+        rules: [rule('hessian.trace', 'pass', 3, 10), rule('hessian.topEigenvalues[0]', 'fail', 12, 10)],
+      };
+      await page.goto(`${svc.url}/#/gate`);
+      await page.locator('[data-testid=gate-text]').fill(JSON.stringify(report));
+      await page.getByRole('button', { name: 'Show report' }).click();
+      assert.equal(await page.locator('[data-testid=gate-verdict] p.verdict').textContent(), 'failed');
+      assert.equal(await page.locator('tr.rule').count(), 2);
+      assert.deepEqual(await page.locator('tr.rule.fail td:nth-child(2)').allTextContents(), ['hessian.topEigenvalues[0] <= 10']);
+      // Not a report: said so.
+      await page.locator('[data-testid=gate-text]').fill('{"rules": 3}');
+      await page.getByRole('button', { name: 'Show report' }).click();
+      await page.locator('.error', { hasText: 'not a gate report' }).waitFor();
+    });
+  });
+
   it('ran every page without an uncaught script error', () => {
     assert.deepEqual(browser.pageErrors, []);
   });

@@ -9,6 +9,7 @@ import { SafetyView } from './Safety';
 import { CoherenceView } from './Coherence';
 import { LandscapeView } from './Landscape';
 import { GradientsView } from './Gradients';
+import { WeightsView } from './Weights';
 
 export interface ArtifactRef {
   name: string;
@@ -33,6 +34,7 @@ const VIEWS: Record<string, FunctionComponent<ViewProps>> = {
   coherence: CoherenceView,
   landscape: LandscapeView,
   gradients: GradientsView,
+  weights: WeightsView,
 };
 
 export function ResultView({ analyzer, result, artifacts, sampleShape }: { analyzer: string; result: unknown; artifacts: ArtifactRef[]; sampleShape: number[] | null }) {
