@@ -18,7 +18,7 @@
  * maxima (split evenly among ties).
  */
 import { registerRule } from '../registry.js';
-import { attrInt, attrInts, attrString } from '../../onnx/ir.js';
+import { attrInt, attrInts, attrString, type Attr } from '../../onnx/ir.js';
 import { tensor } from '../../onnx/tensor.js';
 import { range, staticSpatial, zerosOfShape } from '../emit.js';
 import { AppError } from '../../../common/errors.js';
@@ -53,11 +53,32 @@ function maxPoolIndices(ctx: RuleContext): string {
   return b.add(b.add(b.mul(plane, k(H * W)), b.mul(h, k(W))), w);
 }
 
+/**
+ * Windows that never overlap (stride >= dilated kernel extent on every axis): each input cell is
+ * the argmax of at most one window, so dx = MaxUnpool(dy, Indices, shape(x)), a plain scatter
+ * that needs no accumulation. ONNX Runtime's CPU provider has MaxUnpool in float32 only.
+ */
+function unpoolable(ctx: RuleContext): boolean {
+  const node = ctx.node;
+  const x = node.inputs[0]!;
+  if (ctx.info(x).dtype !== 'float32') return false;
+  const k = attrInts(node, 'kernel_shape')!;
+  const s = attrInts(node, 'strides') ?? new Array<number>(k.length).fill(1);
+  const dil = attrInts(node, 'dilations') ?? new Array<number>(k.length).fill(1);
+  return k.every((kk, i) => s[i]! >= dil[i]! * (kk - 1) + 1);
+}
+
 registerRule({
   ops: ['MaxPool'],
   vjp(ctx, [dy]) {
     const x = ctx.node.inputs[0]!;
     const idx = maxPoolIndices(ctx);
+    if (!process.env.I16_OLD_POOL && unpoolable(ctx)) {
+      // MaxUnpool's window attributes only matter without output_shape; they are required, so copied.
+      const attrs: Record<string, Attr> = { kernel_shape: ctx.node.attrs.kernel_shape! };
+      if (ctx.node.attrs.strides) attrs.strides = ctx.node.attrs.strides;
+      return [ctx.b.op('MaxUnpool', [dy!, idx, ctx.b.shape(x)], attrs)];
+    }
     const zeros = zerosOfShape(ctx.b, ctx.b.shape(flat(ctx, x)), ctx.info(x).dtype);
     const scattered = ctx.b.op('ScatterElements', [zeros, flat(ctx, idx), flat(ctx, dy!)], { axis: 0, reduction: 'add' });
     return [ctx.b.op('Reshape', [scattered, ctx.b.shape(x)])];
@@ -66,6 +87,24 @@ registerRule({
     const idx = maxPoolIndices(ctx);
     const picked = ctx.b.op('GatherElements', [flat(ctx, t!), flat(ctx, idx)], { axis: 0 });
     return [ctx.b.op('Reshape', [picked, ctx.b.shape(ctx.node.outputs[0]!)]), null];
+  },
+});
+
+/**
+ * MaxUnpool(x, I, output_shape?): y = zeros, y.flat[I.flat[j]] = x.flat[j] (the adjoint of a
+ * gather at I). VJP dx = GatherElements(flat dy, flat I) in x's shape; JVP = MaxUnpool(tx, I).
+ * Indices that repeat would make the op ill-defined (the last write wins); MaxPool's Indices of
+ * non-overlapping windows never repeat, which is how the MaxPool rule uses it.
+ */
+registerRule({
+  ops: ['MaxUnpool'],
+  vjp(ctx, [dy]) {
+    const [x, idx] = ctx.node.inputs as [string, string];
+    const picked = ctx.b.op('GatherElements', [flat(ctx, dy!), flat(ctx, idx)], { axis: 0 });
+    return [ctx.b.op('Reshape', [picked, ctx.b.shape(x)]), null, null];
+  },
+  jvp(ctx, [t]) {
+    return [ctx.b.op('MaxUnpool', [t!, ...ctx.node.inputs.slice(1)], ctx.node.attrs)];
   },
 });
 
