@@ -18,7 +18,7 @@
  * maxima (split evenly among ties).
  */
 import { registerRule } from '../registry.js';
-import { attrInt, attrInts, attrString, type Attr } from '../../onnx/ir.js';
+import { attrInt, attrInts, attrString } from '../../onnx/ir.js';
 import { tensor } from '../../onnx/tensor.js';
 import { range, staticSpatial, zerosOfShape } from '../emit.js';
 import { AppError } from '../../../common/errors.js';
@@ -74,9 +74,14 @@ registerRule({
     const x = ctx.node.inputs[0]!;
     const idx = maxPoolIndices(ctx);
     if (!process.env.I16_OLD_POOL && unpoolable(ctx)) {
-      // MaxUnpool's window attributes only matter without output_shape; they are required, so copied.
-      const attrs: Record<string, Attr> = { kernel_shape: ctx.node.attrs.kernel_shape! };
-      if (ctx.node.attrs.strides) attrs.strides = ctx.node.attrs.strides;
+      // MaxUnpool checks output_shape against (out-1)s + k - pads, a bound only: the indices are
+      // absolute. End pads that bring the bound down to the input size keep it satisfied.
+      const k = attrInts(ctx.node, 'kernel_shape')!;
+      const s = attrInts(ctx.node, 'strides') ?? new Array<number>(k.length).fill(1);
+      const inSp = staticSpatial(ctx, x);
+      const outSp = staticSpatial(ctx, ctx.node.outputs[0]!);
+      const end = k.map((kk, i) => Math.max(0, (outSp[i]! - 1) * s[i]! + kk - inSp[i]!));
+      const attrs = { kernel_shape: k, strides: s, pads: [...k.map(() => 0), ...end] };
       return [ctx.b.op('MaxUnpool', [dy!, idx, ctx.b.shape(x)], attrs)];
     }
     const zeros = zerosOfShape(ctx.b, ctx.b.shape(flat(ctx, x)), ctx.info(x).dtype);
