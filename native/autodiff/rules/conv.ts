@@ -186,7 +186,7 @@ function weightGradPerTap(ctx: RuleContext, x: string, dy: string, geo: Geometry
 function flippedConvInputGrad(ctx: RuleContext, dy: string, w: string, geo: Geometry): string | null {
   const { nd, group, k, s, d, pB, inSp, outSp } = geo;
   const C = ctx.info(ctx.node.inputs[0]!).dims[1];
-  if (group !== 1 || typeof C !== 'number' || C < WIDE_CHANNELS || s.some((v) => v !== 1) || process.env.I16_OLD_DX) return null;
+  if (group !== 1 || typeof C !== 'number' || C < WIDE_CHANNELS || s.some((v) => v !== 1)) return null;
   const begin = range(nd).map((i) => (k[i]! - 1) * d[i]! - pB[i]!);
   const end = range(nd).map((i) => inSp[i]! - outSp[i]! + pB[i]!);
   if ([...begin, ...end].some((v) => v < 0)) return null;
@@ -237,7 +237,7 @@ registerRule({
     const C = ctx.info(x).dims[1];
     if (C === null || C === undefined) throw new AppError('UNSUPPORTED_OP', `Conv "${ctx.node.name}": channel count must be static`, { ops: [ctx.node.opType] });
     const M = ctx.info(w).dims[0]!;
-    const dw = group === 1 && C >= WIDE_CHANNELS && !process.env.I16_OLD_CONV ? weightGradPerTap(ctx, x, dy!, geo, C, M) : correlate(ctx, x, dy!, geo, C / group, inSp, outSp);
+    const dw = group === 1 && C >= WIDE_CHANNELS ? weightGradPerTap(ctx, x, dy!, geo, C, M) : correlate(ctx, x, dy!, geo, C / group, inSp, outSp);
     return [dx, dw, bias ? biasGrad(ctx, dy!, nd) : null];
   },
   jvp: bilinearJvp,

@@ -73,7 +73,7 @@ registerRule({
   vjp(ctx, [dy]) {
     const x = ctx.node.inputs[0]!;
     const idx = maxPoolIndices(ctx);
-    if (!process.env.I16_OLD_POOL && unpoolable(ctx)) {
+    if (unpoolable(ctx)) {
       // MaxUnpool checks output_shape against (out-1)s + k - pads, a bound only: the indices are
       // absolute. End pads that bring the bound down to the input size keep it satisfied.
       const k = attrInts(ctx.node, 'kernel_shape')!;
