@@ -27,6 +27,8 @@ function timingRow(label: string, t: AutodiffTiming, torch?: TorchTiming): Recor
     'hvp ms': round(t.hvpMs, 3),
     'gradient/forward': round(t.gradientMs / t.forwardMs),
     'hvp/forward': round(t.hvpMs / t.forwardMs),
+    'cpu grad/fwd': round(t.cpu.gradientMs / t.cpu.forwardMs),
+    'cpu hvp/fwd': round(t.cpu.hvpMs / t.cpu.forwardMs),
     'nodes fwd/grad/hvp': `${t.nodes.forward}/${t.nodes.gradient}/${t.nodes.hvp}`,
     ...(torch
       ? {
@@ -62,6 +64,7 @@ export async function autodiffSection(): Promise<BenchSection> {
     notes: [
       'goal: gradient <= 3x and HVP <= 5x the forward time of the same batch',
       'the first four rows are the model shapes of bench/model-shapes.ts, random weights and data',
+      'cpu ratios: process CPU time of the same runs (all threads), steadier than wall time when the machine is shared',
       torch.note,
     ],
   };

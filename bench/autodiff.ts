@@ -20,6 +20,8 @@ export interface AutodiffTiming {
   hvpMs: number;
   parameterCount: number;
   precision: string;
+  /** Process CPU time (all threads) of the same runs, medians: steadier than wall time on a loaded machine. */
+  cpu: { forwardMs: number; gradientMs: number; hvpMs: number };
   /** Node counts of the forward model and of the derived gradient and HVP graphs as emitted. */
   nodes: { forward: number; gradient: number; hvp: number };
 }
@@ -29,17 +31,21 @@ export interface AutodiffTiming {
  * Medians of each function's time, run in turn within every repeat (forward, gradient, HVP,
  * forward, ...) so that load on a shared machine hits all of them alike and the ratios hold.
  */
-async function timeInterleaved(fns: (() => Promise<unknown>)[], warmup: number, repeats: number): Promise<number[]> {
+async function timeInterleaved(fns: (() => Promise<unknown>)[], warmup: number, repeats: number): Promise<{ wall: number[]; cpu: number[] }> {
   for (let i = 0; i < warmup; i++) for (const fn of fns) await fn();
-  const times = fns.map(() => [] as number[]);
+  const wall = fns.map(() => [] as number[]);
+  const cpu = fns.map(() => [] as number[]);
   for (let i = 0; i < repeats; i++) {
     for (let k = 0; k < fns.length; k++) {
+      const c0 = process.cpuUsage();
       const t0 = performance.now();
       await fns[k]!();
-      times[k]!.push(performance.now() - t0);
+      wall[k]!.push(performance.now() - t0);
+      const c = process.cpuUsage(c0);
+      cpu[k]!.push((c.user + c.system) / 1000);
     }
   }
-  return times.map(median);
+  return { wall: wall.map(median), cpu: cpu.map(median) };
 }
 
 export async function timeAutodiff(
@@ -59,17 +65,19 @@ export async function timeAutodiff(
   const warmup = opts.warmup ?? 3;
   const repeats = opts.repeats ?? 10;
   try {
-    const [forwardMs, gradientMs, hvpMs] = await timeInterleaved(
+    const times = await timeInterleaved(
       [() => runSession(forward, feeds), () => runner.gradient(batch), () => runner.hvp(batch, v)],
       warmup,
       repeats,
-    ) as [number, number, number];
+    );
+    const [forwardMs, gradientMs, hvpMs] = times.wall as [number, number, number];
+    const [cpuF, cpuG, cpuH] = times.cpu as [number, number, number];
     const nodes = {
       forward: setup.model.graph.nodes.length,
       gradient: parameterGradientGraph(setup.prepared).model.graph.nodes.length,
       hvp: (await hvpGraph(setup.prepared)).model.graph.nodes.length,
     };
-    return { batch: batch.labels.dims[0]!, forwardMs, gradientMs, hvpMs, parameterCount: runner.dim, precision: setup.prepared.dtype, nodes };
+    return { batch: batch.labels.dims[0]!, forwardMs, gradientMs, hvpMs, parameterCount: runner.dim, precision: setup.prepared.dtype, cpu: { forwardMs: cpuF, gradientMs: cpuG, hvpMs: cpuH }, nodes };
   } finally {
     await runner.release();
     await forward.release();
