@@ -89,10 +89,12 @@ test('a wide conv net with a square between the convs: gradient and HVP w.r.t. t
     ],
     outputs: ['y'],
   });
-  const feeds = { x: rand32([2, C, 6, 6]), w1: rand32([C, C, 3, 3], 0.1), w2: rand32([3, C, 3, 3], 0.1) };
-  // s is quadratic in w1 (q = h^2), so central differences are exact for its gradient and H v;
-  // the backward pass still runs both wide forms: dX of the second conv, dW of the first.
-  await assertGradientAndHvp(model, feeds, 'wide conv net', { rtol: RTOL, wrt: ['w1'] });
+  const feeds = { x: rand32([2, C, 6, 6]), w1: rand32([C, C, 3, 3]), w2: rand32([3, C, 3, 3], 0.1) };
+  // y is quadratic in w1 (q = h^2) and the checker's head adds y^2 / 2, so the finite differences
+  // of the gradient carry an h^2 truncation: w1 of unit size keeps the relative step near 1e-2
+  // (truncation ~1e-4), and rtol 5e-3 is the conv-net tolerance of autodiff-conv.test.ts. The
+  // backward pass runs both wide forms: dX of the second conv, dW of the first.
+  await assertGradientAndHvp(model, feeds, 'wide conv net', { rtol: 5e-3, wrt: ['w1'] });
 });
 
 // ---------------------------------------------------------------- MaxPool -> MaxUnpool
