@@ -11,6 +11,7 @@ import { loadStoredDataset } from '../datasetService.js';
 import type { JobPayload } from './payload.js';
 import type { LoadedModel } from '../../analyzers/types.js';
 import { BlobArtifactSink } from './artifacts.js';
+import { specializeToDataset, withFixedDims } from '../../analyzers/common/fixed-dims.js';
 
 export type ProgressFn = (fraction: number, message?: string) => void;
 
@@ -34,12 +35,14 @@ export async function executeJob(
     // The cache key names the version; running another one would file its result under a wrong key.
     throw new AppError('INTERNAL', `job wants ${job.analyzer} v${job.analyzerVersion}, this build has v${analyzer.version}`);
   }
-  const model = await loadStoredModel(store, job.modelSha256);
+  const stored = await loadStoredModel(store, job.modelSha256);
   const dataset =
-    job.datasetSha256 && job.datasetFormat ? await loadStoredDataset(store, job.datasetSha256, job.datasetFormat, model.ir) : null;
+    job.datasetSha256 && job.datasetFormat ? await loadStoredDataset(store, job.datasetSha256, job.datasetFormat, stored.ir) : null;
+  // Symbolic dims beyond the batch take the dataset's sizes; the result says which (fixedDims).
+  const { model, fixedDims } = specializeToDataset(stored, dataset);
   throwIfAborted(signal);
   const artifacts = new BlobArtifactSink(store.blobs);
-  const result = await analyzer.run({
+  const raw = await analyzer.run({
     model,
     dataset,
     params: JSON.parse(job.paramsJson) as Record<string, never>,
@@ -48,6 +51,7 @@ export async function executeJob(
     artifacts,
     resolveModel: (ref) => resolveStoredModel(store, ref),
   });
+  const result = withFixedDims(raw, fixedDims);
   throwIfAborted(signal);
   const durationMs = Math.round(performance.now() - started);
   const recorded = await store.analyses.complete(
