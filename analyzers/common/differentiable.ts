@@ -34,7 +34,8 @@ export async function setupDifferentiable(
   }
   const samples = dataset ? { [model.graph.inputs[0]!.name]: dataset.x.subarray(0, Math.min(3, dataset.count) * sampleSize(dataset)) } : undefined;
   const plan = await prepareBatched(model, samples ? { samples, count: Math.min(3, dataset!.count) } : {});
-  const prepared = await prepareLossModel(plan.model, opts);
+  // The labels' per-sample shape decides per-position and per-pixel losses (native/autodiff/loss.ts).
+  const prepared = await prepareLossModel(plan.model, dataset?.y ? { labelShape: dataset.yShape, ...opts } : opts);
   const notes = plan.batched ? [] : [`runs one sample at a time: ${plan.reason ?? 'fixed batch size'}`];
   return { model: plan.model, prepared, batchSize: plan.batched ? opts.batchSize : 1, batched: plan.batched, input: prepared.dataInputs[0]!, notes };
 }
