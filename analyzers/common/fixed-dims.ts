@@ -1,11 +1,12 @@
 /**
- * The step every analysis run takes before the analyzer sees the model (service/jobs/execute.ts):
+ * The step every analysis run takes before the analyzer sees the model (`runSpecialized`, called
+ * by service/jobs/execute.ts):
  * symbolic input dims beyond the batch fixed from the dataset's sample shape
  * (native/onnx/fix-dims.ts). The run's result then carries `fixedDims`, saying what was fixed.
  */
 import { serializeModel } from '../../native/onnx/ir.js';
 import { fixInputDims, type FixedDim } from '../../native/onnx/fix-dims.js';
-import type { LoadedDataset, LoadedModel } from '../types.js';
+import type { Analyzer, AnalyzerContext, LoadedDataset, LoadedModel, ParamValues } from '../types.js';
 
 export type { FixedDim } from '../../native/onnx/fix-dims.js';
 
@@ -22,4 +23,13 @@ export function specializeToDataset(model: LoadedModel, dataset: LoadedDataset |
 export function withFixedDims<R>(result: R, fixedDims: FixedDim[]): R {
   if (fixedDims.length === 0 || result === null || typeof result !== 'object' || Array.isArray(result)) return result;
   return { ...result, fixedDims };
+}
+
+/**
+ * How every run calls an analyzer (the worker, the CLI, the bench, the corpus tests): the model
+ * specialized to the dataset first, `fixedDims` added to the result.
+ */
+export async function runSpecialized<P extends ParamValues, R>(analyzer: Analyzer<P, R>, ctx: AnalyzerContext<P>): Promise<R> {
+  const { model, fixedDims } = specializeToDataset(ctx.model, ctx.dataset);
+  return withFixedDims(await analyzer.run({ ...ctx, model }), fixedDims);
 }

@@ -11,7 +11,7 @@ import { loadStoredDataset } from '../datasetService.js';
 import type { JobPayload } from './payload.js';
 import type { LoadedModel } from '../../analyzers/types.js';
 import { BlobArtifactSink } from './artifacts.js';
-import { specializeToDataset, withFixedDims } from '../../analyzers/common/fixed-dims.js';
+import { runSpecialized } from '../../analyzers/common/fixed-dims.js';
 
 export type ProgressFn = (fraction: number, message?: string) => void;
 
@@ -35,14 +35,13 @@ export async function executeJob(
     // The cache key names the version; running another one would file its result under a wrong key.
     throw new AppError('INTERNAL', `job wants ${job.analyzer} v${job.analyzerVersion}, this build has v${analyzer.version}`);
   }
-  const stored = await loadStoredModel(store, job.modelSha256);
+  const model = await loadStoredModel(store, job.modelSha256);
   const dataset =
-    job.datasetSha256 && job.datasetFormat ? await loadStoredDataset(store, job.datasetSha256, job.datasetFormat, stored.ir) : null;
-  // Symbolic dims beyond the batch take the dataset's sizes; the result says which (fixedDims).
-  const { model, fixedDims } = specializeToDataset(stored, dataset);
+    job.datasetSha256 && job.datasetFormat ? await loadStoredDataset(store, job.datasetSha256, job.datasetFormat, model.ir) : null;
   throwIfAborted(signal);
   const artifacts = new BlobArtifactSink(store.blobs);
-  const raw = await analyzer.run({
+  // Symbolic dims beyond the batch take the dataset's sizes; the result says which (fixedDims).
+  const result = await runSpecialized(analyzer, {
     model,
     dataset,
     params: JSON.parse(job.paramsJson) as Record<string, never>,
@@ -51,7 +50,6 @@ export async function executeJob(
     artifacts,
     resolveModel: (ref) => resolveStoredModel(store, ref),
   });
-  const result = withFixedDims(raw, fixedDims);
   throwIfAborted(signal);
   const durationMs = Math.round(performance.now() - started);
   const recorded = await store.analyses.complete(

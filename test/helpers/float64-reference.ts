@@ -169,7 +169,7 @@ export interface ReferenceCheck {
 }
 
 /**
- * u . (dy/dw) d from the float32 gradient graph vs (s(w + h d) - s(w - h d)) / 2h of the float64
+ * u . (dy/dw) d from the gradient graph (float32, or float64 where the model runs in it) vs (s(w + h d) - s(w - h d)) / 2h of the float64
  * reference, s = u . y (y = `output`). Non-float feeds (labels) pass unchanged. `corruptSeed`
  * feeds the gradient graph a cotangent with one entry changed, as a rule that mis-routes one
  * output's gradient would: a comparison that still passed would be blind.
@@ -193,11 +193,11 @@ export async function compareWithFloat64Reference(
     assert.ok(Math.abs(Number(y32.data[i]) - Number(y64.data[i])) <= 1e-5 * scale, `reference output ${i}: ${y32.data[i]} vs ${y64.data[i]}`);
   }
   const rng = new Rng(opts.seed);
-  const u = normalLike(y32, rng, 'float32');
+  const u = normalLike(y32, rng, y32.dtype as 'float32' | 'float64');
   const d: Record<string, Tensor> = {};
   for (const w of wrt) d[w] = normalLike(feeds[w]!, rng, 'float64');
   const grad = buildGradient(model, { of: output, seed: 'u', wrt }, shapes);
-  const uFed = opts.corruptSeed ? tensor('float32', [...u.dims], Array.from(u.data as Float32Array, (v, i) => (i === 0 ? v + 3 : v))) : u;
+  const uFed = opts.corruptSeed ? tensor(u.dtype, [...u.dims], Array.from(u.data as Float32Array, (v, i) => (i === 0 ? v + 3 : v))) : u;
   const g = await runModelOnce(grad.model, { ...feeds, u: uFed });
   const analytic = wrt.reduce((s, w) => s + dot(g[grad.grads.get(w)!]!, d[w]!), 0);
   const objective = async (sign: number) => dot((await runModelOnce(ref, shifted(feeds64, d, sign * h)))[output]!, u);
@@ -225,9 +225,9 @@ export async function compareHvpWithFloat64Reference(
   const rng = new Rng(opts.seed);
   const d: Record<string, Tensor> = {};
   for (const w of wrt) d[w] = normalLike(feeds[w]!, rng, 'float64');
-  const hvp = await buildHvp(model, output, wrt, { shapes });
+  const hvp = await buildHvp(model, output, wrt, { shapes, feeds: () => feeds });
   const tangents: Record<string, Tensor> = {};
-  for (const w of wrt) tangents[hvp.tangentInputs.get(w)!] = tensor('float32', [...d[w]!.dims], Float32Array.from(d[w]!.data as Float64Array));
+  for (const w of wrt) tangents[hvp.tangentInputs.get(w)!] = tensor(feeds[w]!.dtype, [...d[w]!.dims], d[w]!.data as Float64Array);
   const hd = await runModelOnce(hvp.model, { ...feeds, ...tangents });
   const refShapes = await probeShapes(ref, () => feeds64);
   const refGrad = buildGradient(ref, { of: output, wrt }, refShapes);
