@@ -34,7 +34,10 @@ export interface CorpusModel {
   path: string;
   /** Per-sample x shape of the dataset. */
   sampleShape: number[];
-  /** Per-sample y shape ([] = one class index) and, for class labels, the number of classes. */
+  /**
+   * Per-sample y shape and, for class labels, the number of classes: [] with classes = one class
+   * index per sample, [T] with classes = one per position, a shape without classes = targets.
+   */
   yShape: number[];
   classes?: number;
   /** 'ok', or the error code the analyzer refuses with (a clear refusal is a result too). */
@@ -109,9 +112,10 @@ export function corpusDataset(m: Pick<CorpusModel, 'name' | 'sampleShape' | 'ySh
   const per = m.sampleShape.reduce((a, b) => a * b, 1);
   const x = Float32Array.from({ length: count * per }, () => rng.normal() * 0.5);
   const yPer = m.yShape.reduce((a, b) => a * b, 1);
+  // Class indices (one per sample, or per position when yShape is given with classes), else targets in [0, 1].
   const y =
-    m.yShape.length === 0
-      ? Int32Array.from({ length: count }, () => Math.floor(rng.uniform(0, m.classes ?? 2)))
+    m.yShape.length === 0 || m.classes !== undefined
+      ? Int32Array.from({ length: count * yPer }, () => Math.floor(rng.uniform(0, m.classes ?? 2)))
       : Float32Array.from({ length: count * yPer }, () => rng.uniform(0, 1));
   return { sha256: `corpus:${m.name}:${count}:${seed}`, format: 'npz', count, sampleShape: [...m.sampleShape], x, y, yShape: [...m.yShape] };
 }
