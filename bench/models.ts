@@ -43,7 +43,7 @@ const BIG: (Omit<CorpusModel, 'path' | 'expect'> & { file: string })[] = [
 const short = (s: string, n = 90) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
 async function benchModel(m: Omit<CorpusModel, 'path' | 'expect'>, model: LoadedModel): Promise<Record<string, string | number>[]> {
-  const dataset = corpusDataset(m, 2);
+  const dataset = corpusDataset(m);
   const ops = model.ir.graph.nodes.filter((n) => n.opType !== 'Constant').length;
   const rows: Record<string, string | number>[] = [];
   let params: string | number = '-';
@@ -87,6 +87,6 @@ export async function modelsSection(): Promise<BenchSection> {
     rows.push(...(await benchModel(m, loaded(new Uint8Array(readFileSync(file))))));
     notes.push(`${m.name}: ${m.exporter}; ${m.source}`);
   }
-  notes.push('datasets: 2 seeded samples of the shapes above (test/helpers/corpus.ts); params = parameterCount of the loss-based analyzers');
+  notes.push('datasets: 4 seeded samples of the shapes above (test/helpers/corpus.ts); params = parameterCount of the loss-based analyzers');
   return { title: 'every analyzer on real third-party models (ok / refused with code and reason / seconds)', rows, notes };
 }
