@@ -162,6 +162,13 @@ test('one label per sample for a [N,T,C] output is BAD_DATASET naming the label 
   }
 });
 
+test('per-position labels are refused by the analyzers that compare whole-sample classes (blindspots, safety)', async () => {
+  const data = dataset([1, 0, -1, 0.5, 2, 0, 0, 0, 0, 3, -1, 1], [6], Int32Array.from([0, 1, 2, 0]), [2]);
+  for (const [name, params] of [['blindspots', {}], ['safety', { eps: 0.01 }]] as const) {
+    await assert.rejects(run(name, sequenceModel(2, 3), data, params), (err: AppError) => err.code === 'BAD_DATASET' && /per-sample shape \[2\]/.test(err.message), name);
+  }
+});
+
 test('dense sigmoid maps with y of the output shape: per-pixel BCE from the logit, in evaluate and the loss head alike', async () => {
   const m = buildModel({
     inputs: [{ name: 'x', dtype: 'float32', dims: ['N', 1, 2, 2] }],
