@@ -12,6 +12,7 @@ import { safetySection } from './safety.js';
 import { saliencySection } from './saliency.js';
 import { gateSection } from './gate.js';
 import { modelsSection } from './models.js';
+import { weightsSection } from './weights.js';
 
 const SECTIONS: { name: string; run: () => Promise<BenchSection> | BenchSection }[] = [
   { name: 'evaluate', run: evaluateSection },
@@ -24,6 +25,7 @@ const SECTIONS: { name: string; run: () => Promise<BenchSection> | BenchSection 
   { name: 'zoo', run: zooSection },
   { name: 'gate', run: gateSection },
   { name: 'models', run: modelsSection },
+  { name: 'weights', run: weightsSection },
 ];
 
 async function main(): Promise<void> {
