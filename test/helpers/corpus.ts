@@ -10,7 +10,7 @@ import type { LoadedDataset, LoadedModel } from '../../analyzers/types.js';
 import type { ErrorCode } from '../../common/errors.js';
 import { loadTestModel } from './test-data.js';
 
-export const ANALYZERS = ['evaluate', 'gradients', 'hessian', 'saliency', 'coherence', 'blindspots', 'safety', 'landscape'] as const;
+export const ANALYZERS = ['evaluate', 'gradients', 'hessian', 'saliency', 'coherence', 'blindspots', 'safety', 'landscape', 'weights'] as const;
 export type AnalyzerName = (typeof ANALYZERS)[number];
 
 /** Small settings, so one pass over the corpus takes seconds per analyzer. */
@@ -23,6 +23,7 @@ export const QUICK_PARAMS: Record<AnalyzerName, Record<string, unknown>> = {
   blindspots: { iters: 20, maxPairs: 2 },
   safety: { eps: 0.001, timeout: 20 },
   landscape: { resolution: 5, curve: false, cka: false },
+  weights: {},
 };
 
 export interface CorpusModel {
@@ -102,6 +103,7 @@ export const CORPUS: CorpusModel[] = [
       blindspots: 'UNSUPPORTED_OP',
       safety: 'BAD_MODEL',
       landscape: 'BAD_MODEL',
+      weights: 'BAD_MODEL',
     },
   },
 ];
