@@ -11,6 +11,7 @@ import { loadStoredDataset } from '../datasetService.js';
 import type { JobPayload } from './payload.js';
 import type { LoadedModel } from '../../analyzers/types.js';
 import { BlobArtifactSink } from './artifacts.js';
+import { runSpecialized } from '../../analyzers/common/fixed-dims.js';
 import { checkInputs } from '../../datasets/inputCheck.js';
 
 export type ProgressFn = (fraction: number, message?: string) => void;
@@ -41,7 +42,8 @@ export async function executeJob(
   throwIfAborted(signal);
   const artifacts = new BlobArtifactSink(store.blobs);
   const params = JSON.parse(job.paramsJson) as Record<string, never>;
-  const analyzed = await analyzer.run({
+  // Symbolic dims beyond the batch take the dataset's sizes; the result says which (fixedDims).
+  const analyzed = await runSpecialized(analyzer, {
     model,
     dataset,
     params,
