@@ -1,5 +1,5 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { ModelType } from '../schema/model.js';
+import { ModelType, SaliencyLayer } from '../schema/model.js';
 import { AnalysisType } from '../schema/analysis.js';
 import { UploadScalar, type FileUpload } from '../schema/scalars.js';
 import type { GqlContext } from './context.js';
@@ -38,6 +38,15 @@ export class ModelResolver {
   ): Promise<AnalysisType[]> {
     const page = await app.analyses.list({ modelId: model.id }, 0, clampLimit(limit));
     return page.items.map(AnalysisType.from);
+  }
+
+  @FieldResolver(() => [SaliencyLayer], {
+    nullable: true,
+    description: "Candidate layers for saliency maps, in graph order (null when the shapes can't be probed without data).",
+  })
+  async saliencyLayers(@Root() model: ModelType, @Ctx() { app }: GqlContext): Promise<SaliencyLayer[] | null> {
+    const layers = await app.models.saliencyLayers(await app.models.get(model.id));
+    return layers?.map((l) => Object.assign(new SaliencyLayer(), { name: l.name, op: l.op, kind: l.kind, shape: l.shape, height: l.h, width: l.w })) ?? null;
   }
 }
 

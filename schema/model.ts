@@ -116,3 +116,25 @@ export class ModelType {
     });
   }
 }
+
+@ObjectType({ description: 'A tensor the saliency analyzer can map (a value for its layer param).' })
+export class SaliencyLayer {
+  @Field(() => String)
+  name!: string;
+
+  @Field(() => String)
+  op!: string;
+
+  @Field(() => String, { description: 'conv, activation, normalization, bias, pooling or residual.' })
+  kind!: string;
+
+  @Field(() => [Int], { description: 'Shape without the batch axis.' })
+  shape!: number[];
+
+  @Field(() => Int)
+  height!: number;
+
+  @Field(() => Int)
+  width!: number;
+}
+

@@ -7,6 +7,7 @@ import type { Store } from '../storage/store.js';
 import type { ModelRecord } from '../storage/records.js';
 import type { LoadedModel } from '../analyzers/types.js';
 import { summarizeModel } from './modelSummary.js';
+import { candidateLayers, type LayerCandidate } from '../analyzers/saliency/index.js';
 
 export class ModelService {
   constructor(
@@ -40,6 +41,24 @@ export class ModelService {
   list(): Promise<ModelRecord[]> {
     return this.store.models.list();
   }
+
+  /**
+   * Tensors the saliency analyzer can map (its `layer` param), found by probing shapes in one
+   * ORT run; remembered per model. A model whose shapes cannot be probed without data (symbolic
+   * spatial dims) gets null: the saliency result lists them once a dataset fixes the shapes.
+   */
+  saliencyLayers(m: ModelRecord): Promise<LayerCandidate[] | null> {
+    let p = this.layers.get(m.sha256);
+    if (!p) {
+      p = loadStoredModel(this.store, m.sha256)
+        .then((loaded) => candidateLayers(loaded.ir))
+        .catch(() => null);
+      this.layers.set(m.sha256, p);
+    }
+    return p;
+  }
+
+  private readonly layers = new Map<string, Promise<LayerCandidate[] | null>>();
 }
 
 /** A stored model as analyzers see it (bytes re-checked: the blob store is not trusted blindly). */

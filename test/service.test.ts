@@ -95,6 +95,21 @@ test('uploading a model reports what it is', async () => {
   assert.equal((await svc.footprint()).blobs, 1);
 });
 
+test('a model lists the layers saliency can map, with their shapes', async () => {
+  const r = await svc.gql(`query($id: ID!) { model(id: $id) { saliencyLayers { name op shape height width } } }`, { id: modelId });
+  assert.equal(r.body.errors, undefined, JSON.stringify(r.body.errors));
+  // By hand for PyTorch's MNIST example net: conv 5x5 (28 -> 24, 10 channels), max-pool 2, ReLU,
+  // conv 5x5 (12 -> 8, 20 channels), max-pool 2, ReLU; the dense layers have no spatial map.
+  assert.deepEqual(r.body.data!.model.saliencyLayers, [
+    { name: '9', op: 'Conv', shape: [10, 24, 24], height: 24, width: 24 },
+    { name: '10', op: 'MaxPool', shape: [10, 12, 12], height: 12, width: 12 },
+    { name: '11', op: 'Relu', shape: [10, 12, 12], height: 12, width: 12 },
+    { name: '12', op: 'Conv', shape: [20, 8, 8], height: 8, width: 8 },
+    { name: '13', op: 'MaxPool', shape: [20, 4, 4], height: 4, width: 4 },
+    { name: '14', op: 'Relu', shape: [20, 4, 4], height: 4, width: 4 },
+  ]);
+});
+
 test('uploading datasets: npz and CSV, checked against the model', async () => {
   const npz = writeNpz({ x: { dtype: 'f4', shape: [data.count, 1, 28, 28], data: data.x }, y: { dtype: 'i8', shape: [data.count], data: data.y } });
   const r = await svc.upload(UPLOAD_DATASET, { modelId }, { bytes: npz, filename: 'mnist100.npz' });

@@ -97,6 +97,9 @@ describe('dashboard in a browser', () => {
       const shown = Number((await page.locator('[data-testid=parameter-count]').textContent())!.replace(/,/g, ''));
       assert.equal(shown, floatInitializerElements(MNIST_MODEL));
       assert.match((await page.locator('[data-testid=autodiff]').textContent())!, /^supported/);
+      // The saliency layers of PyTorch's MNIST net (two conv blocks of conv, max-pool, ReLU).
+      const layers = await page.locator('[data-testid=saliency-layers] tbody tr td:first-child').allTextContents();
+      assert.deepEqual(layers, ['9', '10', '11', '12', '13', '14']);
     });
   });
 

@@ -80,6 +80,7 @@ interface ModelDetail extends ModelRow {
   outputs: Array<{ name: string; dtype: string; shape: string[] | null }>;
   opHistogram: Array<{ opType: string; count: number }>;
   analyses: AnalysisRow[];
+  saliencyLayers: Array<{ name: string; op: string; kind: string; shape: number[] }> | null;
 }
 
 const tensorText = (t: { name: string; dtype: string; shape: string[] | null }) => `${t.name}: ${t.dtype}[${t.shape ? t.shape.join(', ') : '?'}]`;
@@ -87,7 +88,7 @@ const tensorText = (t: { name: string; dtype: string; shape: string[] | null }) 
 export function ModelPage({ id }: { id: string }) {
   const q = useQuery<{ model: ModelDetail }>(
     `query($id: ID!) { model(id: $id) { ${MODEL_FIELDS} sha256 irVersion producer { name version } inputs { name dtype shape } outputs { name dtype shape } opHistogram { opType count }
-      analyses(limit: 20) { id analyzer status progress cached createdAt durationMs model { name } dataset { name } } } }`,
+      saliencyLayers { name op kind shape } analyses(limit: 20) { id analyzer status progress cached createdAt durationMs model { name } dataset { name } } } }`,
     { id },
   );
   const m = q.data?.model;
@@ -116,6 +117,24 @@ export function ModelPage({ id }: { id: string }) {
             ['sha256', <code>{m.sha256}</code>],
           ]}
         />
+      </Section>
+      <Section title="Saliency layers">
+        {m.saliencyLayers === null ? (
+          <p>Shapes depend on the data: a saliency analysis lists the layers once a dataset fixes them.</p>
+        ) : m.saliencyLayers.length === 0 ? (
+          <p>No intermediate tensor with a spatial map (saliency can still map the input gradient).</p>
+        ) : (
+          <table data-testid="saliency-layers">
+            <thead>
+              <tr><th>layer param</th><th>op</th><th>kind</th><th>shape</th></tr>
+            </thead>
+            <tbody>
+              {m.saliencyLayers.map((l) => (
+                <tr key={l.name}><td><code>{l.name}</code></td><td>{l.op}</td><td>{l.kind}</td><td>{l.shape.join(' × ')}</td></tr>
+              ))}
+            </tbody>
+          </table>
+        )}
       </Section>
       <Section title="Ops">
         <Bars items={m.opHistogram.map((o) => ({ label: o.opType, value: o.count }))} />
