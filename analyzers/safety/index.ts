@@ -62,6 +62,8 @@ export interface SafetyCheck {
   disjuncts: number | null;
   disjunctsProved: number | null;
   domains: number;
+  /** Domains per second of the batched input-splitting search; null where it did not run. */
+  domainsPerSecond: number | null;
   milpCalls: number;
   maxBinaries: number;
   evaluations: number;
@@ -139,6 +141,7 @@ function fromOutcome(name: string, o: PropertyOutcome, started: number, extra: P
     disjuncts: o.disjuncts,
     disjunctsProved: o.disjunctsProved,
     domains: o.domains,
+    domainsPerSecond: o.batchedMs > 0 ? Math.round((1000 * o.domains) / o.batchedMs) : null,
     milpCalls: o.milpCalls,
     maxBinaries: o.maxBinaries,
     evaluations: o.evaluations,
@@ -168,6 +171,7 @@ function fromManipulation(name: string, index: number, label: number, predicted:
     disjuncts: null,
     disjunctsProved: null,
     domains: 0,
+    domainsPerSecond: null,
     milpCalls: 0,
     maxBinaries: 0,
     evaluations: o.evaluated,
@@ -335,6 +339,7 @@ function emptyCheck(name: string, started: number): SafetyCheck {
     disjuncts: null,
     disjunctsProved: null,
     domains: 0,
+    domainsPerSecond: null,
     milpCalls: 0,
     maxBinaries: 0,
     evaluations: 1,
@@ -348,7 +353,7 @@ function emptyCheck(name: string, started: number): SafetyCheck {
 
 export const safetyAnalyzer: Analyzer<SafetyParams, SafetyResult> = {
   name: 'safety',
-  version: 1,
+  version: 2,
   description:
     'Sound safety verification: VNNLIB properties, local robustness (L-inf eps balls) or DLV manipulation families. ' +
     'Falsifies first (PGD on input gradients), proves by CROWN/IBP bound propagation with branch and bound and an exact MILP (HiGHS); ' +
