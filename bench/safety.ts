@@ -14,7 +14,8 @@ export async function safetySection(): Promise<BenchSection> {
   const every = Number(process.env.SAFETY_BENCH_EVERY ?? 1);
   const results: InstanceResult[] = [];
   for (const csv of ['vnncomp2021/acasxu/acasxu_instances.csv', 'vnncomp2021/mnistfc/mnistfc_instances.csv']) {
-    const list = readInstances(testData(csv)).filter((_, i) => i % every === 0);
+    // The mnistfc list also names the 256x4 and 256x6 networks, which test/data does not hold.
+    const list = readInstances(testData(csv)).filter((inst, i) => i % every === 0 && !/256x[46]/.test(inst.onnx));
     for (const inst of list) results.push(await runInstance({ ...inst, timeout: Math.min(inst.timeout, timeout) }));
   }
   const s = summarize(results, new Map());

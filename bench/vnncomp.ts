@@ -63,7 +63,13 @@ export async function runInstance(inst: Instance): Promise<InstanceResult> {
   };
 }
 
-const family = (r: Instance): string => path.basename(r.vnnlib).replace(/\.vnnlib$/, '').replace(/_0\.\d+$/, '');
+/** "acasxu prop_3"; robustness lists (prop_<i>_<eps>) group by eps: "mnistfc eps 0.03". */
+function family(r: Instance): string {
+  const bench = path.basename(path.dirname(r.vnnlib));
+  const name = path.basename(r.vnnlib).replace(/\.vnnlib$/, '');
+  const eps = /^prop_\d+_(\d*\.\d+)$/.exec(name);
+  return eps ? `${bench} eps ${eps[1]}` : `${bench} ${name}`;
+}
 
 /** Per property family: decided counts, mean/max time, score. */
 export function summarize(results: InstanceResult[], expected: Map<string, 'sat' | 'unsat'>): BenchSection {

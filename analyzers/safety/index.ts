@@ -30,6 +30,7 @@ export type SafetyParams = {
   timeout: number;
   milp: boolean;
   milpMaxBinaries: number;
+  inputSplitting: boolean;
   seed: number;
 };
 
@@ -244,7 +245,7 @@ async function run(ctx: AnalyzerContext<SafetyParams>): Promise<SafetyResult> {
       issue = `bound propagation reaches output ${net.outputName}, the check reads ${runner.outputName}`;
       net = null;
     }
-    const engineOpts = { timeoutMs, seed: p.seed, signal: ctx.signal, milp: p.milp, milpMaxBinaries: p.milpMaxBinaries };
+    const engineOpts = { timeoutMs, seed: p.seed, signal: ctx.signal, milp: p.milp, milpMaxBinaries: p.milpMaxBinaries, batched: p.inputSplitting };
     const checks: SafetyCheck[] = [];
     let property: SafetyResult['property'];
     if (hasVnnlib(p)) {
@@ -372,6 +373,7 @@ export const safetyAnalyzer: Analyzer<SafetyParams, SafetyResult> = {
     { name: 'timeout', type: 'float', description: 'Time budget per property (per sample for robustness), seconds.', default: 60, min: 0.1, max: 86400 },
     { name: 'milp', type: 'bool', description: 'Use the exact MILP check (HiGHS) on small subproblems.', default: true },
     { name: 'milpMaxBinaries', type: 'int', description: 'Largest number of binary variables a MILP subproblem may have.', default: 200, min: 0 },
+    { name: 'inputSplitting', type: 'bool', description: 'Batched dense input-splitting search for ReLU chains with at most 8 inputs (false: the general search, ReLU splitting and MILP leaves).', default: true },
     { name: 'seed', type: 'int', description: 'Seed of the random restarts.', default: 0 },
   ],
   checkRequest,
