@@ -176,7 +176,7 @@ export function reluCount(net: DenseNet): number {
  * measured on ACAS Xu: they left as many neurons unstable as IBP + CROWN and cost time.) `patterns` (B x reluCount, +1 active / -1 inactive / 0 unstable) holds the
  * parents' patterns on entry (or is all 0) and the boxes' own on return.
  */
-export function batchLayerBounds(net: DenseNet, B: number, boxLo: Float64Array, boxHi: Float64Array, inherited?: Float64Array): BatchBounds {
+export function batchLayerBounds(net: DenseNet, B: number, boxLo: Float64Array, boxHi: Float64Array, inherited?: Float64Array, crown = true): BatchBounds {
   const bounds: BatchBounds = { B, lo: [], hi: [] };
   const P = reluCount(net);
   let hlo = boxLo;
@@ -198,7 +198,7 @@ export function batchLayerBounds(net: DenseNet, B: number, boxLo: Float64Array, 
         }
       }
     }
-    if (q > 0 && L.relu) {
+    if (crown && q > 0 && L.relu) {
       // CROWN for the still-unstable neurons of all boxes at once: rows W_q[j,:] (lower) and -W_q[j,:] (upper).
       let count = 0;
       for (let t = 0; t < B * n; t++) if (lo[t]! < 0 && hi[t]! > 0) count++;
