@@ -11,6 +11,7 @@ import { loadStoredDataset } from '../datasetService.js';
 import type { JobPayload } from './payload.js';
 import type { LoadedModel } from '../../analyzers/types.js';
 import { BlobArtifactSink } from './artifacts.js';
+import { checkInputs } from '../../datasets/inputCheck.js';
 
 export type ProgressFn = (fraction: number, message?: string) => void;
 
@@ -39,16 +40,18 @@ export async function executeJob(
     job.datasetSha256 && job.datasetFormat ? await loadStoredDataset(store, job.datasetSha256, job.datasetFormat, model.ir) : null;
   throwIfAborted(signal);
   const artifacts = new BlobArtifactSink(store.blobs);
-  const result = await analyzer.run({
+  const params = JSON.parse(job.paramsJson) as Record<string, never>;
+  const analyzed = await analyzer.run({
     model,
     dataset,
-    params: JSON.parse(job.paramsJson) as Record<string, never>,
+    params,
     progress,
     signal,
     artifacts,
     resolveModel: (ref) => resolveStoredModel(store, ref),
   });
   throwIfAborted(signal);
+  const result = withWarnings(analyzed, dataset ? checkInputs(dataset, model.ir, params) : null);
   const durationMs = Math.round(performance.now() - started);
   const recorded = await store.analyses.complete(
     { id: job.analysisId, attempt: job.attempt, cacheKey: job.cacheKey, modelSha256: job.modelSha256,
@@ -58,6 +61,22 @@ export async function executeJob(
     artifacts.stored(),
   );
   return { recorded, result, durationMs };
+}
+
+/**
+ * Every object result carries `warnings` (the analyzer's own, if any, then the input check's)
+ * and `warningCount`, and with a dataset the `inputCheck` facts (datasets/inputCheck.ts).
+ */
+function withWarnings(result: unknown, check: ReturnType<typeof checkInputs> | null): unknown {
+  if (result === null || typeof result !== 'object' || Array.isArray(result)) return result;
+  const warnings = [...warningsOf(result), ...(check?.warnings ?? [])];
+  return { ...result, warnings, warningCount: warnings.length, ...(check ? { inputCheck: check.inputCheck } : {}) };
+}
+
+/** A result's `warnings` list (empty when it has none). */
+export function warningsOf(result: unknown): string[] {
+  const w = (result as { warnings?: unknown } | null)?.warnings;
+  return Array.isArray(w) ? w.map(String) : [];
 }
 
 /** Another stored model, by id or sha256 (checkpoint series, interpolation between two models). */
