@@ -5,7 +5,8 @@
  *    central differences give;
  *  - soundness: for batches of random boxes (and sub-boxes inheriting their parent's bounds), no
  *    sampled point leaves a computed pre-activation interval or goes below an output row's bound;
- *    one batch gives the same bounds as its boxes one at a time;
+ *    one batch gives the same bounds as its boxes one at a time; alpha-CROWN is never below the
+ *    fixed slopes;
  *  - ACAS Xu: 1_1 prop_1 holds (published: prop_1 holds on all 45 networks, Katz et al. 2017,
  *    VNN-COMP 2021) and the test's own sampling finds no violation; 2_1 prop_2 is violated with a
  *    counterexample a fresh ORT session confirms;
@@ -92,6 +93,7 @@ test('soundness: batched bounds of random boxes and of sub-boxes with inherited 
     ['ACAS Xu 2_1', toDense(lowerNetwork(upgradeOpset(acasModel('2_1'))))!],
   ];
   let checked = 0;
+  let alphaGained = 0;
   for (const [name, net] of nets) {
     const d = net.numInputs;
     const P = reluCount(net);
@@ -127,6 +129,12 @@ test('soundness: batched bounds of random boxes and of sub-boxes with inherited 
       const C = new Float64Array(B * rows * rows);
       for (let b = 0; b < B; b++) for (let j = 0; j < rows; j++) (dom[b * rows + j] = b), (C[(b * rows + j) * rows + j] = j % 2 ? -1 : 1);
       const out = batchOutputBounds(net, bounds, lo, hi, dom, C);
+      // alpha-CROWN never loses to the fixed slopes it starts from, and gains somewhere.
+      const fixed = batchOutputBounds(net, bounds, lo, hi, dom, C, 'both');
+      for (let r = 0; r < dom.length; r++) {
+        assert.ok(out.lower[r]! >= fixed.lower[r]!, `${name}: optimized row ${r} below the fixed slopes`);
+        if (out.lower[r]! > fixed.lower[r]! + 1e-9) alphaGained++;
+      }
       // The same boxes one at a time give the same numbers (the batch does not mix boxes).
       for (let b = 0; b < B && round === 0; b++) {
         const one = batchLayerBounds(net, 1, lo.slice(b * d, (b + 1) * d), hi.slice(b * d, (b + 1) * d));
@@ -160,6 +168,7 @@ test('soundness: batched bounds of random boxes and of sub-boxes with inherited 
     }
   }
   assert.equal(checked, nets.length * 2 * 4 * 300);
+  assert.ok(alphaGained > 0, 'alpha-CROWN tightens some row (else the optimization is not exercised)');
 });
 
 test('ACAS Xu 1_1 prop_1 holds (published verdict), and the test\'s own sampling finds no violation', async () => {
