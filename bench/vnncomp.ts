@@ -2,8 +2,10 @@
  * Runs a VNN-COMP instance list (csv rows `onnx,vnnlib,timeout`, paths relative to the csv) through
  * the safety analyzer, each instance with its own timeout (or --timeout S when smaller), and
  * prints per-instance verdicts, times, domains per second, a table per property family and the
- * VNN-COMP score (+10 a decided instance, -150 a wrong one: a `sat` always carries a
- * counterexample ORT confirmed, so it is right; `unsat` is scored against --expected when given).
+ * VNN-COMP score (+10 a decided instance, -150 a wrong one). Every `sat` is re-checked here in a
+ * fresh ORT session (a failure turns it into `unknown` with a message on stderr); `unsat` is
+ * scored against --expected when given (rows onnx,vnnlib,sat|unsat, e.g. derived from the
+ * published VNN-COMP 2021 results, github.com/stanleybak/vnncomp2021_results results_csv/).
  *
  *   npm run vnncomp -- test/data/vnncomp2021/acasxu/acasxu_instances.csv [--timeout S] [--every K]
  *       [--only SUBSTRING] [--expected FILE.csv (onnx,vnnlib,sat|unsat)] [--json]
@@ -13,6 +15,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loaded } from '../test/helpers/tiny-models.js';
+import { freshForward } from '../test/helpers/safety-run.js';
+import { parseVnnlib, satisfiesAll } from '../analyzers/safety/vnnlib.js';
 import { validateParams } from '../analyzers/params.js';
 import { safetyAnalyzer, type SafetyParams } from '../analyzers/safety/index.js';
 import { vnncompScore, vnncompVerdict } from '../analyzers/safety/vnncomp.js';
@@ -53,9 +57,22 @@ export async function runInstance(inst: Instance): Promise<InstanceResult> {
   const t0 = performance.now();
   const r = await safetyAnalyzer.run({ model, dataset: null, params, progress: () => undefined, signal: new AbortController().signal });
   const c = r.checks[0]!;
+  let verdict = vnncompVerdict(r);
+  if (verdict === 'sat') {
+    // Re-run the counterexample in a session opened here (not the analyzer's): it must land in its disjunct.
+    const cex = c.counterexample!;
+    const dims = (model.ir.graph.inputs[0]!.shape ?? [cex.input.length]).map((v) => (typeof v === 'number' ? v : 1));
+    const y = await freshForward(model.ir, cex.input, dims, model.bytes);
+    const d = parseVnnlib(readFileSync(inst.vnnlib, 'utf8')).disjuncts[cex.disjunct!]!;
+    const inside = cex.input.every((v, i) => v >= d.lo[i]! && v <= d.hi[i]!);
+    if (!inside || !satisfiesAll(d, y)) {
+      console.error(`${inst.onnx} ${inst.vnnlib}: the counterexample FAILED the fresh re-check; counted as unknown`);
+      verdict = 'unknown';
+    }
+  }
   return {
     ...inst,
-    verdict: vnncompVerdict(r),
+    verdict,
     seconds: (performance.now() - t0) / 1000,
     domains: c.domains,
     domainsPerSecond: c.domainsPerSecond,
