@@ -9,8 +9,8 @@
  * Branching: bisect the input dimension with the largest |coefficient| x width of the relaxation
  * of the worst open constraint (the "smear" of Wang et al. 2018, ReluVal).
  * Falsification learns from the bounds: each box's relaxation minimizer (the box corner picked
- * by the signs of the input coefficients) is evaluated in Float64, and the worst box of each batch
- * seeds a few signed-gradient steps inside it; anything that violates in Float64 goes to
+ * by the signs of the input coefficients) is evaluated in Float64, and the DESCENTS boxes of each
+ * batch with the lowest bounds seed a few signed-gradient steps inside them; anything that violates in Float64 goes to
  * falsify.ts:confirm, the only thing that can make a verdict "violated".
  */
 import { batchLayerBounds, batchOutputBounds, reluCount } from './dense-bounds.js';
@@ -20,6 +20,8 @@ import { float32AtLeast, float32AtMost, type ModelRunner } from './runner.js';
 import { violationScore, type Disjunct, type Property } from './vnnlib.js';
 
 const BATCH = 64;
+/** Boxes of each batch (those with the lowest bounds) whose minimizer seeds a descent. */
+const DESCENTS = 4;
 /** About 1.3 KB a domain on ACAS Xu (its parent's bounds shared with a sibling): ~250 MB. */
 const MAX_QUEUED = 200_000;
 /** Largest group handled (open disjuncts are a bit mask). */
@@ -135,8 +137,7 @@ export async function inputSplitBab(
     const R = rowDom.length;
     // Per box and open disjunct: the best row (largest lower bound of a.y - b).
     let r = 0;
-    let worstBox = -1;
-    let worstLB = Infinity;
+    const openBoxes: Array<[number, number]> = [];
     const children: Domain[] = [];
     const worstRowOf = new Int32Array(B).fill(-1);
     const worstGOf = new Int32Array(B).fill(-1);
@@ -171,7 +172,7 @@ export async function inputSplitBab(
         const cex = await confirm(runner, disjunct, group[worstGOf[b]!]!, x, state);
         if (cex) return { ...finish(), counterexample: cex };
       }
-      if (lb < worstLB) (worstLB = lb), (worstBox = b);
+      openBoxes.push([lb, b]);
       // Bisect the dimension with the largest smear |coefficient| x width.
       let bestJ = -1;
       let bestScore = -1;
@@ -198,10 +199,10 @@ export async function inputSplitBab(
       right.lo[bestJ] = mid;
       children.push(left, right);
     }
-    if (worstBox >= 0) {
-      const dom = batch[worstBox]!;
-      const g = worstGOf[worstBox]!;
-      const cex = await descend(net, runner, prop.disjuncts[group[g]!]!, group[g]!, dom, inputCoef, worstRowOf[worstBox]!, state);
+    openBoxes.sort((p, q) => p[0] - q[0]);
+    for (const [, b] of openBoxes.slice(0, DESCENTS)) {
+      const g = worstGOf[b]!;
+      const cex = await descend(net, runner, prop.disjuncts[group[g]!]!, group[g]!, batch[b]!, inputCoef, worstRowOf[b]!, state);
       if (cex) return { ...finish(), counterexample: cex };
     }
     if (children.length > 0) result.branched = true;
