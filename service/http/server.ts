@@ -20,6 +20,7 @@ import type { Scope } from '../config.js';
 import { authenticate, scopesFor } from './auth.js';
 import { healthRoutes } from './health.js';
 import { artifactRoutes } from './artifacts.js';
+import { webUiRoutes } from './webUi.js';
 import { httpErrorHandler } from './errorHandler.js';
 import { makeFormatError } from './formatError.js';
 
@@ -75,6 +76,7 @@ export async function createHttpServer(app: App): Promise<HttpServer> {
   ex.disable('x-powered-by');
   ex.use(healthRoutes(app, () => shuttingDown));
   ex.use(artifactRoutes(app));
+  ex.use(webUiRoutes());
   ex.use(
     '/graphql',
     authenticate(config.tokens),
