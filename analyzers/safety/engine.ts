@@ -27,6 +27,8 @@ import { badParams } from '../../common/errors.js';
 import { backward, layerBounds, MAX_COEFFICIENTS, type Box, type Splits } from './bounds.js';
 import { countBinaries, encodingSize, milpEncodable, solveMilp } from './milp.js';
 import { forward, type Network } from './network.js';
+import { toDense, type DenseNet } from './dense.js';
+import { inputSplitBab, MAX_GROUP } from './inputsplit.js';
 import { confirm, falsify, newSearchState, type Counterexample, type SearchState } from './falsify.js';
 import type { ModelRunner } from './runner.js';
 import { violationScore, type Disjunct, type Property } from './vnnlib.js';
@@ -54,6 +56,8 @@ export interface EngineOptions {
   lowerSlopes?: 'adaptive' | 'both';
   /** Skip the proof (falsification only). */
   proveOff?: boolean;
+  /** Batched dense input splitting for small-input ReLU chains (default true; false: the general search). */
+  batched?: boolean;
 }
 
 export interface PropertyOutcome {
@@ -69,6 +73,8 @@ export interface PropertyOutcome {
   searchBest: number | null;
   margin: number;
   domains: number;
+  /** Time spent in the batched input-splitting search (domains per second = domains / batchedMs). */
+  batchedMs: number;
   milpCalls: number;
   maxBinaries: number;
   evaluations: number;
@@ -108,6 +114,7 @@ export async function verifyProperty(net: Network | null, runner: ModelRunner, p
     searchBest: null,
     margin: 0,
     domains: 0,
+    batchedMs: 0,
     milpCalls: 0,
     maxBinaries: 0,
     evaluations: 0,
@@ -166,6 +173,7 @@ export async function verifyProperty(net: Network | null, runner: ModelRunner, p
   const margins = prop.disjuncts.map((d) => marginFor(net, d));
   out.margin = Math.max(...margins);
   const groups = groupByBox(prop.disjuncts);
+  const dense = (opts.batched ?? true) && net.numInputs <= INPUT_SPLIT_MAX_DIM ? toDense(net) : null;
   const disjunctLB = new Float64Array(prop.disjuncts.length).fill(Infinity);
   let usedBab = false;
   let usedMilp = false;
@@ -173,7 +181,10 @@ export async function verifyProperty(net: Network | null, runner: ModelRunner, p
   for (let gi = 0; gi < groups.length; gi++) {
     const group = groups[gi]!;
     const groupDeadline = Date.now() + (deadline - Date.now()) / (groups.length - gi);
-    const r = await proveGroup(net, runner, prop, group, margins, state, out, { ...opts, deadline: groupDeadline, start });
+    const r =
+      dense && group.length <= MAX_GROUP
+        ? await proveGroupBatched(dense, runner, prop, group, margins, state, out, { ...opts, deadline: groupDeadline, start })
+        : await proveGroup(net, runner, prop, group, margins, state, out, { ...opts, deadline: groupDeadline, start });
     for (const [i, lb] of r.lowerBounds) disjunctLB[i] = lb;
     if (r.counterexample) {
       out.proveMs = Date.now() - p0;
@@ -367,6 +378,35 @@ async function proveGroup(
   result.provedCount = group.filter((i) => !unresolved.has(i)).length;
   if (stack.length > 0) result.proved = false;
   return result;
+}
+
+/** A group through the batched input-splitting search (inputsplit.ts). */
+async function proveGroupBatched(
+  dense: DenseNet,
+  runner: ModelRunner,
+  prop: Property,
+  group: number[],
+  margins: number[],
+  state: SearchState,
+  out: PropertyOutcome,
+  opts: EngineOptions & { deadline: number; start: number },
+): Promise<GroupResult> {
+  const t0 = Date.now();
+  const r = await inputSplitBab(dense, runner, prop, group, margins, state, {
+    deadline: opts.deadline,
+    signal: opts.signal,
+    onProgress: (domains, queued) => opts.progress?.(Math.min(1, (Date.now() - opts.start) / opts.timeoutMs), `input splitting: ${domains} domains, ${queued} open`),
+  });
+  out.domains += r.domains;
+  out.batchedMs += Date.now() - t0;
+  return {
+    proved: r.proved.size === group.length,
+    provedCount: r.proved.size,
+    lowerBounds: r.lowerBounds,
+    counterexample: r.counterexample,
+    branched: r.branched,
+    usedMilp: false,
+  };
 }
 
 /** Two children of a domain, or null when nothing is left to split. */

@@ -30,6 +30,7 @@ export type SafetyParams = {
   timeout: number;
   milp: boolean;
   milpMaxBinaries: number;
+  inputSplitting: boolean;
   seed: number;
 };
 
@@ -62,6 +63,8 @@ export interface SafetyCheck {
   disjuncts: number | null;
   disjunctsProved: number | null;
   domains: number;
+  /** Domains per second of the batched input-splitting search; null where it did not run. */
+  domainsPerSecond: number | null;
   milpCalls: number;
   maxBinaries: number;
   evaluations: number;
@@ -139,6 +142,7 @@ function fromOutcome(name: string, o: PropertyOutcome, started: number, extra: P
     disjuncts: o.disjuncts,
     disjunctsProved: o.disjunctsProved,
     domains: o.domains,
+    domainsPerSecond: o.batchedMs > 0 ? Math.round((1000 * o.domains) / o.batchedMs) : null,
     milpCalls: o.milpCalls,
     maxBinaries: o.maxBinaries,
     evaluations: o.evaluations,
@@ -168,6 +172,7 @@ function fromManipulation(name: string, index: number, label: number, predicted:
     disjuncts: null,
     disjunctsProved: null,
     domains: 0,
+    domainsPerSecond: null,
     milpCalls: 0,
     maxBinaries: 0,
     evaluations: o.evaluated,
@@ -240,7 +245,7 @@ async function run(ctx: AnalyzerContext<SafetyParams>): Promise<SafetyResult> {
       issue = `bound propagation reaches output ${net.outputName}, the check reads ${runner.outputName}`;
       net = null;
     }
-    const engineOpts = { timeoutMs, seed: p.seed, signal: ctx.signal, milp: p.milp, milpMaxBinaries: p.milpMaxBinaries };
+    const engineOpts = { timeoutMs, seed: p.seed, signal: ctx.signal, milp: p.milp, milpMaxBinaries: p.milpMaxBinaries, batched: p.inputSplitting };
     const checks: SafetyCheck[] = [];
     let property: SafetyResult['property'];
     if (hasVnnlib(p)) {
@@ -345,6 +350,7 @@ function emptyCheck(name: string, started: number): SafetyCheck {
     disjuncts: null,
     disjunctsProved: null,
     domains: 0,
+    domainsPerSecond: null,
     milpCalls: 0,
     maxBinaries: 0,
     evaluations: 1,
@@ -358,7 +364,7 @@ function emptyCheck(name: string, started: number): SafetyCheck {
 
 export const safetyAnalyzer: Analyzer<SafetyParams, SafetyResult> = {
   name: 'safety',
-  version: 1,
+  version: 2,
   description:
     'Sound safety verification: VNNLIB properties, local robustness (L-inf eps balls) or DLV manipulation families. ' +
     'Falsifies first (PGD on input gradients), proves by CROWN/IBP bound propagation with branch and bound and an exact MILP (HiGHS); ' +
@@ -377,6 +383,7 @@ export const safetyAnalyzer: Analyzer<SafetyParams, SafetyResult> = {
     { name: 'timeout', type: 'float', description: 'Time budget per property (per sample for robustness), seconds.', default: 60, min: 0.1, max: 86400 },
     { name: 'milp', type: 'bool', description: 'Use the exact MILP check (HiGHS) on small subproblems.', default: true },
     { name: 'milpMaxBinaries', type: 'int', description: 'Largest number of binary variables a MILP subproblem may have.', default: 200, min: 0 },
+    { name: 'inputSplitting', type: 'bool', description: 'Batched dense input-splitting search for ReLU chains with at most 8 inputs (false: the general search, ReLU splitting and MILP leaves).', default: true },
     { name: 'seed', type: 'int', description: 'Seed of the random restarts.', default: 0 },
   ],
   checkRequest,

@@ -6,9 +6,11 @@
 import type { Command } from 'commander';
 import { AppError } from '../../common/errors.js';
 import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
 import { loadModel } from '../../native/onnx/load.js';
 import { validateParams } from '../../analyzers/params.js';
 import { safetyAnalyzer, type SafetyParams, type SafetyResult } from '../../analyzers/safety/index.js';
+import { vnncompResultText } from '../../analyzers/safety/vnncomp.js';
 import { action } from '../exit.js';
 import { readInputFile, progressPrinter } from '../input.js';
 
@@ -18,6 +20,7 @@ interface VerifyOptions {
   timeout?: string;
   seed?: string;
   json?: boolean;
+  resultFile?: string;
 }
 
 export function registerVerify(program: Command): void {
@@ -29,6 +32,7 @@ export function registerVerify(program: Command): void {
     .option('--timeout <seconds>', 'time budget in seconds (default 60)')
     .option('--seed <n>', 'seed of the random restarts (default 0)')
     .option('--json', 'print exactly one JSON object on stdout')
+    .option('--result-file <file>', 'also write the VNN-COMP result file (sat with the assignment / unsat / timeout / unknown)')
     .action(action((opts: VerifyOptions) => verify(opts)));
 }
 
@@ -57,6 +61,12 @@ async function verify(opts: VerifyOptions): Promise<void> {
   } finally {
     process.off('SIGINT', interrupt);
   }
+  if (opts.resultFile) {
+    // Written next to the target and renamed into place: a reader never sees half a file.
+    const tmp = `${opts.resultFile}.${process.pid}.tmp`;
+    await fs.writeFile(tmp, vnncompResultText(result));
+    await fs.rename(tmp, opts.resultFile);
+  }
   const answer = {
     analyzer: safetyAnalyzer.name,
     version: safetyAnalyzer.version,
@@ -76,6 +86,7 @@ async function verify(opts: VerifyOptions): Promise<void> {
   }
   if (check.lowerBound !== null) process.stdout.write(`proven lower bound of the violation score: ${check.lowerBound}\n`);
   if (check.searchBest !== null) process.stdout.write(`lowest violation score found by search: ${check.searchBest}\n`);
+  if (check.domainsPerSecond !== null) process.stdout.write(`batched input splitting: ${check.domainsPerSecond} domains/s\n`);
   process.stdout.write(`domains ${check.domains}, MILP calls ${check.milpCalls}, forward passes ${check.evaluations}\n`);
   for (const n of [...check.notes, ...result.notes]) process.stdout.write(`note: ${n}\n`);
 }

@@ -61,6 +61,9 @@ export class SafetyCheck {
   @Field(() => Int, { description: 'Branch-and-bound domains processed.' })
   domains!: number;
 
+  @Field(() => Float, { nullable: true, description: 'Domains per second of the batched input-splitting search (null where it did not run).' })
+  domainsPerSecond!: number | null;
+
   @Field(() => Int)
   milpCalls!: number;
 

@@ -1,0 +1,224 @@
+/**
+ * The batched dense input-splitting search (dense.ts, dense-bounds.ts, inputsplit.ts) and the
+ * VNN-COMP interface (vnncomp.ts, bench/vnncomp.ts):
+ *  - the dense form computes what the lowered chain and ONNX Runtime compute, its gradient what
+ *    central differences give;
+ *  - soundness: for batches of random boxes (and sub-boxes inheriting their parent's bounds), no
+ *    sampled point leaves a computed pre-activation interval or goes below an output row's bound;
+ *    one batch gives the same bounds as its boxes one at a time; alpha-CROWN is never below the
+ *    fixed slopes;
+ *  - ACAS Xu: 1_1 prop_1 holds (published: prop_1 holds on all 45 networks, Katz et al. 2017,
+ *    VNN-COMP 2021) and the test's own sampling finds no violation; 2_1 prop_2 is violated with a
+ *    counterexample a fresh ORT session confirms;
+ *  - the VNN-COMP result text and score, and the instance-list reader.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { Rng } from '../common/random.js';
+import { upgradeOpset } from '../native/onnx/upgrade.js';
+import { loadModel } from '../native/onnx/load.js';
+import { forward, lowerNetwork } from '../analyzers/safety/network.js';
+import { denseForward, denseGradient, toDense, type DenseNet } from '../analyzers/safety/dense.js';
+import { batchLayerBounds, batchOutputBounds, reluCount } from '../analyzers/safety/dense-bounds.js';
+import { parseVnnlib, satisfiesAll } from '../analyzers/safety/vnnlib.js';
+import { vnncompResultText, vnncompScore } from '../analyzers/safety/vnncomp.js';
+import { readInstances } from '../bench/vnncomp.js';
+import { randomMlp } from './helpers/safety-nets.js';
+import { freshForward, runSafety } from './helpers/safety-run.js';
+import { readTestData, testData } from './helpers/test-data.js';
+
+const ACAS = 'vnncomp2021/acasxu';
+const acasModel = (net: string) => loadModel(readTestData(`${ACAS}/ACASXU_run2a_${net}_batch_2000.onnx`));
+const acasProp = (p: number) => readFileSync(testData(`${ACAS}/prop_${p}.vnnlib`), 'utf8');
+
+function close(a: ArrayLike<number>, b: ArrayLike<number>, tol: number, what: string): void {
+  assert.equal(a.length, b.length, what);
+  for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i]! - b[i]!) <= tol * (1 + Math.abs(b[i]!)), `${what}[${i}]: ${a[i]} vs ${b[i]}`);
+}
+
+/** Pre-activations of every layer at x, straight from the dense weights. */
+function preActivations(net: DenseNet, x: ArrayLike<number>): Float64Array[] {
+  const out: Float64Array[] = [];
+  let h = Float64Array.from(x);
+  for (const L of net.layers) {
+    const z = new Float64Array(L.nOut);
+    for (let r = 0; r < L.nOut; r++) {
+      let s = L.b[r]!;
+      for (let c = 0; c < L.nIn; c++) s += L.W[r * L.nIn + c]! * h[c]!;
+      z[r] = s;
+    }
+    out.push(z);
+    h = L.relu ? z.map((v) => (v > 0 ? v : 0)) : z;
+  }
+  return out;
+}
+
+test('dense form: ACAS Xu (Sub/MatMul/Add folded) and random MLPs compute what the layer chain and ONNX Runtime compute', async () => {
+  const rng = new Rng(3);
+  const ir = acasModel('1_1');
+  const net = lowerNetwork(upgradeOpset(ir));
+  const dn = toDense(net)!;
+  assert.ok(dn, 'ACAS Xu has a dense form');
+  assert.deepEqual(dn.layers.map((L) => `${L.nIn}>${L.nOut}${L.relu ? 'r' : ''}`), ['5>50r', '50>50r', '50>50r', '50>50r', '50>50r', '50>50r', '50>5']);
+  const prop = parseVnnlib(acasProp(1)).disjuncts[0]!;
+  for (let t = 0; t < 5; t++) {
+    const x = prop.lo.map((l, i) => Math.fround(rng.uniform(l, prop.hi[i]!)));
+    close(denseForward(dn, x), forward(net, x), 1e-12, 'dense vs chain');
+    close(denseForward(dn, x), await freshForward(ir, Array.from(x), net.inputShape, readTestData(`${ACAS}/ACASXU_run2a_1_1_batch_2000.onnx`)), 1e-5, 'dense vs ORT');
+  }
+  const mlp = lowerNetwork(upgradeOpset(randomMlp([3, 7, 6, 2], 4).model));
+  const dm = toDense(mlp)!;
+  const x = [0.3, -0.2, 0.5];
+  close(denseForward(dm, x), forward(mlp, x), 1e-12, 'mlp dense vs chain');
+  // Gradient of a.y against central differences (away from kinks: tiny steps).
+  const a = [1, -2];
+  const g = denseGradient(dm, x, a);
+  const h = 1e-6;
+  for (let i = 0; i < 3; i++) {
+    const up = x.slice();
+    const dn2 = x.slice();
+    up[i]! += h;
+    dn2[i]! -= h;
+    const f = (v: number[]) => denseForward(dm, v).reduce((s, y, j) => s + a[j]! * y, 0);
+    assert.ok(Math.abs(g[i]! - (f(up) - f(dn2)) / (2 * h)) < 1e-6, `gradient ${i}`);
+  }
+});
+
+test('soundness: batched bounds of random boxes and of sub-boxes with inherited bounds contain every sampled point', () => {
+  const rng = new Rng(17);
+  const nets: Array<[string, DenseNet]> = [
+    ['mlp 4-16-16-3', toDense(lowerNetwork(upgradeOpset(randomMlp([4, 16, 16, 3], 5).model)))!],
+    ['mlp 2-8-8-8-2', toDense(lowerNetwork(upgradeOpset(randomMlp([2, 8, 8, 8, 2], 6).model)))!],
+    ['ACAS Xu 2_1', toDense(lowerNetwork(upgradeOpset(acasModel('2_1'))))!],
+  ];
+  let checked = 0;
+  let alphaGained = 0;
+  for (const [name, net] of nets) {
+    const d = net.numInputs;
+    const P = reluCount(net);
+    const B = 4;
+    const lo = new Float64Array(B * d);
+    const hi = new Float64Array(B * d);
+    for (let b = 0; b < B; b++) {
+      const radius = [0.02, 0.1, 0.3, 0.6][b]!;
+      for (let i = 0; i < d; i++) {
+        const c = rng.uniform(-0.5, 0.5);
+        lo[b * d + i] = c - radius * rng.uniform(0.2, 1);
+        hi[b * d + i] = c + radius * rng.uniform(0.2, 1);
+      }
+    }
+    const inherited = new Float64Array(B * 2 * P);
+    for (let b = 0; b < B; b++) {
+      inherited.fill(-Infinity, b * 2 * P, b * 2 * P + P);
+      inherited.fill(Infinity, b * 2 * P + P, (b + 1) * 2 * P);
+    }
+    // Round 0: the boxes; round 1: a half of each, inheriting round 0's bounds.
+    for (let round = 0; round < 2; round++) {
+      if (round === 1) {
+        for (let b = 0; b < B; b++) {
+          const j = rng.int(d);
+          const mid = 0.5 * (lo[b * d + j]! + hi[b * d + j]!);
+          if (b % 2) lo[b * d + j] = mid;
+          else hi[b * d + j] = mid;
+        }
+      }
+      const bounds = batchLayerBounds(net, B, lo, hi, inherited);
+      const rows = net.numOutputs;
+      const dom = new Int32Array(B * rows);
+      const C = new Float64Array(B * rows * rows);
+      for (let b = 0; b < B; b++) for (let j = 0; j < rows; j++) (dom[b * rows + j] = b), (C[(b * rows + j) * rows + j] = j % 2 ? -1 : 1);
+      const out = batchOutputBounds(net, bounds, lo, hi, dom, C);
+      // alpha-CROWN never loses to the fixed slopes it starts from, and gains somewhere.
+      const fixed = batchOutputBounds(net, bounds, lo, hi, dom, C, 'both');
+      for (let r = 0; r < dom.length; r++) {
+        assert.ok(out.lower[r]! >= fixed.lower[r]!, `${name}: optimized row ${r} below the fixed slopes`);
+        if (out.lower[r]! > fixed.lower[r]! + 1e-9) alphaGained++;
+      }
+      // The same boxes one at a time give the same numbers (the batch does not mix boxes).
+      for (let b = 0; b < B && round === 0; b++) {
+        const one = batchLayerBounds(net, 1, lo.slice(b * d, (b + 1) * d), hi.slice(b * d, (b + 1) * d));
+        const o1 = batchOutputBounds(net, one, lo.slice(b * d, (b + 1) * d), hi.slice(b * d, (b + 1) * d), new Int32Array(rows), C.slice(b * rows * rows, (b + 1) * rows * rows));
+        close(o1.lower, out.lower.slice(b * rows, (b + 1) * rows), 0, `${name}: box ${b} alone`);
+      }
+      for (let b = 0; b < B; b++) {
+        for (let s = 0; s < 300; s++) {
+          const x = Array.from({ length: d }, (_, i) => {
+            const l = lo[b * d + i]!;
+            const u = hi[b * d + i]!;
+            return s % 2 ? rng.uniform(l, u) : rng.next() < 0.5 ? l : u;
+          });
+          const z = preActivations(net, x);
+          net.layers.forEach((L, q) => {
+            if (!L.relu) return;
+            const n = L.nOut;
+            for (let j = 0; j < n; j++) {
+              const v = z[q]![j]!;
+              assert.ok(v >= bounds.lo[q]![b * n + j]! && v <= bounds.hi[q]![b * n + j]!, `${name} round ${round} box ${b} layer ${q} neuron ${j}: ${v} outside`);
+            }
+          });
+          const y = z[z.length - 1]!;
+          for (let j = 0; j < rows; j++) {
+            const cy = (j % 2 ? -1 : 1) * y[j]!;
+            assert.ok(cy >= out.lower[b * rows + j]!, `${name} round ${round} box ${b} row ${j}: ${cy} below ${out.lower[b * rows + j]}`);
+          }
+          checked++;
+        }
+      }
+    }
+  }
+  assert.equal(checked, nets.length * 2 * 4 * 300);
+  assert.ok(alphaGained > 0, 'alpha-CROWN tightens some row (else the optimization is not exercised)');
+});
+
+test('ACAS Xu 1_1 prop_1 holds (published verdict), and the test\'s own sampling finds no violation', async () => {
+  const text = acasProp(1);
+  const r = await runSafety(acasModel('1_1'), { vnnlib: text, timeout: 60 });
+  const c = r.checks[0]!;
+  assert.equal(r.status, 'holds', JSON.stringify({ ...c, counterexample: undefined }));
+  assert.equal(c.method, 'branch-and-bound');
+  assert.ok(c.domains > 1 && c.domainsPerSecond !== null && c.domainsPerSecond > 0);
+  assert.ok(c.lowerBound! > c.margin!, 'the proven bound clears the margin');
+  const net = lowerNetwork(upgradeOpset(acasModel('1_1')));
+  const d = parseVnnlib(text).disjuncts[0]!;
+  const rng = new Rng(5);
+  for (let s = 0; s < 3000; s++) {
+    const x = d.lo.map((l, i) => rng.uniform(l, d.hi[i]!));
+    assert.ok(!satisfiesAll(d, forward(net, x)), 'a sampled point violates a property the verifier proved');
+  }
+});
+
+test('ACAS Xu 2_1 prop_2 is violated; a fresh ORT session confirms the counterexample; the result file carries it', async () => {
+  const ir = acasModel('2_1');
+  const text = acasProp(2);
+  const r = await runSafety(ir, { vnnlib: text, timeout: 30 });
+  assert.equal(r.status, 'violated');
+  const cex = r.checks[0]!.counterexample!;
+  const d = parseVnnlib(text).disjuncts[cex.disjunct!]!;
+  cex.input.forEach((v, i) => assert.ok(v >= d.lo[i]! && v <= d.hi[i]!, `X_${i} inside the box`));
+  const y = await freshForward(ir, cex.input, [1, 1, 1, 5], readTestData(`${ACAS}/ACASXU_run2a_2_1_batch_2000.onnx`));
+  assert.ok(satisfiesAll(d, y), 'the fresh session output lies in the unsafe set');
+  // VNN-COMP file: sat, then one (X_i v) / (Y_j v) a line, reading back to the same numbers.
+  const lines = vnncompResultText(r).trim().split('\n');
+  assert.equal(lines[0], 'sat');
+  assert.equal(lines.length, 1 + 5 + 5);
+  const values = lines.slice(1).map((l) => /^\(?\((X|Y)_(\d+) ([^\s)]+)\)\)?$/.exec(l)!);
+  assert.ok(lines[1]!.startsWith('((X_0 ') && lines[10]!.startsWith('(Y_4 ') && lines[10]!.endsWith('))'));
+  values.slice(0, 5).forEach((m, i) => assert.equal(Number(m[3]), cex.input[i]));
+  values.slice(5).forEach((m, j) => assert.equal(Number(m[3]), cex.output[j]));
+});
+
+test('VNN-COMP verdict words, score, and the instance list', () => {
+  const base = { checks: [{ counterexample: null }], boundsIssue: null } as unknown as Parameters<typeof vnncompResultText>[0];
+  assert.equal(vnncompResultText({ ...base, status: 'holds' }), 'unsat\n');
+  assert.equal(vnncompResultText({ ...base, status: 'unknown' }), 'timeout\n');
+  assert.equal(vnncompResultText({ ...base, status: 'unknown', boundsIssue: 'Conv3D' }), 'unknown\n');
+  assert.equal(vnncompScore('unsat', 'unsat'), 10);
+  assert.equal(vnncompScore('sat', 'unsat'), -150);
+  assert.equal(vnncompScore('timeout', 'sat'), 0);
+  const list = readInstances(testData(`${ACAS}/acasxu_instances.csv`));
+  assert.equal(list.length, 186);
+  assert.ok(list.every((i) => i.timeout > 0 && i.onnx.endsWith('.onnx') && i.vnnlib.endsWith('.vnnlib')));
+  // The mnistfc list names 256x2, 256x4 and 256x6; only 256x2 is in test/data.
+  assert.equal(readInstances(testData('vnncomp2021/mnistfc/mnistfc_instances.csv')).filter((i) => i.onnx.endsWith('mnist-net_256x2.onnx')).length, 30);
+});
