@@ -1,7 +1,7 @@
 /** Datasets: ingest uploads (decoded and checked before storing), look them up, load them for a job. */
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../common/errors.js';
-import { sha256Hex } from '../storage/blobs.js';
+import { sha256Hex, type BlobReader } from '../storage/blobs.js';
 import type { Store } from '../storage/store.js';
 import type { DatasetFormat, DatasetRecord, ModelRecord } from '../storage/records.js';
 import type { LoadedDataset } from '../analyzers/types.js';
@@ -66,7 +66,7 @@ export class DatasetService {
 }
 
 /** Decodes a stored dataset and fits it to the model's input (reshape, or DATASET_MISMATCH). */
-export async function loadStoredDataset(store: Store, sha256: string, format: DatasetFormat, model: Model): Promise<LoadedDataset> {
+export async function loadStoredDataset(store: { blobs: BlobReader }, sha256: string, format: DatasetFormat, model: Model): Promise<LoadedDataset> {
   const bytes = await store.blobs.get(sha256);
   return conformDataset(decode(bytes, format, sha256), model);
 }

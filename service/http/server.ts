@@ -20,6 +20,8 @@ import type { Scope } from '../config.js';
 import { authenticate, scopesFor } from './auth.js';
 import { healthRoutes } from './health.js';
 import { artifactRoutes } from './artifacts.js';
+import { workerApiRoutes } from './workerApi.js';
+import { metricsRoutes } from './metrics.js';
 import { httpErrorHandler } from './errorHandler.js';
 import { makeFormatError } from './formatError.js';
 
@@ -75,6 +77,8 @@ export async function createHttpServer(app: App): Promise<HttpServer> {
   ex.disable('x-powered-by');
   ex.use(healthRoutes(app, () => shuttingDown));
   ex.use(artifactRoutes(app));
+  ex.use(metricsRoutes(app));
+  ex.use(workerApiRoutes(app));
   ex.use(
     '/graphql',
     authenticate(config.tokens),
