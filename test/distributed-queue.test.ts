@@ -160,7 +160,7 @@ test('a 24-model zoo (evaluate + hessian) on three workers: same cache keys and 
 });
 
 async function slowAnalysis(tag: string, ms: number): Promise<string> {
-  const model = (await svc.app.models.list())[0]!;
+  const model = await svc.app.models.ingest(new Uint8Array(readFileSync(path.join(fixture.dir, 'models/mlp_w2_b4_s1.onnx'))), 'slow-target');
   const r = await gql(`mutation($input: RunAnalysisInput!) { runAnalysis(input: $input) { id status } }`, {
     input: { modelId: model.id, analyzer: 'test-slow', params: { ms, tag } },
   });
