@@ -12,6 +12,7 @@ import { hessianAnalyzer } from './hessian/index.js';
 import { saliencyAnalyzer } from './saliency/index.js';
 import { safetyAnalyzer } from './safety/index.js';
 import { landscapeAnalyzer } from './landscape/index.js';
+import { weightsAnalyzer } from './weights/index.js';
 
 // Each analyzer is generic in its own params and result; the registry holds them type-erased.
 const ANALYZERS = [
@@ -23,6 +24,7 @@ const ANALYZERS = [
   safetyAnalyzer,
   blindspotsAnalyzer,
   landscapeAnalyzer,
+  weightsAnalyzer,
 ] as unknown as Analyzer[];
 
 /** Every built-in analyzer, sorted by name. */

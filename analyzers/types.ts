@@ -4,6 +4,7 @@
  * The registry (analyzers/registry.ts) lists them; the service and the CLI share it.
  */
 import type { Model } from '../native/onnx/ir.js';
+import type { Preprocessing } from '../datasets/preprocessing.js';
 
 export type ParamType = 'int' | 'float' | 'bool' | 'string' | 'enum' | 'intList' | 'floatList' | 'stringList';
 
@@ -43,6 +44,23 @@ export interface LoadedDataset {
   yShape: number[];
   /** Class names, when the format carries them (image folders). */
   classes?: string[];
+  /** Samples are CHW images (image folders; a preprocessing spec that named a layout), so they may be resized and transposed to fit a model. */
+  chwImages?: boolean;
+  /** The element type x was stored in (npz dtype, e.g. uint8); x itself is always float32. */
+  sourceDtype?: string;
+  /** How labels were read when not as given, e.g. "one-hot y (N, 10) mapped to class indices". */
+  labelNote?: string;
+  /** [min, max] of x as stored, before preprocessing. */
+  rawRange?: [number, number];
+  /** The preprocessing applied to x and where it came from (datasets/preprocessing.ts). */
+  preprocessing?: AppliedPreprocessing;
+}
+
+export type PreprocessingSource = 'dataset' | 'model' | 'image-folder default' | 'none';
+
+export interface AppliedPreprocessing {
+  source: PreprocessingSource;
+  spec: Preprocessing;
 }
 
 /**

@@ -37,7 +37,7 @@ export async function benchEvaluate(opts: EvaluateBenchOptions = {}): Promise<Ev
   const repeats = opts.repeats ?? 5;
   const file = 'onnxruntime/cnn_mnist_pytorch.onnx';
   const model: LoadedModel = loadTestModel(file);
-  const csv = loadDataset(readTestData('eran/mnist_test.csv'), 'csv', 'mnist-csv', { featureScale: 1 / 255 });
+  const csv = loadDataset(readTestData('eran/mnist_test.csv'), 'csv', 'mnist-csv', { preprocessing: { scale: 1 / 255 } });
   const dataset = tile(csv, samples);
   const out: EvaluateThroughput[] = [];
   for (const batchSize of opts.batchSizes ?? [1, 64]) {

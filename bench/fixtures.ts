@@ -4,7 +4,7 @@
  */
 import { readTestData } from '../test/helpers/test-data.js';
 import { loadModel } from '../native/onnx/load.js';
-import { loadCsv } from '../datasets/csv.js';
+import { loadDataset } from '../datasets/index.js';
 import type { LoadedDataset } from '../analyzers/types.js';
 import type { Model } from '../native/onnx/ir.js';
 
@@ -14,7 +14,7 @@ export function testDataModel(relative: string): Model {
 
 /** The 100 MNIST test rows, pixels scaled to [0, 1], tiled to `count` samples. */
 export function mnist(count = 100, shape: number[] = [1, 28, 28]): LoadedDataset {
-  const base = loadCsv(readTestData('eran/mnist_test.csv'), 'mnist', { featureScale: 1 / 255 });
+  const base = loadDataset(readTestData('eran/mnist_test.csv'), 'csv', 'mnist', { preprocessing: { scale: 1 / 255 } });
   return tile(base, count, shape);
 }
 

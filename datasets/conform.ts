@@ -3,8 +3,11 @@
  *   - per-sample shape equal to the model input without its batch dim: unchanged;
  *   - same element count, other shape (784 CSV features for a [1, 28, 28] input): reshaped,
  *     and the result says so (`reshapedInput`, `originalSampleShape`);
- *   - image folders: resized to the model's H x W, channels converted, CHW -> HWC for
- *     channels-last models (`adapted` says what was done);
+ *   - image folders (and samples a preprocessing spec declared CHW images): resized to the
+ *     model's H x W, channels converted, CHW -> HWC for channels-last models (`adapted` says
+ *     what was done);
+ *   - class labels outside the model's classes (its first output's last dim; 2 for one
+ *     sigmoid output): BAD_DATASET naming the first such label, as the analyzers word it;
  *   - anything else: DATASET_MISMATCH naming both shapes.
  * The first dimension of the model input is always taken as the batch dimension.
  */
@@ -55,9 +58,10 @@ export function conformDataset(dataset: LoadedDataset, model: Model): ConformedD
     ...extra,
   });
 
+  checkLabelRange(dataset, model);
   if (matches(dataset.sampleShape, perSample)) return keep(dataset);
 
-  if (dataset.format === 'imagefolder' && dataset.sampleShape.length === 3 && perSample.length === 3) {
+  if ((dataset.format === 'imagefolder' || dataset.chwImages) && dataset.sampleShape.length === 3 && perSample.length === 3) {
     const adapted = adaptImages(dataset, perSample);
     if (adapted) return keep(adapted.dataset, { adapted: adapted.note });
   }
@@ -70,6 +74,21 @@ export function conformDataset(dataset: LoadedDataset, model: Model): ConformedD
     throw mismatch();
   }
   throw mismatch('; the symbolic dims are not fixed, so only a dataset of the same rank with equal fixed dims fits');
+}
+
+function checkLabelRange(dataset: LoadedDataset, model: Model): void {
+  if (!(dataset.y instanceof Int32Array) || dataset.yShape.length > 0) return;
+  const out = model.graph.outputs[0];
+  const k = out?.shape && out.shape.length >= 2 ? out.shape[out.shape.length - 1] : null;
+  if (typeof k !== 'number') return;
+  const classes = k === 1 ? 2 : k;
+  const i = dataset.y.findIndex((v) => v < 0 || v >= classes);
+  if (i < 0) return;
+  throw new AppError(
+    'BAD_DATASET',
+    `label y[${i}] = ${dataset.y[i]} is not a class index in 0..${classes - 1} (model output "${out!.name}" has ${k} value${k === 1 ? '' : 's'} per sample)`,
+    { index: i, label: dataset.y[i], classes },
+  );
 }
 
 /** Equal rank and every fixed model dim equal; symbolic model dims match anything. */

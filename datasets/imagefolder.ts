@@ -4,31 +4,27 @@
  * the i-th name in `classes`. PNG only (decoded by pngjs); other image types are refused by
  * name rather than skipped, so a dataset is never silently smaller than uploaded.
  *
- * Samples are CHW float32. Normalization (documented in datasets/README.md):
- *   value = (pixel / 255 - mean[c]) / std[c]   with scale: true (default)
- *   value = (pixel - mean[c]) / std[c]         with scale: false
- * mean defaults to 0 and std to 1, i.e. [0, 1] pixels by default.
+ * Samples are CHW float32 pixels 0..255 as decoded, resized to one common size; scaling and
+ * normalization are preprocessing (datasets/preprocess.ts), whose default for image folders
+ * is pixels / 255 (datasets/index.ts).
  */
 import { PNG } from 'pngjs';
 import type { LoadedDataset } from '../analyzers/types.js';
 import { badDataset, checkLimit, resolveLimits, type DatasetLimits } from './limits.js';
 import { unzipChecked } from './npz.js';
-import { convertChannels, resizeBilinear } from './resize.js';
-
-export interface Normalization {
-  /** Divide by 255 first (default true). */
-  scale?: boolean;
-  /** Per channel (or one value for all channels). */
-  mean?: number[];
-  std?: number[];
-}
+import { convertChannels, resizeBilinear, resizeNearest } from './resize.js';
+import { classIndices } from './labels.js';
+import type { ResizeMode } from './preprocessing.js';
 
 export interface ImageFolderOptions extends DatasetLimits {
   /** [H, W] to resize every image to; default the first image's size. */
   size?: [number, number];
+  /** How to resize (default bilinear). */
+  resizeMode?: ResizeMode;
   /** 1 or 3; default 1 when every image is gray, else 3. */
   channels?: 1 | 3;
-  normalization?: Normalization;
+  /** Class (folder) names in index order; default sorted. */
+  classes?: string[];
 }
 
 const IMAGE_EXT = /\.(png|jpe?g|gif|bmp|webp|tiff?)$/i;
@@ -73,8 +69,7 @@ export function loadImageFolder(bytes: Uint8Array, sha256: string, opts: ImageFo
     return { path, className: parts[i]![depth - 2]!, width: png.width, height: png.height, rgba: png.data };
   });
 
-  const classes = [...new Set(decoded.map((d) => d.className))].sort();
-  const classIndex = new Map(classes.map((c, i) => [c, i]));
+  const { y, classes, order } = classIndices(decoded.map((d) => d.className), opts.classes, (i) => decoded[i]!.path);
   const [outH, outW] = opts.size ?? [decoded[0]!.height, decoded[0]!.width];
   if (!(outH > 0 && outW > 0 && Number.isInteger(outH) && Number.isInteger(outW))) throw badDataset(`bad image size [${outH}, ${outW}]`);
   const allGray = decoded.every(isGray);
@@ -82,18 +77,14 @@ export function loadImageFolder(bytes: Uint8Array, sha256: string, opts: ImageFo
   const per = channels * outH * outW;
   checkLimit('value count', per * decoded.length, lim.maxValues);
 
-  const norm = normalizer(opts.normalization ?? {}, channels);
+  const resize = opts.resizeMode === 'nearest' ? resizeNearest : resizeBilinear;
   const x = new Float32Array(per * decoded.length);
-  const y = new Int32Array(decoded.length);
   decoded.forEach((d, i) => {
     const chw = toChw(d, allGray ? 1 : 3);
-    const sized = resizeBilinear(chw, allGray ? 1 : 3, d.height, d.width, outH, outW);
-    const fitted = convertChannels(sized, allGray ? 1 : 3, outH * outW, channels);
-    norm(fitted, outH * outW);
-    x.set(fitted, i * per);
-    y[i] = classIndex.get(d.className)!;
+    const sized = resize(chw, allGray ? 1 : 3, d.height, d.width, outH, outW);
+    x.set(convertChannels(sized, allGray ? 1 : 3, outH * outW, channels), i * per);
   });
-  return { sha256, format: 'imagefolder', count: decoded.length, sampleShape: [channels, outH, outW], x, y, yShape: [], classes };
+  return { sha256, format: 'imagefolder', count: decoded.length, sampleShape: [channels, outH, outW], x, y, yShape: [], classes, chwImages: true, sourceDtype: 'uint8', labelNote: `class folder names mapped to indices ${order}` };
 }
 
 function isGray(d: Decoded): boolean {
@@ -108,24 +99,4 @@ function toChw(d: Decoded, c: number): Float32Array {
   const out = new Float32Array(c * plane);
   for (let i = 0; i < plane; i++) for (let ch = 0; ch < c; ch++) out[ch * plane + i] = d.rgba[i * 4 + ch]!;
   return out;
-}
-
-function normalizer(n: Normalization, channels: number): (img: Float32Array, plane: number) => void {
-  const scale = n.scale === false ? 1 : 1 / 255;
-  const perChannel = (v: number[] | undefined, fallback: number, name: string): number[] => {
-    if (!v) return new Array<number>(channels).fill(fallback);
-    if (v.length === 1) return new Array<number>(channels).fill(v[0]!);
-    if (v.length !== channels) throw badDataset(`normalization ${name} has ${v.length} values for ${channels} channels`);
-    return v;
-  };
-  const mean = perChannel(n.mean, 0, 'mean');
-  const std = perChannel(n.std, 1, 'std');
-  if (std.some((s) => !(s !== 0 && Number.isFinite(s)))) throw badDataset('normalization std must be finite and non-zero');
-  return (img, plane) => {
-    for (let c = 0; c < channels; c++) {
-      const m = mean[c]!;
-      const s = std[c]!;
-      for (let i = c * plane; i < (c + 1) * plane; i++) img[i] = (img[i]! * scale - m) / s;
-    }
-  };
 }

@@ -22,6 +22,8 @@ export const isFloatNpy = (d: NpyDType): boolean => d[0] === 'f';
 
 interface Header {
   dtype: NpyDType;
+  /** Set for string arrays ('<U8' UTF-32, '|S8' bytes): their kind and width in characters. */
+  text?: { kind: 'U' | 'S'; width: number };
   littleEndian: boolean;
   fortranOrder: boolean;
   shape: number[];
@@ -52,18 +54,20 @@ function parseHeader(bytes: Uint8Array, name: string): Header {
   if (descr === undefined || fortran === undefined || shapeText === undefined) {
     throw badDataset(`${name}: cannot read the .npy header ${JSON.stringify(text.trim().slice(0, 120))}`);
   }
-  const m = /^([<>|=])([fiub])(\d+)$/.exec(descr);
-  const code = m ? (`${m[2]}${m[3]}` as NpyDType) : undefined;
-  if (!m || !code || !(code in SIZES)) {
-    throw badDataset(`${name}: unsupported dtype '${descr}' (expected float, int, uint or bool; object arrays and structured dtypes are refused)`);
+  const t = /^([<>|=])([US])(\d+)$/.exec(descr);
+  const m = t ?? /^([<>|=])([fiub])(\d+)$/.exec(descr);
+  const code = m && !t ? (`${m[2]}${m[3]}` as NpyDType) : 'u1';
+  if (!m || !(code in SIZES)) {
+    throw badDataset(`${name}: unsupported dtype '${descr}' (expected float, int, uint, bool or string; object arrays and structured dtypes are refused)`);
   }
+  const textType = t ? { kind: t[2] as 'U' | 'S', width: Number(t[3]) } : undefined;
   const shape = shapeText
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s.length > 0)
     .map((s) => Number(s.replace(/L$/, '')));
   if (shape.some((d) => !Number.isInteger(d) || d < 0)) throw badDataset(`${name}: bad shape (${shapeText})`);
-  return { dtype: code, littleEndian: m[1] !== '>', fortranOrder: fortran === 'True', shape, dataOffset: start + headerLen };
+  return { dtype: code, ...(textType ? { text: textType } : {}), littleEndian: m[1] !== '>', fortranOrder: fortran === 'True', shape, dataOffset: start + headerLen };
 }
 
 function halfToFloat(h: number): number {
@@ -109,6 +113,7 @@ export interface NpyReadOptions {
 /** Parses one .npy file. Floats come back as Float32Array (f2, f4) or Float64Array (f8); integers and bools as Int32Array, except 64-bit ints, which come back as Float64Array to stay exact to 2^53. */
 export function readNpy(bytes: Uint8Array, name = 'array', opts: NpyReadOptions = {}): NpyArray {
   const h = parseHeader(bytes, name);
+  if (h.text) throw badDataset(`${name}: a string array ('${h.text.kind}${h.text.width}'); only labels (y) may be strings`);
   const count = h.shape.reduce((a, b) => a * b, 1);
   if (opts.maxValues !== undefined) checkLimit(`${name}: element count`, count, opts.maxValues);
   const size = SIZES[h.dtype];
@@ -167,7 +172,34 @@ export function readNpy(bytes: Uint8Array, name = 'array', opts: NpyReadOptions 
   return { dtype: h.dtype, shape: h.shape, data };
 }
 
+/** True when the .npy holds strings (numpy '<U' or '|S' dtypes). */
+export const isTextNpy = (bytes: Uint8Array, name = 'array'): boolean => parseHeader(bytes, name).text !== undefined;
+
+/** Reads a 1-D string array ('<U' UTF-32 or '|S' bytes, trailing NULs stripped), e.g. class-name labels. */
+export function readNpyStrings(bytes: Uint8Array, name = 'array', opts: NpyReadOptions = {}): { shape: number[]; data: string[] } {
+  const h = parseHeader(bytes, name);
+  if (!h.text) throw badDataset(`${name}: not a string array`);
+  const count = h.shape.reduce((a, b) => a * b, 1);
+  if (opts.maxValues !== undefined) checkLimit(`${name}: element count`, count, opts.maxValues);
+  const unit = h.text.kind === 'U' ? 4 : 1;
+  const size = unit * h.text.width;
+  if (bytes.length < h.dataOffset + count * size) throw badDataset(`${name}: truncated string data`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset + h.dataOffset, count * size);
+  const data: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const codes: number[] = [];
+    for (let k = 0; k < h.text.width; k++) {
+      const c = unit === 4 ? view.getUint32(i * size + k * 4, h.littleEndian) : view.getUint8(i * size + k);
+      if (c === 0) break;
+      codes.push(c);
+    }
+    data.push(String.fromCodePoint(...codes));
+  }
+  return { shape: h.shape, data };
+}
+
 export type NpyWritable =
+  | { dtype: 'U'; shape: number[]; data: string[] }
   | { dtype: 'f4'; shape: number[]; data: Float32Array }
   | { dtype: 'f8'; shape: number[]; data: Float64Array }
   | { dtype: 'i4'; shape: number[]; data: Int32Array }
@@ -178,13 +210,14 @@ export type NpyWritable =
 export function writeNpy(arr: NpyWritable): Uint8Array {
   const count = arr.shape.reduce((a, b) => a * b, 1);
   if (arr.data.length !== count) throw new Error(`writeNpy: ${arr.data.length} values for shape (${arr.shape})`);
-  const descr = arr.dtype === 'u1' ? '|u1' : `<${arr.dtype}`;
+  const width = arr.dtype === 'U' ? Math.max(1, ...arr.data.map((t) => [...t].length)) : 0;
+  const descr = arr.dtype === 'u1' ? '|u1' : arr.dtype === 'U' ? `<U${width}` : `<${arr.dtype}`;
   const shape = arr.shape.length === 1 ? `(${arr.shape[0]},)` : `(${arr.shape.join(', ')})`;
   let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shape}, }`;
   // The whole preamble (10 bytes + header + '\n') is padded with spaces to a multiple of 64.
   const pad = 64 - ((10 + header.length + 1) % 64);
   header = header + ' '.repeat(pad % 64) + '\n';
-  const size = SIZES[arr.dtype];
+  const size = arr.dtype === 'U' ? 4 * width : SIZES[arr.dtype];
   const out = new Uint8Array(10 + header.length + count * size);
   out.set(MAGIC, 0);
   out[6] = 1;
@@ -210,6 +243,9 @@ export function writeNpy(arr: NpyWritable): Uint8Array {
         break;
       case 'u1':
         view.setUint8(base + i, v as number);
+        break;
+      case 'U':
+        [...(v as string)].forEach((ch, k) => view.setUint32(base + i * size + k * 4, ch.codePointAt(0)!, true));
         break;
     }
   }

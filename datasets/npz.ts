@@ -5,7 +5,18 @@
 import { unzipSync, zipSync, type Zippable } from 'fflate';
 import type { LoadedDataset } from '../analyzers/types.js';
 import { badDataset, checkLimit, resolveLimits, type DatasetLimits } from './limits.js';
-import { isFloatNpy, readNpy, writeNpy, type NpyArray, type NpyWritable } from './npy.js';
+import { isFloatNpy, isTextNpy, readNpy, readNpyStrings, writeNpy, type NpyArray, type NpyWritable } from './npy.js';
+import { classIndices, oneHotToIndices } from './labels.js';
+
+const NPY_DTYPE_NAMES: Record<string, string> = {
+  f2: 'float16', f4: 'float32', f8: 'float64', i1: 'int8', i2: 'int16', i4: 'int32', i8: 'int64',
+  u1: 'uint8', u2: 'uint16', u4: 'uint32', u8: 'uint64', b1: 'bool',
+};
+
+export interface NpzOptions extends DatasetLimits {
+  /** Class names in index order, for string labels. Default: sorted. */
+  classes?: string[];
+}
 
 /** Inflates only after checking declared sizes, so a zip bomb is refused before it expands. */
 export function unzipChecked(bytes: Uint8Array, what: string, limits: DatasetLimits = {}): Record<string, Uint8Array> {
@@ -29,8 +40,8 @@ export function unzipChecked(bytes: Uint8Array, what: string, limits: DatasetLim
   }
 }
 
-export function loadNpz(bytes: Uint8Array, sha256: string, limits: DatasetLimits = {}): LoadedDataset {
-  const lim = resolveLimits(limits);
+export function loadNpz(bytes: Uint8Array, sha256: string, opts: NpzOptions = {}): LoadedDataset {
+  const lim = resolveLimits(opts);
   const files = unzipChecked(bytes, 'npz', lim);
   const arrays = new Map<string, Uint8Array>();
   for (const [path, data] of Object.entries(files)) {
@@ -45,18 +56,27 @@ export function loadNpz(bytes: Uint8Array, sha256: string, limits: DatasetLimits
   const count = x.shape[0]!;
   if (count === 0) throw badDataset('x holds no samples');
   checkLimit('sample count', count, lim.maxSamples);
+  const base = { sha256, format: 'npz' as const, count, sampleShape: x.shape.slice(1), x: toFloat32(x), sourceDtype: NPY_DTYPE_NAMES[x.dtype]! };
   const yBytes = arrays.get('y');
-  const y = yBytes ? readNpy(yBytes, 'y', { maxValues: lim.maxValues }) : null;
-  if (y && y.shape[0] !== count) throw badDataset(`x has ${count} samples but y has shape (${y.shape}); y must have one entry per sample`);
-  return {
-    sha256,
-    format: 'npz',
-    count,
-    sampleShape: x.shape.slice(1),
-    x: toFloat32(x),
-    y: y ? labels(y) : null,
-    yShape: y ? y.shape.slice(1) : [],
+  if (!yBytes) return { ...base, y: null, yShape: [] };
+  const sameCount = (shape: number[]) => {
+    if (shape[0] !== count) throw badDataset(`x has ${count} samples but y has shape (${shape}); y must have one entry per sample`);
   };
+  if (isTextNpy(yBytes, 'y')) {
+    const names = readNpyStrings(yBytes, 'y', { maxValues: lim.maxValues });
+    sameCount(names.shape);
+    if (names.shape.length !== 1) throw badDataset(`string labels y must be one name per sample, shape (N,); got (${names.shape})`);
+    const { y, classes, order } = classIndices(names.data, opts.classes, (i) => `y[${i}]`);
+    return { ...base, y, yShape: [], classes, labelNote: `class names in y mapped to indices ${order}` };
+  }
+  const y = readNpy(yBytes, 'y', { maxValues: lim.maxValues });
+  sameCount(y.shape);
+  if (!isFloatNpy(y.dtype) && y.shape.length === 2 && y.shape[1]! > 1) {
+    const k = y.shape[1]!;
+    return { ...base, y: oneHotToIndices(y.data, count, k), yShape: [], labelNote: `one-hot y (${count}, ${k}) mapped to class indices` };
+  }
+  if (opts.classes && !isFloatNpy(y.dtype)) return { ...base, y: labels(y), yShape: y.shape.slice(1), classes: opts.classes };
+  return { ...base, y: labels(y), yShape: y.shape.slice(1) };
 }
 
 function toFloat32(a: NpyArray): Float32Array {

@@ -52,3 +52,23 @@ export function chwToHwc(src: Float32Array, c: number, h: number, w: number): Fl
   for (let ch = 0; ch < c; ch++) for (let i = 0; i < h * w; i++) out[i * c + ch] = src[ch * h * w + i]!;
   return out;
 }
+
+/** Resizes one CHW image to (outH, outW) taking the nearest source pixel (PyTorch's mode="nearest": floor(o * in / out)). */
+export function resizeNearest(src: Float32Array, c: number, h: number, w: number, outH: number, outW: number): Float32Array {
+  if (h === outH && w === outW) return src.slice();
+  const out = new Float32Array(c * outH * outW);
+  for (let ch = 0; ch < c; ch++) {
+    for (let oy = 0; oy < outH; oy++) {
+      const y = Math.min(Math.floor((oy * h) / outH), h - 1);
+      for (let ox = 0; ox < outW; ox++) out[ch * outH * outW + oy * outW + ox] = src[ch * h * w + y * w + Math.min(Math.floor((ox * w) / outW), w - 1)]!;
+    }
+  }
+  return out;
+}
+
+/** HWC -> CHW for samples stored channels last. */
+export function hwcToChw(src: Float32Array, c: number, h: number, w: number): Float32Array {
+  const out = new Float32Array(src.length);
+  for (let ch = 0; ch < c; ch++) for (let i = 0; i < h * w; i++) out[ch * h * w + i] = src[i * c + ch]!;
+  return out;
+}

@@ -3,6 +3,7 @@
  * a running onnxscope server (gate/remote.ts). Both answer from the same results cache, so a CI
  * run on unchanged models and config runs no analysis job.
  */
+import type { Preprocessing } from '../datasets/preprocessing.js';
 
 export interface StoredRef {
   id: string;
@@ -37,7 +38,7 @@ export interface GateBackend {
   /** For reports: "embedded (DIR)" or the server URL. */
   readonly where: string;
   addModel(bytes: Uint8Array, name: string): Promise<StoredRef>;
-  addDataset(bytes: Uint8Array, filename: string): Promise<StoredRef>;
+  addDataset(bytes: Uint8Array, filename: string, preprocessing: Preprocessing | null): Promise<StoredRef>;
   /** Checks the request (params, dataset fit) and, on a server, queues it. Throws on bad input. */
   submit(req: AnalysisRequest): Promise<Submitted>;
   close(): Promise<void>;

@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { GraphQLSchema } from 'graphql';
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document, type Node, type Pair } from 'yaml';
+import { isEmptyPreprocessing, parsePreprocessing, type Preprocessing } from '../datasets/preprocessing.js';
 import { AppError } from '../common/errors.js';
 import { validateParams } from '../analyzers/params.js';
 import type { Analyzer, ParamValues } from '../analyzers/types.js';
@@ -57,6 +58,8 @@ export interface GateConfig {
   file: string;
   model: string | null;
   data: string | null;
+  /** How to prepare every dataset (datasets/preprocessing.ts): the config's, with the command line's keys over it. */
+  preprocessing: Preprocessing | null;
   baseline: string | null;
   analyses: GateAnalysis[];
   rules: GateRule[];
@@ -67,6 +70,8 @@ export interface GateOverrides {
   model?: string;
   data?: string;
   baseline?: string;
+  /** Keys replace the config's preprocessing keys. */
+  preprocessing?: Preprocessing | null;
 }
 
 export interface GateConfigContext {
@@ -79,7 +84,7 @@ interface Problem {
   message: string;
 }
 
-const TOP_KEYS = ['model', 'data', 'baseline', 'analyses', 'rules'];
+const TOP_KEYS = ['model', 'data', 'preprocessing', 'baseline', 'analyses', 'rules'];
 const ANALYSIS_KEYS = ['analyzer', 'data', 'params', 'sweep', 'vnnlib'];
 const RULE_KEYS = ['rule', 'name', 'warn'];
 
@@ -180,6 +185,14 @@ export function parseGateConfig(text: string, file: string, overrides: GateOverr
   const data = filePath('data', overrides.data);
   const baseline = filePath('baseline', overrides.baseline);
   if (!model) src.problem(root, 'no model: set model: in the config or pass --model');
+  const preprocessingNode = top.get('preprocessing')?.value as Node | undefined;
+  let preprocessing: Preprocessing | null = null;
+  try {
+    const spec = { ...parsePreprocessing(src.value(preprocessingNode), 'preprocessing'), ...(overrides.preprocessing ?? {}) };
+    preprocessing = isEmptyPreprocessing(spec) ? null : spec;
+  } catch (err) {
+    src.problem(preprocessingNode, (err as Error).message);
+  }
 
   const scope: Scope = {
     src,
@@ -240,7 +253,7 @@ export function parseGateConfig(text: string, file: string, overrides: GateOverr
   }
 
   if (src.problems.length > 0) src.fail();
-  return { file, model, data, baseline, analyses: [...scope.analyses.values()], rules };
+  return { file, model, data, preprocessing, baseline, analyses: [...scope.analyses.values()], rules };
 }
 
 interface Scope {

@@ -8,7 +8,7 @@ export async function embeddedBackend(config: Config): Promise<GateBackend> {
   return {
     where: `embedded (${config.dataDir})`,
     addModel: (bytes, name) => services.models.ingest(bytes, name),
-    addDataset: (bytes, filename) => services.datasets.ingest({ bytes, filename }),
+    addDataset: (bytes, filename, preprocessing) => services.datasets.ingest({ bytes, filename, preprocessing }),
     async submit(req) {
       await services.analyses.prepare(req);
       return {

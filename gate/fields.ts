@@ -39,13 +39,17 @@ export class FieldError extends Error {}
 /**
  * Short names for headline metrics that sit deeper in a result, so CI rules read like the
  * papers: `coherence.mCoherence` is the real-label m-coherence, `saliency.classSensitivity`
- * the mean Spearman between top- and bottom-class maps.
+ * the mean Spearman between top- and bottom-class maps, `weights.alpha` the mean layer alpha.
  */
 const ALIASES: Record<string, Record<string, PathSegment[]>> = {
   coherence: Object.fromEntries(
     ['mCoherence', 'alpha', 'gradientDiversity', 'gsnrMean', 'gsnrMedian', 'sumGradSqNorm', 'sumOfSqNorms'].map((f) => [f, ['real', 'metrics', f]]),
   ),
   saliency: Object.fromEntries(['classSensitivity', 'deletion', 'insertion', 'randomization'].map((f) => [f, ['metrics', f]])),
+  // `weights.alpha <= 6`: the model-level means (per layer: `weights.layers[i].alpha`).
+  weights: Object.fromEntries(
+    ['alpha', 'alphaWeighted', 'alphaMin', 'alphaMax', 'logAlphaNorm', 'logSpectralNorm', 'logNorm', 'stableRank', 'mpSoftrank', 'randDistance', 'numSpikes', 'correlationTraps', 'fittedLayers'].map((f) => [f, ['summary', f]]),
+  ),
 };
 
 /**
@@ -105,6 +109,19 @@ export function resolveField(schema: GraphQLSchema, analyzer: string, typeName: 
       where = `${where}[${seg}]`;
       continue;
     }
+    if (typeof seg === 'object') {
+      const selector = formatPath([seg]);
+      if (!isListType(type)) throw new FieldError(`${where} is not a list, so ${selector} cannot select in it`);
+      const element = getNamedType(type.ofType);
+      const key = isObjectType(element) ? element.getFields()[seg.field] : undefined;
+      const keyType = key ? getNamedType(key.type) : undefined;
+      if (!keyType || !isScalarType(keyType) || own(SCALAR_KINDS, keyType.name) !== 'string') {
+        throw new FieldError(`${where} has no string field "${seg.field}" to select by${isObjectType(element) ? `; fields: ${Object.keys(element.getFields()).join(', ')}` : ''}`);
+      }
+      type = type.ofType;
+      where = `${where}${selector}`;
+      continue;
+    }
     if (isListType(type)) throw new FieldError(`${where} is a list: pick one element with [i] before .${seg}`);
     if (!isObjectType(type)) throw new FieldError(`${where} is a ${getNamedType(type).name}, it has no field ${seg}`);
     const field = type.getFields()[seg];
@@ -145,6 +162,9 @@ export function valueAt(result: unknown, path: PathSegment[]): unknown {
     if (typeof seg === 'number') {
       if (!Array.isArray(v)) return undefined;
       v = v[seg < 0 ? v.length + seg : seg];
+    } else if (typeof seg === 'object') {
+      if (!Array.isArray(v)) return undefined;
+      v = v.find((e: unknown) => e !== null && typeof e === 'object' && (e as Record<string, unknown>)[seg.field] === seg.equals);
     } else {
       if (typeof v !== 'object' || Array.isArray(v)) return undefined;
       v = (v as Record<string, unknown>)[seg];
@@ -153,7 +173,8 @@ export function valueAt(result: unknown, path: PathSegment[]): unknown {
   return v;
 }
 
-/** A path as people write it: real.metrics.mCoherence, topEigenvalues[0].value. */
+/** A path as people write it: real.metrics.mCoherence, topEigenvalues[0].value, layers[name=fc1.weight].alpha. */
 export function formatPath(path: PathSegment[]): string {
-  return path.map((s, i) => (typeof s === 'number' ? `[${s}]` : i === 0 ? s : `.${s}`)).join('');
+  const selector = (s: { field: string; equals: string }) => `[${s.field}=${/^[^\]\s"']+$/.test(s.equals) ? s.equals : JSON.stringify(s.equals)}]`;
+  return path.map((s, i) => (typeof s === 'number' ? `[${s}]` : typeof s === 'object' ? selector(s) : i === 0 ? s : `.${s}`)).join('');
 }

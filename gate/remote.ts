@@ -133,8 +133,13 @@ export function remoteBackend(server: string, token: string | undefined, pollMs 
       const data = await upload('mutation($file: Upload!, $name: String) { uploadModel(file: $file, name: $name) { id sha256 } }', { name }, bytes, `${name}.onnx`);
       return data.uploadModel as StoredRef;
     },
-    async addDataset(bytes, filename): Promise<StoredRef> {
-      const data = await upload('mutation($file: Upload!, $name: String) { uploadDataset(file: $file, name: $name) { id sha256 } }', { name: filename }, bytes, filename);
+    async addDataset(bytes, filename, preprocessing): Promise<StoredRef> {
+      const data = await upload(
+        'mutation($file: Upload!, $name: String, $preprocessing: PreprocessingInput) { uploadDataset(file: $file, name: $name, preprocessing: $preprocessing) { id sha256 } }',
+        { name: filename, preprocessing },
+        bytes,
+        filename,
+      );
       return data.uploadDataset as StoredRef;
     },
     async submit(req) {

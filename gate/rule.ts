@@ -7,8 +7,16 @@
 export const OPERATORS = ['<=', '>=', '==', '!=', '<', '>'] as const;
 export type Operator = (typeof OPERATORS)[number];
 
-/** A path into a result: field names and list indices (negative counts from the end). */
-export type PathSegment = string | number;
+/**
+ * A path into a result: field names, list indices (negative counts from the end), and selectors
+ * `[name=fc1.weight]`: the first list element whose string field `name` equals that value.
+ */
+export type PathSegment = string | number | ListSelector;
+
+export interface ListSelector {
+  field: string;
+  equals: string;
+}
 
 export type Expected =
   | { kind: 'literal'; value: number | string | boolean }
@@ -27,7 +35,9 @@ export interface ParsedRule {
 /** Thrown for a rule that does not parse; the config loader adds file and line. */
 export class RuleSyntaxError extends Error {}
 
-const LHS = /^\s*([A-Za-z_][\w-]*)((?:\.[A-Za-z_]\w*|\[-?\d+\])*)\s*/;
+// A selector's value is quoted, or runs to the closing bracket without spaces or quotes.
+const SEGMENT = String.raw`\.([A-Za-z_]\w*)|\[(-?\d+)\]|\[([A-Za-z_]\w*)=(?:"([^"]*)"|'([^']*)'|([^\]\s"']+))\]`;
+const LHS = new RegExp(String.raw`^\s*([A-Za-z_][\w-]*)((?:${SEGMENT})*)\s*`);
 const OPERATOR_CHARS = /^[<>=!~]+/;
 const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 const BASELINE = /^baseline(?:\s*([*+-])\s*(\S+))?$/;
@@ -55,7 +65,11 @@ export function parseRule(text: string): ParsedRule {
 
 function parsePath(fieldPart: string): PathSegment[] {
   const path: PathSegment[] = [];
-  for (const m of fieldPart.matchAll(/\.([A-Za-z_]\w*)|\[(-?\d+)\]/g)) path.push(m[1] ?? Number(m[2]));
+  for (const m of fieldPart.matchAll(new RegExp(SEGMENT, 'g'))) {
+    if (m[1] !== undefined) path.push(m[1]);
+    else if (m[2] !== undefined) path.push(Number(m[2]));
+    else path.push({ field: m[3]!, equals: m[4] ?? m[5] ?? m[6]! });
+  }
   return path;
 }
 

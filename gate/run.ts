@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { AppError, toAppError } from '../common/errors.js';
 import { readInputFile } from '../cli/input.js';
+import { warningsOf } from '../service/jobs/execute.js';
 import type { AnalysisRequest, GateBackend, StoredRef, Submitted } from './backend.js';
 import type { GateConfig, GateRule } from './config.js';
 import { formatPath, valueAt } from './fields.js';
@@ -23,6 +24,8 @@ export interface AnalysisOutcome {
   cached: boolean;
   durationMs: number;
   error: { code: string; message: string } | null;
+  /** The result's warnings (e.g. inputs far outside the range the model expects). */
+  warnings: string[];
 }
 
 export interface RuleOutcome {
@@ -87,7 +90,7 @@ export async function runGate(config: GateConfig, backend: GateBackend, events: 
   const baseline = config.baseline ? await storeModel(backend, config.baseline) : null;
   const datasets = new Map<string, StoredRef>();
   for (const file of new Set(config.analyses.flatMap((a) => a.runs.map((r) => r.data)).filter((d): d is string => d !== null))) {
-    datasets.set(file, await backend.addDataset(await readInputFile(file, 'data'), path.basename(file)));
+    datasets.set(file, await backend.addDataset(await readInputFile(file, 'data'), path.basename(file), config.preprocessing));
   }
   const needsBaseline = new Set(config.rules.filter((r) => r.expected.kind === 'baseline').map((r) => r.analysis));
   const pending: PendingRun[] = [];
@@ -112,7 +115,7 @@ export async function runGate(config: GateConfig, backend: GateBackend, events: 
             throw new AppError(e.code, `analyses.${analysis.key}${run.label ? ` [${run.label}]` : ''} (${role}): ${e.message}`);
           }
           const p: PendingRun = {
-            outcome: { analysis: analysis.key, analyzer: analysis.analyzer.name, role, label: run.label, params: run.shown, analysisId: null, cached: false, durationMs: 0, error: null },
+            outcome: { analysis: analysis.key, analyzer: analysis.analyzer.name, role, label: run.label, params: run.shown, analysisId: null, cached: false, durationMs: 0, error: null, warnings: [] },
             submitted,
           };
           pending.push(p);
@@ -140,6 +143,7 @@ export async function runGate(config: GateConfig, backend: GateBackend, events: 
       o.analysisId = answer.analysisId;
       o.cached = answer.cached;
       p.result = answer.result;
+      o.warnings = warningsOf(answer.result);
       // Where it ran: on a server, waiting here also counts time other jobs spent.
       o.durationMs = answer.durationMs ?? Math.round(performance.now() - t0);
     } catch (err) {

@@ -1,8 +1,9 @@
 import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
-import { DatasetType } from '../schema/dataset.js';
+import { DatasetType, PreprocessingType } from '../schema/dataset.js';
 import { UploadScalar, type FileUpload } from '../schema/scalars.js';
 import type { GqlContext } from './context.js';
 import { readUpload } from './upload.js';
+import { parsePreprocessing } from '../datasets/preprocessing.js';
 
 @Resolver(() => DatasetType)
 export class DatasetResolver {
@@ -20,15 +21,18 @@ export class DatasetResolver {
 
   @Authorized('write')
   @Mutation(() => DatasetType, {
-    description: 'Upload a dataset (.npz, .csv, or .zip of class folders). With modelId it must fit that model (DATASET_MISMATCH).',
+    description:
+      'Upload a dataset (.npz, .csv, or .zip of class folders), optionally with its preprocessing. With modelId it must fit that model (DATASET_MISMATCH). NaN/Inf values are refused (BAD_DATASET naming the first).',
   })
   async uploadDataset(
     @Arg('file', () => UploadScalar) file: Promise<FileUpload>,
     @Arg('name', () => String, { nullable: true }) name: string | null,
     @Arg('modelId', () => ID, { nullable: true }) modelId: string | null,
+    @Arg('preprocessing', () => PreprocessingType, { nullable: true, description: 'How to prepare the values for the model; part of the dataset identity.' })
+    preprocessing: PreprocessingType | null,
     @Ctx() { app }: GqlContext,
   ): Promise<DatasetType> {
     const { bytes, filename } = await readUpload(file, app.config.maxUploadBytes);
-    return DatasetType.from(await app.datasets.ingest({ bytes, filename, name, modelId }));
+    return DatasetType.from(await app.datasets.ingest({ bytes, filename, name, modelId, preprocessing: parsePreprocessing({ ...preprocessing }) }));
   }
 }

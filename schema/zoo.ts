@@ -44,6 +44,9 @@ export class ZooMetrics {
   @Field(() => Float, { nullable: true, description: 'Mode connectivity on the straight line.' }) mcLinear!: number | null;
   @Field(() => Float, { nullable: true }) barrier!: number | null;
   @Field(() => Float, { nullable: true, description: 'Linear CKA with the seed partner.' }) cka!: number | null;
+  @Field(() => Float, { nullable: true, description: 'Mean power-law alpha of the layer ESDs (weights analyzer).' }) weightsAlpha!: number | null;
+  @Field(() => Float, { nullable: true, description: 'Mean alpha-weighted (alpha · log10 λ_max) of the layers.' }) weightsAlphaWeighted!: number | null;
+  @Field(() => Float, { nullable: true, description: 'Eigenvalues above the Marchenko–Pastur bulk, summed over layers.' }) weightsSpikes!: number | null;
 }
 
 @ObjectType('PhaseThresholds', { description: 'The thresholds a phase label was decided with.' })

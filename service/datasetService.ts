@@ -7,7 +7,10 @@ import type { DatasetFormat, DatasetRecord, ModelRecord } from '../storage/recor
 import type { LoadedDataset } from '../analyzers/types.js';
 import type { Dim, Model } from '../native/onnx/ir.js';
 import type { DType } from '../native/onnx/dtype.js';
-import { loadDataset, conformDataset } from '../datasets/index.js';
+import { loadDataset, conformDataset, datasetIdentity, isEmptyPreprocessing, parsePreprocessing, type Preprocessing } from '../datasets/index.js';
+import { modelPreprocessing } from '../datasets/modelPreprocessing.js';
+import { labelHistogram } from '../datasets/labels.js';
+import { valueRange } from '../common/range.js';
 import { detectDatasetFormat } from './datasetFormat.js';
 import { loadStoredModel } from './modelService.js';
 
@@ -17,6 +20,8 @@ export interface DatasetUpload {
   name?: string | null;
   /** When given, the dataset must fit this model's input (DATASET_MISMATCH otherwise). */
   modelId?: string | null;
+  /** How to prepare the values for the model (datasets/preprocessing.ts); part of the dataset's identity. */
+  preprocessing?: Preprocessing | null;
 }
 
 export class DatasetService {
@@ -30,27 +35,27 @@ export class DatasetService {
     if (bytes.length > this.maxBytes) throw new AppError('TOO_LARGE', `dataset is ${bytes.length} bytes; the limit is ${this.maxBytes}`);
     if (bytes.length === 0) throw new AppError('BAD_DATASET', 'the dataset file is empty');
     const format = detectDatasetFormat(bytes, upload.filename);
-    const sha256 = sha256Hex(bytes);
-    const dataset = decode(bytes, format, sha256);
+    const spec = parsePreprocessing(upload.preprocessing);
+    const fileSha256 = sha256Hex(bytes);
+    const sha256 = datasetIdentity(fileSha256, spec);
+    const dataset = loadDataset(bytes, format, sha256, { preprocessing: spec });
     if (upload.modelId) {
       const model = await this.store.models.byId(upload.modelId);
       if (!model) throw new AppError('NOT_FOUND', `no model with id ${upload.modelId}`, { modelId: upload.modelId });
-      conformDataset(dataset, (await loadStoredModel(this.store, model.sha256)).ir);
+      const ir = (await loadStoredModel(this.store, model.sha256)).ir;
+      const declared = modelPreprocessing(ir);
+      conformDataset(declared ? loadDataset(bytes, format, sha256, { preprocessing: spec, modelPreprocessing: declared }) : dataset, ir);
     }
-    await this.store.blobs.put(bytes, sha256);
+    await this.store.blobs.put(bytes, fileSha256);
     return this.store.datasets.insertOrGet({
       id: randomUUID(),
       sha256,
-      name: upload.name?.trim() || upload.filename || `dataset-${sha256.slice(0, 12)}`,
+      fileSha256,
+      preprocessing: isEmptyPreprocessing(spec) ? null : spec,
+      name: upload.name?.trim() || upload.filename || `dataset-${fileSha256.slice(0, 12)}`,
       format,
       sizeBytes: bytes.length,
-      summary: {
-        count: dataset.count,
-        sampleShape: dataset.sampleShape,
-        yShape: dataset.yShape,
-        hasLabels: dataset.y !== null,
-        ...(dataset.classes ? { classes: dataset.classes } : {}),
-      },
+      summary: summarize(dataset),
     });
   }
 
@@ -65,10 +70,39 @@ export class DatasetService {
   }
 }
 
-/** Decodes a stored dataset and fits it to the model's input (reshape, or DATASET_MISMATCH). */
-export async function loadStoredDataset(store: { blobs: BlobReader }, sha256: string, format: DatasetFormat, model: Model): Promise<LoadedDataset> {
-  const bytes = await store.blobs.get(sha256);
-  return conformDataset(decode(bytes, format, sha256), model);
+/** What a dashboard shows of a dataset: shapes, dtype, value ranges (after preprocessing and as stored), label histogram. */
+function summarize(d: LoadedDataset): DatasetRecord['summary'] {
+  const histogram = d.y instanceof Int32Array && d.yShape.length === 0 ? labelHistogram(d.y) : null;
+  const range = valueRange(d.x);
+  return {
+    count: d.count,
+    sampleShape: d.sampleShape,
+    yShape: d.yShape,
+    hasLabels: d.y !== null,
+    ...(d.classes ? { classes: d.classes } : {}),
+    ...(d.sourceDtype ? { dtype: d.sourceDtype } : {}),
+    ...(range ? { valueRange: range } : {}),
+    ...(d.rawRange ? { rawValueRange: d.rawRange } : {}),
+    ...(histogram ? { labelHistogram: histogram } : {}),
+    ...(d.labelNote ? { labelNote: d.labelNote } : {}),
+    preprocessingSource: d.preprocessing?.source ?? 'none',
+  };
+}
+
+/** What decoding a stored dataset needs: the blobs, and its record's file hash and preprocessing (the store, or the server for a remote worker). */
+export interface DatasetSource {
+  blobs: BlobReader;
+  datasets: { bySha(sha256: string): Promise<Pick<DatasetRecord, 'fileSha256' | 'preprocessing'> | undefined> };
+}
+
+/**
+ * Decodes a stored dataset (its file, by the record's fileSha256) with its preprocessing, or
+ * the model's when it has none, and fits it to the model's input (reshape, or DATASET_MISMATCH).
+ */
+export async function loadStoredDataset(store: DatasetSource, sha256: string, format: DatasetFormat, model: Model): Promise<LoadedDataset> {
+  const record = await store.datasets.bySha(sha256);
+  const bytes = await store.blobs.get(record?.fileSha256 ?? sha256);
+  return conformDataset(loadDataset(bytes, format, sha256, { preprocessing: record?.preprocessing ?? {}, modelPreprocessing: modelPreprocessing(model) }), model);
 }
 
 /**
@@ -89,8 +123,4 @@ export function checkDatasetFits(dataset: DatasetRecord, model: ModelRecord): vo
   const inputs = model.summary.inputs.map((t) => ({ name: t.name, dtype: t.dtype as DType, shape: t.shape as Dim[] | null }));
   const declared = { graph: { inputs } } as unknown as Model; // conformDataset reads only the graph inputs
   conformDataset(shapeOnly, declared);
-}
-
-function decode(bytes: Uint8Array, format: DatasetFormat, sha256: string): LoadedDataset {
-  return loadDataset(bytes, format, sha256);
 }

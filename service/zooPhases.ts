@@ -16,6 +16,7 @@
  */
 export const METRIC_NAMES = [
   'trainLoss', 'trainAccuracy', 'testLoss', 'testAccuracy', 'hessianTop', 'hessianTrace', 'mc', 'mcLinear', 'barrier', 'cka',
+  'weightsAlpha', 'weightsAlphaWeighted', 'weightsSpikes',
 ] as const;
 export type MetricName = (typeof METRIC_NAMES)[number];
 export type ZooMetrics = Record<MetricName, number | null>;
@@ -81,6 +82,11 @@ export function absorbResult(m: ZooMetrics, analyzer: string, role: string, resu
     // A landscape run also gives the loss at the model: a training loss when evaluate did not run.
     m.trainLoss ??= num(get(result, 'loss'));
     m.trainAccuracy ??= num(get(result, 'accuracy'));
+  } else if (analyzer === 'weights') {
+    // Data-free spectral metrics (Martin & Mahoney): mean layer alpha and alpha-hat, spikes summed.
+    m.weightsAlpha = num(get(result, 'summary', 'alpha'));
+    m.weightsAlphaWeighted = num(get(result, 'summary', 'alphaWeighted'));
+    m.weightsSpikes = num(get(result, 'summary', 'numSpikes'));
   }
 }
 

@@ -74,6 +74,12 @@ const MIGRATIONS: string[] = [
   );
   `,
   ZOO_MIGRATION,
+  `
+  -- A dataset is a file plus its preprocessing: sha256 is then the identity (datasets/preprocessing.ts
+  -- datasetIdentity) and blob_sha256 the file's hash (NULL: the same as sha256).
+  ALTER TABLE datasets ADD COLUMN blob_sha256 TEXT;
+  ALTER TABLE datasets ADD COLUMN preprocessing_json TEXT;
+  `,
 ];
 
 /** The schema version a fully migrated database has (PRAGMA user_version). */

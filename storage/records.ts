@@ -1,3 +1,5 @@
+import type { Preprocessing } from '../datasets/preprocessing.js';
+
 /** The shapes of stored rows, as the rest of the code base sees them (camelCase, parsed JSON). */
 
 export interface TensorSummary {
@@ -30,17 +32,34 @@ export interface ModelRecord {
 
 export interface DatasetSummary {
   count: number;
+  /** Per-sample shape after the dataset's own preprocessing (before fitting to a model). */
   sampleShape: number[];
   yShape: number[];
   hasLabels: boolean;
   classes?: string[];
+  /** The element type x is stored in (npz dtype; csv float32; image folders uint8). */
+  dtype?: string;
+  /** [min, max] of x after the dataset's preprocessing, and as stored. */
+  valueRange?: [number, number];
+  rawValueRange?: [number, number];
+  /** Samples per class label 0..max (class labels only). */
+  labelHistogram?: number[];
+  /** How labels were read when not as given (one-hot, names). */
+  labelNote?: string;
+  /** Which preprocessing valueRange reflects: dataset, image-folder default or none. */
+  preprocessingSource?: string;
 }
 
 export type DatasetFormat = 'npz' | 'csv' | 'imagefolder';
 
 export interface DatasetRecord {
   id: string;
+  /** The dataset's identity: the file's sha256, or with preprocessing datasetIdentity(file, spec). */
   sha256: string;
+  /** sha256 of the file's bytes (its blob). */
+  fileSha256: string;
+  /** The preprocessing given at upload (canonical), null when none. */
+  preprocessing: Preprocessing | null;
   name: string;
   format: DatasetFormat;
   sizeBytes: number;

@@ -12,22 +12,22 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import '../native/autodiff/rules/index.js';
 import { buildModel } from './helpers/onnx-builder.js';
 import { assertGradientAndHvp, checkGradient } from './helpers/gradcheck.js';
 import { dynamicBatchDiff } from './helpers/dynamic-batch.js';
 import { int, str, type Model } from '../native/onnx/ir.js';
-import { tensor, tensorFromProto, type Tensor } from '../native/onnx/tensor.js';
+import { tensor, type Tensor } from '../native/onnx/tensor.js';
 import type { DType } from '../native/onnx/dtype.js';
 import { loadModel } from '../native/onnx/load.js';
-import { onnx } from '../native/onnx/proto.js';
 import { upgradeOpset } from '../native/onnx/upgrade.js';
 import { runModelOnce } from '../native/runtime/session.js';
 import { unsupportedOps } from '../native/autodiff/registry.js';
 import { assertSupported } from '../native/autodiff/index.js';
 import { Rng } from '../common/random.js';
+import { onnxBackendData, readBackendTensor } from './helpers/onnx-backend.js';
 
 type Mode = 'linear' | 'nearest' | 'cubic';
 type Padding = 'zeros' | 'border' | 'reflection';
@@ -143,15 +143,11 @@ test('the expansion reproduces ONNX Runtime GridSample: every mode, padding and 
 });
 
 test('the expansion reproduces the expected outputs of ONNX backend tests test_gridsample_*', async (t) => {
-  const root = '/usr/share/libonnx-testdata/data/node';
-  if (!existsSync(root)) {
-    t.skip('libonnx-testdata is not installed');
-    return;
-  }
+  const root = onnxBackendData('node');
   const cases = readdirSync(root).filter((n) => n.startsWith('test_gridsample'));
   for (const name of cases) {
     const dir = join(root, name);
-    const read = (f: string): Tensor => tensorFromProto(onnx.TensorProto.decode(readFileSync(join(dir, 'test_data_set_0', f))) as never);
+    const read = (f: string): Tensor => readBackendTensor(join(dir, 'test_data_set_0', f));
     const model = expanded(loadModel(readFileSync(join(dir, 'model.onnx'))));
     const feeds: Record<string, Tensor> = {};
     model.graph.inputs.forEach((v, k) => (feeds[v.name] = read(`input_${k}.pb`)));

@@ -141,13 +141,12 @@ async function compareWithReference(p: Prepared, feeds: Record<string, Tensor>, 
   return { analytic, numeric, relError };
 }
 
-const missing = (m: RealModel) => unsupportedOps(prepare(m).model);
+test('every real model is covered by the autodiff rules (a missing rule fails here, it never skips)', () => {
+  for (const m of MODELS) assert.deepEqual(unsupportedOps(prepare(m).model), [], `${m.name}: ops without rules`);
+});
 
 for (const m of MODELS) {
-  const lacking = missing(m);
-  const skip = lacking.length > 0 ? `no autodiff rule yet for ${lacking.join(', ')}` : false;
-
-  test(`${m.name}: parameter gradients (all parameters) match a float64 finite-difference reference on real digits`, { skip }, async () => {
+  test(`${m.name}: parameter gradients (all parameters) match a float64 finite-difference reference on real digits`, async () => {
     const p = prepare(m);
     assert.ok(p.params.length >= 2, `parameters found: ${p.params}`);
     for (let k = 0; k < digits.length; k++) {
@@ -159,7 +158,7 @@ for (const m of MODELS) {
     }
   });
 
-  test(`${m.name}: parameter gradients, one parameter tensor at a time`, { skip }, async () => {
+  test(`${m.name}: parameter gradients, one parameter tensor at a time`, async () => {
     const p = prepare(m);
     const feeds: Record<string, Tensor> = { [p.input]: pixels(m, 0, false) };
     for (const [name, v] of p.values) feeds[name] = v;
@@ -169,7 +168,7 @@ for (const m of MODELS) {
     }
   });
 
-  test(`${m.name}: input gradients match the reference on real digits${m.maxPool ? ' (+ dither against max-pool ties)' : ''}`, { skip }, async () => {
+  test(`${m.name}: input gradients match the reference on real digits${m.maxPool ? ' (+ dither against max-pool ties)' : ''}`, async () => {
     const p = prepare(m);
     for (let k = 0; k < digits.length; k++) {
       const feeds: Record<string, Tensor> = { [p.input]: pixels(m, k, m.maxPool) };
@@ -181,7 +180,7 @@ for (const m of MODELS) {
   });
 }
 
-test("mnistfc 256x2 in float64 with checkGradient: parameter and input gradients at the checker's default tolerance (1e-6)", { skip: missing(MODELS[2]!).length > 0 ? 'rules missing' : false }, async () => {
+test("mnistfc 256x2 in float64 with checkGradient: parameter and input gradients at the checker's default tolerance (1e-6)", async () => {
   const m = MODELS[2]!;
   const { model, params, input, values } = prepare(m);
   const m64 = toFloat64(model);
@@ -193,7 +192,7 @@ test("mnistfc 256x2 in float64 with checkGradient: parameter and input gradients
   }
 });
 
-test('the reference comparison catches a gradient that mis-routes one output', { skip: missing(MODELS[3]!).length > 0 ? 'rules missing' : false }, async () => {
+test('the reference comparison catches a gradient that mis-routes one output', async () => {
   const m = MODELS[3]!;
   const p = prepare(m);
   const feeds: Record<string, Tensor> = { [p.input]: pixels(m, 0, false) };
@@ -204,7 +203,7 @@ test('the reference comparison catches a gradient that mis-routes one output', {
   assert.ok(bad.relError > 100 * RTOL, `a wrong gradient is far outside RTOL: ${JSON.stringify(bad)}`);
 });
 
-test('mnistfc 256x2 in float64 with checkHvp: Hessian-vector products w.r.t. all parameters (exact, forward-over-reverse)', { skip: missing(MODELS[2]!).length > 0 ? 'rules missing' : false }, async () => {
+test('mnistfc 256x2 in float64 with checkHvp: Hessian-vector products w.r.t. all parameters (exact, forward-over-reverse)', async () => {
   // A ReLU network is piecewise linear in its input but not in its weights (products of layers),
   // so H v w.r.t. the weights is a non-trivial check of the Gemm / Relu / Flatten JVP rules.
   const m = MODELS[2]!;

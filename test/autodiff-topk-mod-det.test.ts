@@ -261,8 +261,9 @@ for (const c of shrinkCases) {
     const m = squaredOp('Shrink', [spec('x', [3, 5])], c.attrs);
     const r = new Rng(90 + c.lambd * 100);
     const x = awayFrom(rand([3, 5], r, -2, 2), [-c.lambd, c.lambd], 0.1, r, -2, 2);
-    // ONNX Runtime's Shrink rounds through float32: h = 1e-2 (no truncation error between kinks).
-    await assertGradientAndHvp(m, { x }, 'Shrink', { step: 1e-2, rtol: 1e-4 });
+    // ONNX Runtime's Shrink rounds through float32, so h = 1e-2. Between kinks z^2 is quadratic,
+    // but the checker's head (u + y/2) y makes the objective quartic: h^2 truncation ~2e-4.
+    await assertGradientAndHvp(m, { x }, 'Shrink', { step: 1e-2, rtol: 1e-3 });
   });
 }
 
@@ -304,7 +305,7 @@ test('Shrink and ThresholdedRelu over a symbolic batch give the static-shape num
     const r = new Rng(100 + n);
     return { x: awayFrom(rand([n, 4], r, -1, 1), [-0.25, 0.125, 0.25], 0.1, r, -1, 1) };
   };
-  for (const n of [2, 3]) await assertGradientAndHvp(m, feeds(n), `Shrink * ThresholdedRelu batch ${n}`, { step: 1e-2, rtol: 1e-4 });
+  for (const n of [2, 3]) await assertGradientAndHvp(m, feeds(n), `Shrink * ThresholdedRelu batch ${n}`, { step: 1e-2, rtol: 1e-3 });
   const diff = await dynamicBatchDiff(m, feeds, ['x'], 4);
   assert.ok(diff < 1e-12, `relative difference ${diff}`);
 });

@@ -8,7 +8,7 @@ import { buildModel } from './helpers/onnx-builder.js';
 import { tensor } from '../native/onnx/tensor.js';
 import { serializeModel, type Model } from '../native/onnx/ir.js';
 import { loadModel } from '../native/onnx/load.js';
-import { loadCsv } from '../datasets/csv.js';
+import { loadDataset } from '../datasets/index.js';
 import { loadNpz } from '../datasets/npz.js';
 import { createSession, runSession } from '../native/runtime/session.js';
 import { blindspotsAnalyzer, type BlindspotsParams } from '../analyzers/blindspots/index.js';
@@ -64,7 +64,7 @@ test('linear classifier: the traversal stays on the level set and reaches the pr
 
 test('trained CNN (verivital Convnet_maxpool): end points keep the source class within pthresh and close 80% of the distance', async () => {
   const model = loadModel(readTestData('vnncomp2021/verivital/Convnet_maxpool.onnx'));
-  const mnist = loadCsv(readTestData('eran/mnist_test.csv'), 'mnist', { featureScale: 1 / 255 });
+  const mnist = loadDataset(readTestData('eran/mnist_test.csv'), 'csv', 'mnist', { preprocessing: { scale: 1 / 255 } });
   const dataset: LoadedDataset = { ...mnist, sampleShape: [1, 28, 28] };
   const labels = mnist.y as Int32Array;
   const session = await createSession(serializeModel(model));

@@ -93,7 +93,7 @@ test('npz: writer -> loader round trip, stored and deflated', () => {
 });
 
 test('csv: the real MNIST file, checked against a plain split of its lines', () => {
-  const d = loadDataset(csvBytes(), 'csv', 'sha', { featureScale: 1 / 255 });
+  const d = loadDataset(csvBytes(), 'csv', 'sha', { preprocessing: { scale: 1 / 255 } });
   const lines = fs.readFileSync(testData('eran/mnist_test.csv'), 'utf8').trim().split('\n');
   assert.equal(d.count, lines.length);
   assert.equal(d.count, 100);
@@ -154,12 +154,12 @@ test('image folders: classes from folder names, gray detection, scaling and mean
   assert.equal(d.x[0], 0);
   assert.equal(d.x[16], Math.fround(0.2));
   assert.equal(d.x[32], 1);
-  const norm = loadDataset(zip, 'imagefolder', 's', { normalization: { mean: [0.5], std: [0.25] }, size: [2, 2] });
+  const norm = loadDataset(zip, 'imagefolder', 's', { preprocessing: { scale: 1 / 255, mean: [0.5], std: [0.25], resize: { size: [2, 2], mode: 'bilinear' } } });
   assert.deepEqual(norm.sampleShape, [1, 2, 2]);
   assert.equal(norm.x[8], 2); // (1 - 0.5) / 0.25
   assert.equal(norm.x[0], -2);
 
-  const rgb = loadDataset(zipSync({ 'a/x.png': png(2, 2, (x) => [x * 255, 0, 10]) }), 'imagefolder', 's', { normalization: { scale: false } });
+  const rgb = loadDataset(zipSync({ 'a/x.png': png(2, 2, (x) => [x * 255, 0, 10]) }), 'imagefolder', 's', { preprocessing: { scale: 1 } });
   assert.deepEqual(rgb.sampleShape, [3, 2, 2]);
   assert.deepEqual(Array.from(rgb.x), [0, 255, 0, 255, 0, 0, 0, 0, 10, 10, 10, 10]);
 });

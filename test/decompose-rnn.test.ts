@@ -19,16 +19,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import '../native/autodiff/rules/index.js';
 import { buildModel, type InputSpec, type NodeSpec } from './helpers/onnx-builder.js';
 import { assertGradientAndHvp } from './helpers/gradcheck.js';
 import { dynamicBatchDiff } from './helpers/dynamic-batch.js';
-import { tensor, tensorFromProto, type Tensor } from '../native/onnx/tensor.js';
+import { tensor, type Tensor } from '../native/onnx/tensor.js';
 import { float, int, str, type Attr, type Model } from '../native/onnx/ir.js';
 import { loadModel } from '../native/onnx/load.js';
-import { onnx } from '../native/onnx/proto.js';
 import { upgradeOpset } from '../native/onnx/upgrade.js';
 import { toFloat64 } from '../native/onnx/precision.js';
 import { isFloatDType } from '../native/onnx/dtype.js';
@@ -38,6 +37,7 @@ import { LossRunner, sliceBatch, type Batch } from '../native/autodiff/runner.js
 import { runModelOnce } from '../native/runtime/session.js';
 import { AppError } from '../common/errors.js';
 import { Rng } from '../common/random.js';
+import { onnxBackendData, readBackendTensor } from './helpers/onnx-backend.js';
 
 type Op = 'RNN' | 'GRU' | 'LSTM';
 const RECURRENT = /^(RNN|GRU|LSTM)$/;
@@ -407,17 +407,13 @@ test('refused: activations that take activation_alpha/beta', () => {
 });
 
 test('ONNX backend test models (libonnx-testdata): every RNN/GRU/LSTM case, expanded, reproduces its stored outputs', async (t) => {
-  const root = '/usr/share/libonnx-testdata/data/node';
-  if (!existsSync(root)) {
-    t.skip('libonnx-testdata is not installed');
-    return;
-  }
+  const root = onnxBackendData('node');
   const cases = readdirSync(root).filter((n) => /^test_(simple_rnn|rnn|gru|lstm)_/.test(n));
   let checked = 0;
   for (const name of cases) {
     const dir = join(root, name);
     const model = loadModel(readFileSync(join(dir, 'model.onnx')));
-    const read = (f: string): Tensor => tensorFromProto(onnx.TensorProto.decode(readFileSync(join(dir, 'test_data_set_0', f))) as never);
+    const read = (f: string): Tensor => readBackendTensor(join(dir, 'test_data_set_0', f));
     const feeds: Record<string, Tensor> = {};
     model.graph.inputs.forEach((v, k) => (feeds[v.name] = read(`input_${k}.pb`)));
     // sequence_lens is a graph input in these files; a model holds it as a constant.

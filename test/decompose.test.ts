@@ -5,23 +5,19 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadModel } from '../native/onnx/load.js';
 import { upgradeOpset } from '../native/onnx/upgrade.js';
-import { onnx } from '../native/onnx/proto.js';
-import { tensorFromProto, type Tensor } from '../native/onnx/tensor.js';
+import { type Tensor } from '../native/onnx/tensor.js';
 import { runModelOnce } from '../native/runtime/session.js';
 import { unsupportedOps } from '../native/autodiff/registry.js';
 import '../native/autodiff/rules/index.js';
+import { onnxBackendData, readBackendTensor } from './helpers/onnx-backend.js';
 
-const ROOT = '/usr/share/libonnx-testdata/data/node';
 
 test('expanded NLL, softmax cross-entropy and Mean reproduce the backend tests expected outputs', async (t) => {
-  if (!existsSync(ROOT)) {
-    t.skip('libonnx-testdata is not installed');
-    return;
-  }
+  const ROOT = onnxBackendData('node');
   const cases = readdirSync(ROOT).filter((n) => /^test_(nllloss|sce|mean)_/.test(n) && !n.endsWith('_expanded'));
   let checked = 0;
   for (const name of cases) {
@@ -31,7 +27,7 @@ test('expanded NLL, softmax cross-entropy and Mean reproduce the backend tests e
     const expanded = upgradeOpset(model);
     assert.ok(!expanded.graph.nodes.some((n) => /^(NegativeLogLikelihoodLoss|SoftmaxCrossEntropyLoss|Mean)$/.test(n.opType)), `${name} is expanded`);
     assert.deepEqual(unsupportedOps(model), [], `${name}: the composite counts as supported`);
-    const read = (f: string): Tensor => tensorFromProto(onnx.TensorProto.decode(readFileSync(join(dir, 'test_data_set_0', f))) as never);
+    const read = (f: string): Tensor => readBackendTensor(join(dir, 'test_data_set_0', f));
     const feeds: Record<string, Tensor> = {};
     expanded.graph.inputs.forEach((v, k) => (feeds[v.name] = read(`input_${k}.pb`)));
     const out = await runModelOnce(expanded, feeds);

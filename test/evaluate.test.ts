@@ -21,7 +21,7 @@ import { readTestData } from './helpers/test-data.js';
 
 const CNN = 'onnxruntime/cnn_mnist_pytorch.onnx';
 const MNIST = 'onnxruntime/mnist.onnx';
-const mnistCsv = (): LoadedDataset => loadDataset(readTestData('eran/mnist_test.csv'), 'csv', 'csv-sha', { featureScale: 1 / 255 });
+const mnistCsv = (): LoadedDataset => loadDataset(readTestData('eran/mnist_test.csv'), 'csv', 'csv-sha', { preprocessing: { scale: 1 / 255 } });
 
 async function evaluate(model: LoadedModel, dataset: LoadedDataset | null, raw: Record<string, unknown> = {}, signal?: AbortSignal): Promise<EvaluateResult> {
   const params = validateParams(evaluateAnalyzer.params, raw) as EvaluateParams;

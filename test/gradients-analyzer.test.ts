@@ -8,7 +8,7 @@ import { gradientsAnalyzer, type GradientsParams } from '../analyzers/gradients/
 import { validateParams } from '../analyzers/params.js';
 import { unzipChecked } from '../datasets/npz.js';
 import { readNpy } from '../datasets/npy.js';
-import { loadCsv } from '../datasets/csv.js';
+import { loadDataset } from '../datasets/index.js';
 import { loadModel } from '../native/onnx/load.js';
 import { serializeModel, type Model } from '../native/onnx/ir.js';
 import { buildModel } from './helpers/onnx-builder.js';
@@ -32,7 +32,7 @@ async function run(model: Model, dataset: LoadedDataset, params: Record<string, 
 
 test('real CNN with a fixed batch of 1: batches of 7 give the same loss and gradient as one batch of 100', async () => {
   const model = loadModel(readTestData('onnxruntime/cnn_mnist_pytorch.onnx'));
-  const data = { ...loadCsv(readTestData('eran/mnist_test.csv'), 'mnist', { featureScale: 1 / 255 }), sampleShape: [1, 28, 28] };
+  const data = { ...loadDataset(readTestData('eran/mnist_test.csv'), 'csv', 'mnist', { preprocessing: { scale: 1 / 255 } }), sampleShape: [1, 28, 28] };
   const a = await run(model, data, { batchSize: 7 });
   const b = await run(model, data, { batchSize: 100 });
   assert.equal(a.result.lossKind, 'nll');

@@ -16,11 +16,12 @@ import { upgradeOpset } from '../native/onnx/upgrade.js';
 import { loadModel } from '../native/onnx/load.js';
 import { onnx } from '../native/onnx/proto.js';
 import { float, floats, int, ints, onnxOpset, str, type Attr, type Model } from '../native/onnx/ir.js';
-import { tensor, tensorFromProto, type Tensor } from '../native/onnx/tensor.js';
+import { tensor, type Tensor } from '../native/onnx/tensor.js';
 import { runModelOnce } from '../native/runtime/session.js';
 import { AppError } from '../common/errors.js';
 import { Rng } from '../common/random.js';
 import { testData } from './helpers/test-data.js';
+import { onnxBackendData, readBackendTensor } from './helpers/onnx-backend.js';
 
 const rng = new Rng(41);
 const rand = (dims: number[], dtype: 'float32' | 'float64' = 'float32', lo = -2, hi = 2) =>
@@ -257,15 +258,11 @@ test('real models (opsets 8 and 9) give the same outputs after the upgrade on re
   }
 });
 
-const ROOT = '/usr/share/libonnx-testdata/data';
 /** Errors from ORT lacking an op / type / variant whatever the opset (not from the upgrade). */
 const ORT_GAPS = /is not a registered function\/op|Could not find an implementation|no runtime tensor type|Unsupported data type|layout_ == 0 was false/;
 
 test('every ONNX backend-test model below opset 18 computes the same outputs after the upgrade', { timeout: 600_000 }, async (t) => {
-  if (!existsSync(ROOT)) {
-    t.skip(`${ROOT} missing: install the Debian package libonnx-testdata (.ci/run does)`);
-    return;
-  }
+  const ROOT = onnxBackendData();
   let compared = 0;
   let expectedOnly = 0;
   const failures: string[] = [];
@@ -286,7 +283,7 @@ test('every ONNX backend-test model below opset 18 computes the same outputs aft
       const feeds: Record<string, Tensor> = {};
       try {
         m.graph.inputs.forEach((v, k) => {
-          feeds[v.name] = tensorFromProto(onnx.TensorProto.decode(readFileSync(join(dataDir, `input_${k}.pb`))) as never);
+          feeds[v.name] = readBackendTensor(join(dataDir, `input_${k}.pb`));
         });
       } catch {
         continue; // sequences / optionals are not plain tensors
@@ -303,7 +300,7 @@ test('every ONNX backend-test model below opset 18 computes the same outputs aft
         try {
           before = {};
           m.graph.outputs.forEach((v, k) => {
-            before[v.name] = tensorFromProto(onnx.TensorProto.decode(readFileSync(join(dataDir, `output_${k}.pb`))) as never);
+            before[v.name] = readBackendTensor(join(dataDir, `output_${k}.pb`));
           });
         } catch {
           continue;

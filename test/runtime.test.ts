@@ -18,6 +18,8 @@ import { serializeModel } from '../native/onnx/ir.js';
 import { tensor } from '../native/onnx/tensor.js';
 import { AppError } from '../common/errors.js';
 import { loaded, tinyModel } from './helpers/tiny-models.js';
+import { buildModel } from './helpers/onnx-builder.js';
+import { float, int } from '../native/onnx/ir.js';
 import { readTestData, testData } from './helpers/test-data.js';
 
 const MNIST = 'onnxruntime/mnist.onnx';
@@ -292,4 +294,35 @@ test('batch streamer: batch sizes, progress, outputs in order, cancellation betw
   );
   assert.equal(seen, 1, 'stopped after the batch during which it was cancelled');
   runner.close();
+});
+
+test("a run leaves the caller's feeds as they were, also where onnxruntime updates an input in place (training-mode BatchNormalization)", async () => {
+  // ORT's kernel aliases outputs 1, 2 (running statistics) to inputs 3, 4; when nothing reads
+  // those outputs (as in a derived gradient graph) it writes them into the input buffers.
+  const specs = ['x', 'scale', 'bias', 'mean', 'var'].map((name) => ({ name, dtype: 'float64' as const, dims: name === 'x' ? [4, 2] : [2] }));
+  const model = buildModel({
+    inputs: specs,
+    nodes: [{ op: 'BatchNormalization', inputs: specs.map((s) => s.name), outputs: ['y', 'rm', 'rv'], attrs: { training_mode: int(1), momentum: float(0.5) } }],
+    outputs: ['y'],
+  });
+  const feeds = {
+    x: tensor('float64', [4, 2], [1, 2, 3, 4, 5, 6, 7, 8]),
+    scale: tensor('float64', [2], [1, 1]),
+    bias: tensor('float64', [2], [0, 0]),
+    mean: tensor('float64', [2], [10, 20]),
+    var: tensor('float64', [2], [1, 1]),
+  };
+  const session = await createSession(serializeModel(model));
+  try {
+    const first = await runSession(session, feeds);
+    const second = await runSession(session, feeds);
+    // Unprotected, mean would now hold 0.5 * (10, 20) + 0.5 * (4, 5) = (7, 12.5).
+    assert.deepEqual([...(feeds.mean.data as Float64Array)], [10, 20]);
+    assert.deepEqual([...(feeds.var.data as Float64Array)], [1, 1]);
+    // Batch statistics by hand: channel 0 holds 1, 3, 5, 7 (mean 4, variance 5).
+    assert.ok(Math.abs((first.y!.data as Float64Array)[0]! - -3 / Math.sqrt(5 + 1e-5)) < 1e-12);
+    assert.deepEqual([...(second.y!.data as Float64Array)], [...(first.y!.data as Float64Array)]);
+  } finally {
+    await session.release();
+  }
 });

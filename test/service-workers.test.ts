@@ -2,7 +2,7 @@
  * Jobs in real worker processes: progress and subscriptions, a worker killed mid-job, retries,
  * cancellation, time budgets, graceful shutdown and restart with jobs left RUNNING.
  */
-import { describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
@@ -42,10 +42,15 @@ async function waitForRunning(svc: TestService, id: string): Promise<number> {
 describe('one attempt per job', () => {
   let svc: TestService;
   let modelId: string;
+  // The shutdown test takes the service apart itself; until then after() owns closing it.
+  let tornDown = false;
 
-  test('start', async () => {
+  before(async () => {
     svc = await startTestService({ jobAttempts: 1, jobTimeoutMs: 60_000 });
     modelId = await uploadModel(svc);
+  });
+  after(async () => {
+    if (!tornDown) await svc?.stop();
   });
 
   test('a subscription follows an analysis to SUCCEEDED', async () => {
@@ -146,6 +151,7 @@ describe('one attempt per job', () => {
     const id = await runSlow(svc, modelId, { ms: 60_000, tag: 'interrupted' });
     await waitForRunning(svc, id);
     const dataDir = svc.dataDir;
+    tornDown = true;
     await svc.http.close();
     await svc.app.pool.stop(0);
     const row = await svc.app.store.analyses.byId(id);
@@ -158,10 +164,14 @@ describe('one attempt per job', () => {
 describe('retries and time budgets', () => {
   let svc: TestService;
   let modelId: string;
+  let tornDown = false;
 
-  test('start', async () => {
+  before(async () => {
     svc = await startTestService({ jobAttempts: 2, jobTimeoutMs: 2_500 });
     modelId = await uploadModel(svc);
+  });
+  after(async () => {
+    if (!tornDown) await svc?.stop();
   });
 
   test('a job whose worker dies is retried once', async () => {
@@ -183,6 +193,7 @@ describe('retries and time budgets', () => {
   test('on shutdown a running job that finishes within the grace period is kept', async () => {
     const id = await runSlow(svc, modelId, { ms: 800, tag: 'graceful' });
     await waitForRunning(svc, id);
+    tornDown = true;
     await svc.http.close();
     await svc.app.close(20_000);
     const store = await openStore(svc.dataDir);

@@ -1,4 +1,5 @@
 /** Map post-processing: min-max normalization, bilinear resizing, multi-layer combination. */
+import { valueRange } from '../../common/range.js';
 
 /**
  * (m - min) / (max - min) in place; a constant map becomes all zeros (pytorch-grad-cam's
@@ -6,14 +7,8 @@
  * are exact). Returns the raw min and max.
  */
 export function minMaxNormalize(m: Float64Array): { min: number; max: number } {
-  let min = Infinity;
-  let max = -Infinity;
-  for (let i = 0; i < m.length; i++) {
-    const v = m[i]!;
-    if (v < min) min = v;
-    if (v > max) max = v;
-  }
-  if (m.length === 0) return { min: 0, max: 0 };
+  const [min, max] = valueRange(m) ?? [0, 0];
+  if (m.length === 0) return { min, max };
   const range = max - min;
   if (!(range > 0)) m.fill(0);
   else for (let i = 0; i < m.length; i++) m[i] = (m[i]! - min) / range;

@@ -9,8 +9,11 @@ import { action } from '../exit.js';
 import { collectParam } from '../options.js';
 import { parseCliParams } from '../params.js';
 import { readInputFile, progressPrinter } from '../input.js';
+import { addPreprocessingOptions, preprocessingFromFlags, type PreprocessingFlags } from '../preprocessing.js';
+import { printWarnings } from '../warnings.js';
+import { warningsOf } from '../../service/jobs/execute.js';
 
-interface AnalyzeOptions {
+interface AnalyzeOptions extends PreprocessingFlags {
   model: string;
   model2?: string;
   data?: string;
@@ -21,7 +24,7 @@ interface AnalyzeOptions {
 }
 
 export function registerAnalyze(program: Command): void {
-  program
+  const cmd = program
     .command('analyze')
     .description('Run one analyzer on a model (and dataset), in this process, through the shared results cache.')
     .argument('<analyzer>', 'analyzer name (see the analyzers GraphQL query)')
@@ -31,8 +34,8 @@ export function registerAnalyze(program: Command): void {
     .option('--param <key=value>', 'analyzer parameter, repeatable', collectParam, [])
     .option('--json', 'print exactly one JSON object on stdout')
     .option('--out <dir>', 'also write result.json (and any artifacts) to this folder')
-    .option('--data-dir <dir>', 'data dir with the cache (env ONNXSCOPE_DATA_DIR, default ./.onnxscope)')
-    .action(action((name: string, opts: AnalyzeOptions) => analyze(name, opts)));
+    .option('--data-dir <dir>', 'data dir with the cache (env ONNXSCOPE_DATA_DIR, default ./.onnxscope)');
+  addPreprocessingOptions(cmd).action(action((name: string, opts: AnalyzeOptions) => analyze(name, opts)));
 }
 
 async function analyze(name: string, opts: AnalyzeOptions): Promise<void> {
@@ -50,8 +53,10 @@ async function analyze(name: string, opts: AnalyzeOptions): Promise<void> {
       // By content hash, so the cache key does not depend on the order models were stored in.
       params.otherModel = other.sha256;
     }
+    const preprocessing = await preprocessingFromFlags(opts);
+    if (preprocessing && !opts.data) throw new AppError('BAD_PARAMS', '--scale, --mean, --std and --preprocess prepare a dataset: give it with --data');
     const dataset = opts.data
-      ? await services.datasets.ingest({ bytes: await readInputFile(opts.data, '--data'), filename: path.basename(opts.data) })
+      ? await services.datasets.ingest({ bytes: await readInputFile(opts.data, '--data'), filename: path.basename(opts.data), preprocessing })
       : null;
     const started = performance.now();
     const progress = opts.json ? () => undefined : progressPrinter();
@@ -69,6 +74,7 @@ async function analyze(name: string, opts: AnalyzeOptions): Promise<void> {
       result: outcome.result,
     };
     log.info({ analysisId: outcome.analysis.id, cached: outcome.cached }, 'analysis done');
+    printWarnings(analyzer.name, warningsOf(outcome.result));
     if (opts.out) {
       const files = await services.analyses.artifacts(outcome.analysis);
       await writeOut(opts.out, answer, await Promise.all(files.map(async (f) => ({ name: f.name, bytes: await services.store.blobs.get(f.sha256) }))));

@@ -19,8 +19,10 @@ import { renderJunit } from '../../gate/report/junit.js';
 import { renderMarkdown } from '../../gate/report/markdown.js';
 import { action, EXIT_OK, EXIT_GATE_FAILED } from '../exit.js';
 import { progressPrinter } from '../input.js';
+import { addPreprocessingOptions, preprocessingFromFlags, type PreprocessingFlags } from '../preprocessing.js';
+import { printWarnings } from '../warnings.js';
 
-interface GateOptions {
+interface GateOptions extends PreprocessingFlags {
   config: string;
   model?: string;
   data?: string;
@@ -36,7 +38,7 @@ interface GateOptions {
 }
 
 export function registerGate(program: Command): void {
-  program
+  const cmd = program
     .command('gate')
     .description('CI quality gate: run the analyses of a gate config and check its rules (exit 0 pass, 1 fail, 2 bad config or input).')
     .requiredOption('--config <file>', 'gate config (YAML): analyses and rules, see gate/README.md')
@@ -50,8 +52,8 @@ export function registerGate(program: Command): void {
     .option('--markdown <file>', 'append a Markdown summary (e.g. "$GITHUB_STEP_SUMMARY")')
     .option('--report <file>', 'write the full report as JSON')
     .option('--json', 'print the report as one JSON object on stdout instead of the table')
-    .option('--timeout <seconds>', 'deadline for the whole gate; analyses still running then are cancelled (TIMEOUT)', '3600')
-    .action(action((opts: GateOptions) => gate(opts)));
+    .option('--timeout <seconds>', 'deadline for the whole gate; analyses still running then are cancelled (TIMEOUT)', '3600');
+  addPreprocessingOptions(cmd).action(action((opts: GateOptions) => gate(opts)));
 }
 
 async function gate(opts: GateOptions): Promise<void> {
@@ -69,7 +71,8 @@ async function gate(opts: GateOptions): Promise<void> {
     analyzers = known.analyzers;
     for (const w of known.warnings) process.stderr.write(`onnxscope: warning: ${w}\n`);
   }
-  const gateConfig = loadGateConfig(opts.config, { model: opts.model, data: opts.data, baseline: opts.baseline }, {
+  const preprocessing = await preprocessingFromFlags(opts);
+  const gateConfig = loadGateConfig(opts.config, { model: opts.model, data: opts.data, baseline: opts.baseline, preprocessing }, {
     schema: await buildGraphQLSchema(),
     analyzers,
   });
@@ -110,6 +113,7 @@ async function gate(opts: GateOptions): Promise<void> {
     if (mode === 'append') await fs.appendFile(file, text);
     else await fs.writeFile(file, text);
   }
+  for (const a of report.analyses) printWarnings(`${a.analysis}${a.label ? ` [${a.label}]` : ''}${a.role === 'baseline' ? ' (baseline)' : ''}`, a.warnings);
   process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : renderTable(report));
   process.exitCode = report.passed ? EXIT_OK : EXIT_GATE_FAILED;
 }

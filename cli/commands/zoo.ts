@@ -200,7 +200,7 @@ async function show(zoos: ZooService, ref: string, opts: ShowOptions): Promise<v
     out({ zoo: { id: zoo.id, name: zoo.name, axes: zoo.axes }, models: views.map(viewJson) });
     return;
   }
-  const cols = ['trainLoss', 'testAccuracy', 'hessianTop', 'hessianTrace', 'mc', 'cka'] as const;
+  const cols = ['trainLoss', 'testAccuracy', 'hessianTop', 'hessianTrace', 'mc', 'cka', 'weightsAlpha'] as const;
   const num = (v: number | null) => (v === null ? '-' : Number(v.toPrecision(4)).toString());
   process.stdout.write(`${['file', 'hyperparameters', ...cols, 'phase'].join('\t')}\n`);
   for (const v of views) {

@@ -15,6 +15,21 @@ export function registerRule(rule: OpRule): void {
   }
 }
 
+/**
+ * Puts `rule` in place of its ops' registered rules and returns the undo. Only for the tests that
+ * prove the finite-difference checkers reject a wrong rule (test/autodiff-checker.test.ts).
+ */
+export function overrideRule(rule: OpRule): () => void {
+  const previous = rule.ops.map((op) => [op, rules.get(op)] as const);
+  for (const op of rule.ops) rules.set(op, rule);
+  return () => {
+    for (const [op, r] of previous) {
+      if (r) rules.set(op, r);
+      else rules.delete(op);
+    }
+  };
+}
+
 export function ruleFor(opType: string, domain = ''): OpRule | undefined {
   if (domain !== '' && domain !== 'ai.onnx') return undefined;
   return rules.get(opType);

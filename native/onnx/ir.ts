@@ -64,6 +64,8 @@ export interface Model {
   producerName: string;
   producerVersion: string;
   graph: Graph;
+  /** ModelProto.metadata_props (key -> value); absent when the file has none. */
+  metadata?: Record<string, string>;
 }
 
 export const onnxOpset = (m: Model): number => m.opsets.get('') ?? m.opsets.get('ai.onnx') ?? 1;
@@ -157,6 +159,7 @@ export function modelFromProto(proto: ModelProto): Model {
     producerName: proto.producerName ?? '',
     producerVersion: proto.producerVersion ?? '',
     graph: graphFromProto(g as GraphProto),
+    ...(proto.metadataProps?.length ? { metadata: Object.fromEntries(proto.metadataProps.map((e) => [e.key ?? '', e.value ?? ''])) } : {}),
   };
 }
 
@@ -256,6 +259,7 @@ export function modelToProto(m: Model): ModelProto {
     producerVersion: m.producerVersion,
     opsetImport: [...m.opsets].map(([domain, version]) => ({ domain, version })),
     graph: graphToProto(m.graph),
+    metadataProps: Object.entries(m.metadata ?? {}).map(([key, value]) => ({ key, value })),
   });
 }
 

@@ -12,6 +12,7 @@ import * as ort from 'onnxruntime-node';
 import type { Tensor } from '../onnx/tensor.js';
 import { serializeModel, type Model } from '../onnx/ir.js';
 import type { DType } from '../onnx/dtype.js';
+import { inputsOverwrittenByRun } from './in-place.js';
 import { chooseProviders, onSessionCreated, onSessionFailed, type ProviderPlan } from './providers.js';
 
 export { ort };
@@ -31,7 +32,17 @@ function threadOption(explicit: number | undefined, envName: string): number | u
   return Number.isInteger(v) && v > 0 ? v : undefined;
 }
 
+/** Per session, the graph inputs a run writes to (see in-place.ts): fed as copies. */
+const copiedInputs = new WeakMap<ort.InferenceSession, ReadonlySet<string>>();
+
 export async function createSession(bytes: Uint8Array, opts: SessionOptions = {}): Promise<ort.InferenceSession> {
+  const session = await createProviderSession(bytes, opts);
+  const overwritten = inputsOverwrittenByRun(bytes);
+  if (overwritten.size > 0) copiedInputs.set(session, overwritten);
+  return session;
+}
+
+async function createProviderSession(bytes: Uint8Array, opts: SessionOptions): Promise<ort.InferenceSession> {
   const intra = threadOption(opts.intraOpThreads, 'ONNXSCOPE_INTRA_OP_THREADS');
   const inter = threadOption(opts.interOpThreads, 'ONNXSCOPE_INTER_OP_THREADS');
   const base: ort.InferenceSession.SessionOptions = {
@@ -100,7 +111,8 @@ export async function runSession(
   outputs?: string[],
 ): Promise<Record<string, Tensor>> {
   const ortFeeds: Record<string, ort.Tensor> = {};
-  for (const [k, v] of Object.entries(feeds)) ortFeeds[k] = toOrt(v);
+  const copied = copiedInputs.get(session);
+  for (const [k, v] of Object.entries(feeds)) ortFeeds[k] = toOrt(copied?.has(k) ? { ...v, data: v.data.slice() as Tensor['data'] } : v);
   const result = outputs ? await session.run(ortFeeds, outputs) : await session.run(ortFeeds);
   const out: Record<string, Tensor> = {};
   for (const [k, v] of Object.entries(result)) out[k] = fromOrt(v);

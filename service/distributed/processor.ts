@@ -57,6 +57,7 @@ export default async function processAnalysis(job: SandboxedJob<RemoteJobData>, 
   const artifacts = new ArtifactCollector();
   const sources: JobSources = {
     blobs: { get: (sha) => cache.get(sha), put: (bytes) => artifacts.put(bytes) },
+    datasets: { bySha: (sha) => server.dataset(sha) },
     resolveModel: async (ref) => loadStoredModel({ blobs: cache }, await server.modelSha(ref)),
   };
   let computed: ComputedJob;

@@ -6,6 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError, type ErrorCode } from '../../common/errors.js';
 import type { PostedResult } from '../http/workerApi.js';
+import type { DatasetRecord } from '../../storage/records.js';
 
 const RETRY_DELAYS_MS = [200, 500, 1000, 2000, 4000, 8000, 15000];
 
@@ -28,6 +29,12 @@ export class ServerClient {
 
   async modelSha(ref: string): Promise<string> {
     return ((await (await this.request('GET', `/worker/v1/models/${encodeURIComponent(ref)}`)).json()) as { sha256: string }).sha256;
+  }
+
+  /** How to decode a dataset: its file's hash and its preprocessing (undefined when the server has no such dataset). */
+  async dataset(sha256: string): Promise<Pick<DatasetRecord, 'fileSha256' | 'preprocessing'> | undefined> {
+    const res = await this.request('GET', `/worker/v1/datasets/${sha256}`, undefined, [404]);
+    return res.status === 404 ? undefined : ((await res.json()) as Pick<DatasetRecord, 'fileSha256' | 'preprocessing'>);
   }
 
   /** This run's attempt number, or null when the analysis already ended (cancelled meanwhile). */

@@ -5,6 +5,7 @@
  *   GET  /worker/v1/hello              token check at worker start-up (401/403 refuse the worker)
  *   GET  /worker/v1/blobs/:sha256      model and dataset bytes (content-addressed, immutable)
  *   GET  /worker/v1/models/:ref        { sha256 } of a model by id or sha256 (analyzers that read a second model)
+ *   GET  /worker/v1/datasets/:sha256   { fileSha256, preprocessing } of a dataset (how to decode it)
  *   POST /worker/v1/jobs/:id/start     { attempt } of this run, or 409 when the analysis already ended
  *   POST /worker/v1/jobs/:id/result    { attempt, result, durationMs, artifacts[] } -> { recorded }
  *   POST /worker/v1/jobs/:id/failure   { attempt, code, message } -> { recorded }
@@ -61,6 +62,12 @@ export function workerApiRoutes(app: App): Router {
     const model = (await store.models.byId(ref)) ?? (SHA_RE.test(ref) ? await store.models.bySha(ref) : undefined);
     if (!model) throw new AppError('NOT_FOUND', `no stored model with id or sha256 ${ref}`, { model: ref });
     res.json({ sha256: model.sha256 });
+  }));
+
+  router.get('/worker/v1/datasets/:sha', handle(async (req, res) => {
+    const dataset = await store.datasets.bySha(String(req.params.sha));
+    if (!dataset) throw new AppError('NOT_FOUND', `no dataset ${String(req.params.sha)}`);
+    res.json({ fileSha256: dataset.fileSha256, preprocessing: dataset.preprocessing });
   }));
 
   router.post('/worker/v1/jobs/:id/start', handle(async (req, res) => {

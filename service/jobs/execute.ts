@@ -7,12 +7,13 @@ import type { Store } from '../../storage/store.js';
 import type { AnalyzerCatalog } from '../analyzerCatalog.js';
 import { AppError, toAppError } from '../../common/errors.js';
 import { loadStoredModel } from '../modelService.js';
-import { loadStoredDataset } from '../datasetService.js';
+import { loadStoredDataset, type DatasetSource } from '../datasetService.js';
 import type { JobPayload } from './payload.js';
 import type { LoadedModel } from '../../analyzers/types.js';
 import { BlobArtifactSink } from './artifacts.js';
 import type { BlobReader, BlobWriter } from '../../storage/blobs.js';
 import type { ArtifactRecord } from '../../storage/records.js';
+import { checkInputs } from '../../datasets/inputCheck.js';
 
 export type ProgressFn = (fraction: number, message?: string) => void;
 
@@ -24,7 +25,7 @@ export interface JobOutcome {
 }
 
 /** Where a job's inputs come from and its artifacts go: the store here, the server's blobs on a remote worker. */
-export interface JobSources {
+export interface JobSources extends DatasetSource {
   blobs: BlobReader & BlobWriter;
   /** Another model by id or sha256 (checkpoint series, interpolation between two models). */
   resolveModel(ref: string): Promise<LoadedModel>;
@@ -55,16 +56,18 @@ export async function computeJob(
     job.datasetSha256 && job.datasetFormat ? await loadStoredDataset(sources, job.datasetSha256, job.datasetFormat, model.ir) : null;
   throwIfAborted(signal);
   const artifacts = new BlobArtifactSink(sources.blobs);
-  const result = await analyzer.run({
+  const params = JSON.parse(job.paramsJson) as Record<string, never>;
+  const analyzed = await analyzer.run({
     model,
     dataset,
-    params: JSON.parse(job.paramsJson) as Record<string, never>,
+    params,
     progress,
     signal,
     artifacts,
     resolveModel: (ref) => sources.resolveModel(ref),
   });
   throwIfAborted(signal);
+  const result = withWarnings(analyzed, dataset ? checkInputs(dataset, model.ir, params) : null);
   return { result, durationMs: Math.round(performance.now() - started), artifacts: artifacts.stored() };
 }
 
@@ -76,7 +79,7 @@ export async function executeJob(
   progress: ProgressFn,
   signal: AbortSignal,
 ): Promise<JobOutcome> {
-  const sources: JobSources = { blobs: store.blobs, resolveModel: (ref) => resolveStoredModel(store, ref) };
+  const sources: JobSources = { blobs: store.blobs, datasets: store.datasets, resolveModel: (ref) => resolveStoredModel(store, ref) };
   const { result, durationMs, artifacts } = await computeJob(sources, catalog, job, progress, signal);
   const recorded = await store.analyses.complete(
     { id: job.analysisId, attempt: job.attempt, cacheKey: job.cacheKey, modelSha256: job.modelSha256,
@@ -86,6 +89,22 @@ export async function executeJob(
     artifacts,
   );
   return { recorded, result, durationMs };
+}
+
+/**
+ * Every object result carries `warnings` (the analyzer's own, if any, then the input check's)
+ * and `warningCount`, and with a dataset the `inputCheck` facts (datasets/inputCheck.ts).
+ */
+function withWarnings(result: unknown, check: ReturnType<typeof checkInputs> | null): unknown {
+  if (result === null || typeof result !== 'object' || Array.isArray(result)) return result;
+  const warnings = [...warningsOf(result), ...(check?.warnings ?? [])];
+  return { ...result, warnings, warningCount: warnings.length, ...(check ? { inputCheck: check.inputCheck } : {}) };
+}
+
+/** A result's `warnings` list (empty when it has none). */
+export function warningsOf(result: unknown): string[] {
+  const w = (result as { warnings?: unknown } | null)?.warnings;
+  return Array.isArray(w) ? w.map(String) : [];
 }
 
 /** Another stored model, by id or sha256 (checkpoint series, interpolation between two models). */

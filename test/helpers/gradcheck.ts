@@ -31,6 +31,11 @@ export interface CheckOptions {
   rtol?: number;
   atol?: number;
   step?: number;
+  /**
+   * checkHvp only: accept a Hessian-vector product that is zero. Off by default, because a zero
+   * H d passes any relative comparison and would let a wrong (or missing) JVP rule through.
+   */
+  allowZeroHessian?: boolean;
 }
 
 export interface CheckReport {
@@ -118,12 +123,17 @@ export async function checkGradient(
 export interface HvpReport {
   relError: number;
   symmetryError: number;
+  /** ||H d|| by finite differences: the size of what was compared (0 would make the check vacuous). */
+  magnitude: number;
   ok: boolean;
 }
 
 /**
- * Checks H.d of s = sum_k reduce_sum(u_k * y_k) (u fixed constants) against finite differences of
- * its gradient, and symmetry. Needs Mul and ReduceSum rules (they form the head).
+ * Checks H.d of s = sum_k reduce_sum(u_k * y_k + y_k * y_k / 2) (u fixed constants) against
+ * finite differences of its gradient, and symmetry. The quadratic term makes H d non-zero for
+ * every op whose Jacobian is (H = J^T J + sum (u + y) d2y): a linear op alone has d2y = 0, and
+ * with a linear head its HVP check would compare zeros. `ok` also requires H d to be non-zero.
+ * Needs Mul, Add and ReduceSum rules (they form the head).
  */
 export async function checkHvp(source: Model, feeds: Record<string, Tensor>, opts: CheckOptions = {}): Promise<HvpReport> {
   const base = upgradeIfNeeded(source);
@@ -136,7 +146,12 @@ export async function checkHvp(source: Model, feeds: Record<string, Tensor>, opt
   outs.forEach((o, k) => {
     const uName = `head/u${k}`;
     model.graph.initializers.set(uName, randomLike(y0[o]!, rng));
-    model.graph.nodes.push({ opType: 'Mul', domain: '', name: `head/mul${k}`, inputs: [o, uName], outputs: [`head/p${k}`], attrs: {} });
+    const halfName = `head/half${k}`;
+    model.graph.initializers.set(halfName, tensor(y0[o]!.dtype, [], [0.5]));
+    // (u + y / 2) * y = u y + y^2 / 2
+    model.graph.nodes.push({ opType: 'Mul', domain: '', name: `head/halfy${k}`, inputs: [o, halfName], outputs: [`head/hy${k}`], attrs: {} });
+    model.graph.nodes.push({ opType: 'Add', domain: '', name: `head/coef${k}`, inputs: [uName, `head/hy${k}`], outputs: [`head/c${k}`], attrs: {} });
+    model.graph.nodes.push({ opType: 'Mul', domain: '', name: `head/mul${k}`, inputs: [o, `head/c${k}`], outputs: [`head/p${k}`], attrs: {} });
     model.graph.nodes.push({ opType: 'ReduceSum', domain: '', name: `head/sum${k}`, inputs: [`head/p${k}`], outputs: [`head/s${k}`], attrs: { keepdims: { kind: 'int', value: 0 } } });
     terms.push(`head/s${k}`);
   });
@@ -179,11 +194,13 @@ export async function checkHvp(source: Model, feeds: Record<string, Tensor>, opt
       den += fd ** 2;
     }
   }
-  const relError = Math.sqrt(num) / Math.max(Math.sqrt(den), atol);
+  const magnitude = Math.sqrt(den);
+  const relError = Math.sqrt(num) / Math.max(magnitude, atol);
   const wHd = wrt.reduce((s, w) => s + dot(w2[w]!, hd[hvp.hvps.get(w)!]!), 0);
   const dHw = wrt.reduce((s, w) => s + dot(d[w]!, hw[hvp.hvps.get(w)!]!), 0);
   const symmetryError = relErr(wHd, dHw, atol);
-  return { relError, symmetryError, ok: relError <= rtol && symmetryError <= rtol };
+  const nonVacuous = opts.allowZeroHessian === true || magnitude > atol;
+  return { relError, symmetryError, magnitude, ok: relError <= rtol && symmetryError <= rtol && nonVacuous };
 }
 
 /**
