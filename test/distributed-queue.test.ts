@@ -193,6 +193,32 @@ test('kill -9 of a worker mid-job: the job completes on another worker, once', {
   workers = [...others, spawnWorker()];
 });
 
+test('progress and cancellation flow through the queue: the server sees progress, cancelAnalysis stops the job on its worker', { timeout: 120_000 }, async () => {
+  const id = await slowAnalysis('cancelled', 60_000);
+  const progressed = await until('progress from the worker', async () => {
+    const a = (await gql(`query($id: ID!) { analysis(id: $id) { status progress message } }`, { id })).body.data?.analysis;
+    return a?.status === 'RUNNING' && a.progress > 0 && a.message === 'sleeping' ? a : undefined;
+  });
+  assert.ok(progressed.progress < 1);
+  const holder = await until('a worker running the job', async () => {
+    const w = ((await gql(WORKERS)).body.data?.workers ?? []) as Array<Record<string, any>>;
+    return w.find((x) => x.currentJobs.some((j: { analysisId: string }) => j.analysisId === id));
+  });
+  const r = await gql(`mutation($id: ID!) { cancelAnalysis(id: $id) { status } }`, { id });
+  assert.equal(r.body.data?.cancelAnalysis.status, 'CANCELLED', JSON.stringify(r.body));
+  // The worker stops long before the job's 60 s are up, and reports nothing over the cancellation.
+  await until('the worker to let go of the job', async () => {
+    const w = ((await gql(WORKERS)).body.data?.workers ?? []) as Array<Record<string, any>>;
+    const same = w.find((x) => x.id === holder.id);
+    return same && same.currentJobs.length === 0;
+  }, 20_000);
+  const worker = workers.find((w) => w.proc.pid === holder.pid)!;
+  assert.match(worker.output(), new RegExp(`"analysisId":"${id}".*"msg":"job cancelled"`));
+  const row = (await svc.app.store.analyses.byId(id))!;
+  assert.equal(row.status, 'CANCELLED');
+  assert.equal(await svc.app.store.results.has(row.cacheKey), false);
+});
+
 test('Redis stopped: the server reports the queue down, still accepts work, and the work runs once Redis is back', { timeout: 120_000 }, async () => {
   await redis.stop();
   const down = await until('/readyz to report the queue down', async () => {
