@@ -6,7 +6,9 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { timeAutodiff } from './autodiff.js';
+import { timeAutodiff, type AutodiffTiming } from './autodiff.js';
+import { modelShapes, randomDataset } from './model-shapes.js';
+import { torchTimings, type TorchTiming } from './torch-autodiff.js';
 import { mnist, testDataModel } from './fixtures.js';
 import { LossRunner } from '../native/autodiff/runner.js';
 import { datasetBatches, setupDifferentiable } from '../analyzers/common/differentiable.js';
@@ -15,31 +17,56 @@ import type { BenchSection } from './section.js';
 
 const round = (x: number, digits = 2) => Number(x.toFixed(digits));
 
+function timingRow(label: string, t: AutodiffTiming, torch?: TorchTiming): Record<string, string | number> {
+  return {
+    model: label,
+    params: t.parameterCount,
+    batch: t.batch,
+    'forward ms': round(t.forwardMs, 3),
+    'gradient ms': round(t.gradientMs, 3),
+    'hvp ms': round(t.hvpMs, 3),
+    'gradient/forward': round(t.gradientMs / t.forwardMs),
+    'hvp/forward': round(t.hvpMs / t.forwardMs),
+    'cpu grad/fwd': round(t.cpu.gradientMs / t.cpu.forwardMs),
+    'cpu hvp/fwd': round(t.cpu.hvpMs / t.cpu.forwardMs),
+    'nodes fwd/grad/hvp': `${t.nodes.forward}/${t.nodes.gradient}/${t.nodes.hvp}`,
+    ...(torch
+      ? {
+          'torch fwd ms': round(torch.forwardMs, 3),
+          'torch grad/fwd': round(torch.gradientMs / torch.forwardMs),
+          'torch hvp/fwd': round(torch.hvpMs / torch.forwardMs),
+          'ours grad / torch grad': round(t.gradientMs / torch.gradientMs),
+          'ours hvp / torch hvp': round(t.hvpMs / torch.hvpMs),
+        }
+      : {}),
+  };
+}
+
 export async function autodiffSection(): Promise<BenchSection> {
   const rows: Record<string, string | number>[] = [];
+  const torch = torchTimings(256);
+  for (const shape of modelShapes()) {
+    const t = await timeAutodiff(shape.model, randomDataset(shape.sample, 256), { batch: 256 });
+    rows.push(timingRow(shape.label, t, torch.timings?.[shape.label]));
+  }
   const models: [string, string, number[]][] = [
     ['CNN (cnn_mnist_pytorch)', 'onnxruntime/cnn_mnist_pytorch.onnx', [1, 28, 28]],
     ['MLP 256x2 (mnistfc)', 'vnncomp2021/mnistfc/mnist-net_256x2.onnx', [784, 1]],
   ];
   for (const [label, path, shape] of models) {
     for (const batch of [1, 256]) {
-      const t = await timeAutodiff(testDataModel(path), mnist(batch, shape), { batch });
-      rows.push({
-        model: label,
-        params: t.parameterCount,
-        batch: t.batch,
-        'forward ms': round(t.forwardMs, 3),
-        'gradient ms': round(t.gradientMs, 3),
-        'hvp ms': round(t.hvpMs, 3),
-        'gradient/forward': round(t.gradientMs / t.forwardMs),
-        'hvp/forward': round(t.hvpMs / t.forwardMs),
-      });
+      rows.push(timingRow(label, await timeAutodiff(testDataModel(path), mnist(batch, shape), { batch })));
     }
   }
   return {
-    title: 'autodiff: one batch, float32, CPU provider (median of 10 after 3 warm-ups)',
+    title: 'autodiff: one batch, float32, CPU provider (medians of 10 interleaved runs after 3 warm-ups)',
     rows,
-    notes: ['goal: gradient <= 3x and HVP <= 5x the forward time of the same batch'],
+    notes: [
+      'goal: gradient <= 3x and HVP <= 5x the forward time of the same batch',
+      'the first four rows are the model shapes of bench/model-shapes.ts, random weights and data',
+      'cpu ratios: process CPU time of the same runs (all threads), steadier than wall time when the machine is shared',
+      torch.note,
+    ],
   };
 }
 

@@ -1,12 +1,13 @@
 /**
  * Times one batch through the forward pass, the loss gradient and one exact HVP: the
  * `onnxscope bench` measurement and the autodiff section of `npm run bench`.
- * Median of `repeats` runs after `warmup` runs; all three share the same batch.
+ * Median of `repeats` runs after `warmup` runs (the three interleaved); all three share the same batch.
  */
 import { performance } from 'node:perf_hooks';
 import { serializeModel, type Model } from '../native/onnx/ir.js';
 import { createSession, runSession } from '../native/runtime/session.js';
 import { LossRunner } from '../native/autodiff/runner.js';
+import { hvpGraph, parameterGradientGraph } from '../native/autodiff/index.js';
 import { datasetBatches, setupDifferentiable } from '../analyzers/common/differentiable.js';
 import type { LoadedDataset } from '../analyzers/types.js';
 import { Rng } from '../common/random.js';
@@ -19,18 +20,32 @@ export interface AutodiffTiming {
   hvpMs: number;
   parameterCount: number;
   precision: string;
+  /** Process CPU time (all threads) of the same runs, medians: steadier than wall time on a loaded machine. */
+  cpu: { forwardMs: number; gradientMs: number; hvpMs: number };
+  /** Node counts of the forward model and of the derived gradient and HVP graphs as emitted. */
+  nodes: { forward: number; gradient: number; hvp: number };
 }
 
 
-async function timeIt(fn: () => Promise<unknown>, warmup: number, repeats: number): Promise<number> {
-  for (let i = 0; i < warmup; i++) await fn();
-  const times: number[] = [];
+/**
+ * Medians of each function's time, run in turn within every repeat (forward, gradient, HVP,
+ * forward, ...) so that load on a shared machine hits all of them alike and the ratios hold.
+ */
+async function timeInterleaved(fns: (() => Promise<unknown>)[], warmup: number, repeats: number): Promise<{ wall: number[]; cpu: number[] }> {
+  for (let i = 0; i < warmup; i++) for (const fn of fns) await fn();
+  const wall = fns.map(() => [] as number[]);
+  const cpu = fns.map(() => [] as number[]);
   for (let i = 0; i < repeats; i++) {
-    const t0 = performance.now();
-    await fn();
-    times.push(performance.now() - t0);
+    for (let k = 0; k < fns.length; k++) {
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      await fns[k]!();
+      wall[k]!.push(performance.now() - t0);
+      const c = process.cpuUsage(c0);
+      cpu[k]!.push((c.user + c.system) / 1000);
+    }
   }
-  return median(times);
+  return { wall: wall.map(median), cpu: cpu.map(median) };
 }
 
 export async function timeAutodiff(
@@ -50,10 +65,19 @@ export async function timeAutodiff(
   const warmup = opts.warmup ?? 3;
   const repeats = opts.repeats ?? 10;
   try {
-    const forwardMs = await timeIt(() => runSession(forward, feeds), warmup, repeats);
-    const gradientMs = await timeIt(() => runner.gradient(batch), warmup, repeats);
-    const hvpMs = await timeIt(() => runner.hvp(batch, v), warmup, repeats);
-    return { batch: batch.labels.dims[0]!, forwardMs, gradientMs, hvpMs, parameterCount: runner.dim, precision: setup.prepared.dtype };
+    const times = await timeInterleaved(
+      [() => runSession(forward, feeds), () => runner.gradient(batch), () => runner.hvp(batch, v)],
+      warmup,
+      repeats,
+    );
+    const [forwardMs, gradientMs, hvpMs] = times.wall as [number, number, number];
+    const [cpuF, cpuG, cpuH] = times.cpu as [number, number, number];
+    const nodes = {
+      forward: setup.model.graph.nodes.length,
+      gradient: parameterGradientGraph(setup.prepared).model.graph.nodes.length,
+      hvp: (await hvpGraph(setup.prepared)).model.graph.nodes.length,
+    };
+    return { batch: batch.labels.dims[0]!, forwardMs, gradientMs, hvpMs, parameterCount: runner.dim, precision: setup.prepared.dtype, cpu: { forwardMs: cpuF, gradientMs: cpuG, hvpMs: cpuH }, nodes };
   } finally {
     await runner.release();
     await forward.release();

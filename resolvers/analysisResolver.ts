@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import { AnalysisFilter, AnalysisPage, AnalysisType, Artifact, Pagination, RunAnalysisInput } from '../schema/analysis.js';
-import { artifactUrl } from '../service/http/artifacts.js';
+import { publicArtifactUrl } from '../service/http/artifacts.js';
 import { ModelType } from '../schema/model.js';
 import { DatasetType } from '../schema/dataset.js';
 import { JSONScalar } from '../schema/scalars.js';
@@ -85,7 +85,7 @@ export class AnalysisResolver {
   @FieldResolver(() => [Artifact], { description: 'Files the analyzer produced, once SUCCEEDED.' })
   async artifacts(@Root() a: AnalysisType, @Ctx() { app }: GqlContext): Promise<Artifact[]> {
     return (await app.analyses.artifacts(a.record)).map((x) =>
-      Object.assign(new Artifact(), { name: x.name, mimeType: x.mimeType, sizeBytes: x.sizeBytes, url: artifactUrl(a.id, x.name) }),
+      Object.assign(new Artifact(), { name: x.name, mimeType: x.mimeType, sizeBytes: x.sizeBytes, url: publicArtifactUrl(a.id, x.name, app.config.tokens !== null) }),
     );
   }
 }

@@ -1,5 +1,5 @@
-import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
-import { DatasetType, PreprocessingType } from '../schema/dataset.js';
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { DatasetSampleType, DatasetType, PreprocessingType } from '../schema/dataset.js';
 import { UploadScalar, type FileUpload } from '../schema/scalars.js';
 import type { GqlContext } from './context.js';
 import { readUpload } from './upload.js';
@@ -17,6 +17,16 @@ export class DatasetResolver {
   @Query(() => DatasetType)
   async dataset(@Arg('id', () => ID) id: string, @Ctx() { app }: GqlContext): Promise<DatasetType> {
     return DatasetType.from(await app.datasets.get(id));
+  }
+
+  @Authorized('read')
+  @FieldResolver(() => [DatasetSampleType], { description: 'The first samples (at most 64), after preprocessing: what a dashboard previews.' })
+  async samples(
+    @Root() d: DatasetType,
+    @Arg('limit', () => Int, { defaultValue: 16 }) limit: number,
+    @Ctx() { app }: GqlContext,
+  ): Promise<DatasetSampleType[]> {
+    return app.datasets.samples(d.id, Math.max(0, Math.min(64, limit)));
   }
 
   @Authorized('write')

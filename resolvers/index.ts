@@ -10,6 +10,7 @@ import { AnalyzerResolver } from './analyzerResolver.js';
 import { RuntimeResolver } from './runtimeResolver.js';
 import { ZooResolver } from './zooResolver.js';
 import { WorkerResolver } from './workerResolver.js';
+import { ViewerResolver } from './viewerResolver.js';
 import { scopeChecker } from './auth.js';
 import { mapAppErrors } from './errors.js';
 import { AnalysisEvents } from '../service/events.js';
@@ -19,7 +20,7 @@ import { ANALYSIS_UPDATED } from './analysisResolver.js';
 export async function buildGraphQLSchema(events: AnalysisEvents = new AnalysisEvents()): Promise<GraphQLSchema> {
   await loadResultTypes();
   return buildSchema({
-    resolvers: [ModelResolver, DatasetResolver, AnalysisResolver, AnalyzerResolver, RuntimeResolver, ZooResolver, WorkerResolver],
+    resolvers: [ModelResolver, DatasetResolver, AnalysisResolver, AnalyzerResolver, RuntimeResolver, ZooResolver, ViewerResolver, WorkerResolver],
     authChecker: scopeChecker,
     // AuthChecker throws its own FORBIDDEN error; this mode never reaches the fallback.
     authMode: 'error',

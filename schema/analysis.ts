@@ -96,7 +96,7 @@ export class Artifact {
   @Field(() => Int)
   sizeBytes!: number;
 
-  @Field(() => String, { description: 'Path on this server (GET, same bearer token as GraphQL).' })
+  @Field(() => String, { description: 'Path on this server (GET). With tokens configured it is signed and opens without a bearer header for 15 minutes.' })
   url!: string;
 }
 

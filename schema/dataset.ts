@@ -127,3 +127,15 @@ export class DatasetType {
     });
   }
 }
+
+@ObjectType('DatasetSample', { description: 'One sample of a dataset, after its preprocessing.' })
+export class DatasetSampleType {
+  @Field(() => Int)
+  index!: number;
+
+  @Field(() => Float, { nullable: true, description: 'The class label (or first target value); null without labels.' })
+  label!: number | null;
+
+  @Field(() => [Float], { description: 'x of the sample, flattened in the order of sampleShape.' })
+  values!: number[];
+}

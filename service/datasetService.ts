@@ -68,6 +68,26 @@ export class DatasetService {
   list(): Promise<DatasetRecord[]> {
     return this.store.datasets.list();
   }
+
+  /** The first `limit` samples as the analyzers see them (after the dataset's preprocessing), for a dashboard to look at. */
+  async samples(id: string, limit: number): Promise<DatasetSample[]> {
+    const record = await this.get(id);
+    const bytes = await this.store.blobs.get(record.fileSha256);
+    const d = loadDataset(bytes, record.format, record.sha256, { preprocessing: record.preprocessing ?? {} });
+    const size = d.sampleShape.reduce((a, b) => a * b, 1);
+    const ySize = d.yShape.reduce((a, b) => a * b, 1);
+    return Array.from({ length: Math.min(limit, d.count) }, (_, i) => ({
+      index: i,
+      label: d.y ? d.y[i * ySize]! : null,
+      values: Array.from(d.x.subarray(i * size, (i + 1) * size)),
+    }));
+  }
+}
+
+export interface DatasetSample {
+  index: number;
+  label: number | null;
+  values: number[];
 }
 
 /** What a dashboard shows of a dataset: shapes, dtype, value ranges (after preprocessing and as stored), label histogram. */

@@ -7,7 +7,7 @@ import { GraphBuilder } from '../onnx/builder.js';
 import { onnxOpset, type Model } from '../onnx/ir.js';
 import { buildGradient } from './gradient.js';
 import { pushTangents } from './jvp.js';
-import { prune } from './prune.js';
+import { eliminateCommonSubexpressions } from './optimize.js';
 import { probeShapes, type FeedFactory, type ShapeMap } from './shapes.js';
 import { zerosOfShape } from './emit.js';
 
@@ -51,6 +51,6 @@ export async function buildHvp(
     model.graph.outputs.push({ name, dtype: info.dtype, shape: info.dims.map((d, i) => d ?? `d${i}`) });
     hvps.set(w, name);
   }
-  prune(model);
+  eliminateCommonSubexpressions(model);
   return { model, grads: grad.grads, tangentInputs, hvps };
 }

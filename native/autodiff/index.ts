@@ -16,6 +16,7 @@ import { probeShapes, type ShapeMap } from './shapes.js';
 import { buildGradient, type GradientGraph } from './gradient.js';
 import { buildHvp, type HvpGraph } from './hvp.js';
 import { prune } from './prune.js';
+import { eliminateCommonSubexpressions } from './optimize.js';
 
 export { unsupportedOps, supportedOps } from './registry.js';
 
@@ -112,7 +113,7 @@ export async function prepareLossModel(source: Model, opts: PrepareOptions = {})
 /** d loss / d parameters (all, or a subset). Outputs: loss, sample_losses, grad/<param>. */
 export function parameterGradientGraph(p: PreparedModel, wrt: string[] = p.params): GradientGraph {
   const g = buildGradient(p.model, { of: p.loss, wrt }, p.shapes);
-  prune(g.model);
+  eliminateCommonSubexpressions(g.model);
   return g;
 }
 

@@ -22,6 +22,7 @@ import { healthRoutes } from './health.js';
 import { artifactRoutes } from './artifacts.js';
 import { workerApiRoutes } from './workerApi.js';
 import { metricsRoutes } from './metrics.js';
+import { webUiRoutes } from './webUi.js';
 import { httpErrorHandler } from './errorHandler.js';
 import { makeFormatError } from './formatError.js';
 
@@ -79,6 +80,7 @@ export async function createHttpServer(app: App): Promise<HttpServer> {
   ex.use(artifactRoutes(app));
   ex.use(metricsRoutes(app));
   ex.use(workerApiRoutes(app));
+  ex.use(webUiRoutes());
   ex.use(
     '/graphql',
     authenticate(config.tokens),

@@ -24,7 +24,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
       'no API tokens configured (ONNXSCOPE_TOKENS / ONNXSCOPE_TOKENS_FILE): listening on loopback only, every local caller may read and write',
     );
   }
-  log.info({ url, dataDir: config.dataDir, workers: config.workers, auth: config.tokens ? 'bearer tokens' : 'none (loopback only)' }, 'onnxscope listening');
+  log.info({ url, dashboard: `http://${address.address}:${address.port}/`, dataDir: config.dataDir, workers: config.workers, auth: config.tokens ? 'bearer tokens' : 'none (loopback only)' }, 'onnxscope listening');
   // Report the execution provider actually in use (CUDA falls back to CPU when its libraries are absent).
   app.pool.whenReady.then(() => app.pool.runtimeInfo()).then(
     (runtime) => log.info({ runtime }, 'onnxruntime'),

@@ -21,6 +21,14 @@ import { attrInt, attrInts, attrString } from '../../onnx/ir.js';
 import { range, staticSpatial, sumTerms } from '../emit.js';
 import type { RuleContext } from '../types.js';
 
+/**
+ * Input channels from which the GEMM-shaped weight gradient and the Conv-shaped input gradient
+ * are used. Measured (bench/model-shapes.ts, CPU): faster at 32 and 64 channels, even at 16 (the
+ * small CNN) and slower at 1 and 10 with 5x5 kernels (cnn_mnist_pytorch), where the per-tap
+ * GEMMs are too narrow and the dX Conv misses ONNX Runtime's NCHWc kernels.
+ */
+const WIDE_CHANNELS = 32;
+
 interface Geometry {
   /** Spatial rank. */
   nd: number;
@@ -130,6 +138,65 @@ function correlate(ctx: RuleContext, P: string, Q: string, geo: Geometry, Pg: nu
   return cropSpatial(ctx, r, got, k);
 }
 
+/**
+ * dW of an ungrouped Conv as one GEMM per kernel tap (im2col without the patch matrix):
+ *   dW[m, c, kk] = sum_{n,o} dY[n, m, o] X[n, c, o*s + kk*d - pB]
+ *               = Gemm(dY as [M, N*O], S_kk as [C, N*O], transB=1),
+ * where S_kk is a strided Slice of X, transposed once to [C, N, in...] and zero-padded by the
+ * forward's pads, so each slice is already in GEMM layout. Each GEMM contracts over batch x
+ * output positions at once, as PyTorch's and TF.js's im2col + GEMM do on CPU, where correlate()
+ * runs C narrow convolutions whose outputs are only the K kernel taps.
+ */
+function weightGradPerTap(ctx: RuleContext, x: string, dy: string, geo: Geometry, C: number, M: number): string {
+  const { nd, k, s, d, pB, inSp, outSp } = geo;
+  const b = ctx.b;
+  const sp = range(nd, 2);
+  const xt = b.op('Transpose', [x], { perm: [1, 0, ...sp] });
+  // Padded length needed by the last tap: d(k-1) + s(out-1) + 1 = pB + in + pE.
+  const pE = range(nd).map((i) => Math.max(0, d[i]! * (k[i]! - 1) + s[i]! * (outSp[i]! - 1) + 1 - pB[i]! - inSp[i]!));
+  const padded = [...pB, ...pE].some((v) => v > 0) ? b.op('Pad', [xt, b.int64s([0, 0, ...pB, 0, 0, ...pE], 'pads')]) : xt;
+  const dyMat = b.op('Reshape', [b.op('Transpose', [dy], { perm: [1, 0, ...sp] }), b.int64s([M, -1], 'shape')]);
+  const taps: string[] = [];
+  const K = k.reduce((acc, v) => acc * v, 1);
+  for (let t = 0; t < K; t++) {
+    // Row-major tap index -> per-axis offsets.
+    const offs: number[] = new Array<number>(nd);
+    for (let i = nd - 1, r = t; i >= 0; i--) {
+      offs[i] = r % k[i]!;
+      r = Math.floor(r / k[i]!);
+    }
+    const starts = offs.map((o, i) => o * d[i]!);
+    const ends = starts.map((st, i) => st + s[i]! * (outSp[i]! - 1) + 1);
+    const slice = b.op('Slice', [padded, b.int64s(starts, 'starts'), b.int64s(ends, 'ends'), b.int64s(sp, 'axes'), b.int64s(s, 'steps')]);
+    const sMat = b.op('Reshape', [slice, b.int64s([C, -1], 'shape')]);
+    taps.push(b.unsqueeze(b.op('Gemm', [dyMat, sMat], { transB: 1 }), [2]));
+  }
+  const stacked = taps.length === 1 ? taps[0]! : b.op('Concat', taps, { axis: 2 });
+  return b.op('Reshape', [stacked, b.int64s([M, C, ...k], 'shape')]);
+}
+
+/**
+ * dX of an ungrouped stride-1 Conv as a Conv of dY with the kernel transposed over its channel
+ * axes and flipped spatially: with i = o + k*d - pB and k' = K-1-k,
+ *   dX[n, c, i] = sum_{m,k'} dY[n, m, i - ((K-1)d - pB) + k'd] W[m, c, K-1-k'],
+ * so begin pads (K-1)d - pB and end pads in - out + pB (both must be >= 0). The same arithmetic
+ * ConvTranspose does, but a forward Conv is what ONNX Runtime's NCHWc kernels run fastest;
+ * the flip of a baked weight folds to a constant. Null where the form does not apply.
+ */
+function flippedConvInputGrad(ctx: RuleContext, dy: string, w: string, geo: Geometry): string | null {
+  const { nd, group, k, s, d, pB, inSp, outSp } = geo;
+  const C = ctx.info(ctx.node.inputs[0]!).dims[1];
+  if (group !== 1 || typeof C !== 'number' || C < WIDE_CHANNELS || s.some((v) => v !== 1)) return null;
+  const begin = range(nd).map((i) => (k[i]! - 1) * d[i]! - pB[i]!);
+  const end = range(nd).map((i) => inSp[i]! - outSp[i]! + pB[i]!);
+  if ([...begin, ...end].some((v) => v < 0)) return null;
+  const b = ctx.b;
+  const sp = range(nd, 2);
+  const swapped = b.op('Transpose', [w], { perm: [1, 0, ...sp] });
+  const flipped = b.op('Slice', [swapped, b.int64s(sp.map(() => -1), 'starts'), b.int64s(sp.map(() => -(2 ** 53)), 'ends'), b.int64s(sp, 'axes'), b.int64s(sp.map(() => -1), 'steps')]);
+  return b.op('Conv', [dy, flipped], { kernel_shape: k, dilations: d, pads: [...begin, ...end] });
+}
+
 function biasGrad(ctx: RuleContext, dy: string, nd: number): string {
   return ctx.b.reduceSum(dy, [0, ...range(nd, 2)], false);
 }
@@ -158,7 +225,7 @@ registerRule({
     const { nd, k, s, d, pB, inSp, outSp, group } = geo;
     // pE of the forward conv, as the runtime applied it: any value in [pE_min, pE_min + s) gives `out`.
     const pEmin = range(nd).map((i) => s[i]! * (outSp[i]! - 1) + d[i]! * (k[i]! - 1) + 1 - inSp[i]! - pB[i]!);
-    const dx = ctx.b.op('ConvTranspose', [dy!, w], {
+    const dx = flippedConvInputGrad(ctx, dy!, w, geo) ?? ctx.b.op('ConvTranspose', [dy!, w], {
       group,
       strides: s,
       dilations: d,
@@ -169,7 +236,8 @@ registerRule({
     });
     const C = ctx.info(x).dims[1];
     if (C === null || C === undefined) throw new AppError('UNSUPPORTED_OP', `Conv "${ctx.node.name}": channel count must be static`, { ops: [ctx.node.opType] });
-    const dw = correlate(ctx, x, dy!, geo, C / group, inSp, outSp);
+    const M = ctx.info(w).dims[0]!;
+    const dw = group === 1 && C >= WIDE_CHANNELS ? weightGradPerTap(ctx, x, dy!, geo, C, M) : correlate(ctx, x, dy!, geo, C / group, inSp, outSp);
     return [dx, dw, bias ? biasGrad(ctx, dy!, nd) : null];
   },
   jvp: bilinearJvp,

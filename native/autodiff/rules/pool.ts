@@ -53,11 +53,37 @@ function maxPoolIndices(ctx: RuleContext): string {
   return b.add(b.add(b.mul(plane, k(H * W)), b.mul(h, k(W))), w);
 }
 
+/**
+ * Windows that never overlap (stride >= dilated kernel extent on every axis): each input cell is
+ * the argmax of at most one window, so dx = MaxUnpool(dy, Indices, shape(x)), a plain scatter
+ * that needs no accumulation. ONNX Runtime's CPU provider has MaxUnpool in float32 only.
+ */
+function unpoolable(ctx: RuleContext): boolean {
+  const node = ctx.node;
+  const x = node.inputs[0]!;
+  if (ctx.info(x).dtype !== 'float32') return false;
+  const k = attrInts(node, 'kernel_shape')!;
+  const s = attrInts(node, 'strides') ?? new Array<number>(k.length).fill(1);
+  const dil = attrInts(node, 'dilations') ?? new Array<number>(k.length).fill(1);
+  return k.every((kk, i) => s[i]! >= dil[i]! * (kk - 1) + 1);
+}
+
 registerRule({
   ops: ['MaxPool'],
   vjp(ctx, [dy]) {
     const x = ctx.node.inputs[0]!;
     const idx = maxPoolIndices(ctx);
+    if (unpoolable(ctx)) {
+      // MaxUnpool checks output_shape against (out-1)s + k - pads, a bound only: the indices are
+      // absolute. End pads that bring the bound down to the input size keep it satisfied.
+      const k = attrInts(ctx.node, 'kernel_shape')!;
+      const s = attrInts(ctx.node, 'strides') ?? new Array<number>(k.length).fill(1);
+      const inSp = staticSpatial(ctx, x);
+      const outSp = staticSpatial(ctx, ctx.node.outputs[0]!);
+      const end = k.map((kk, i) => Math.max(0, (outSp[i]! - 1) * s[i]! + kk - inSp[i]!));
+      const attrs = { kernel_shape: k, strides: s, pads: [...k.map(() => 0), ...end] };
+      return [ctx.b.op('MaxUnpool', [dy!, idx, ctx.b.shape(x)], attrs)];
+    }
     const zeros = zerosOfShape(ctx.b, ctx.b.shape(flat(ctx, x)), ctx.info(x).dtype);
     const scattered = ctx.b.op('ScatterElements', [zeros, flat(ctx, idx), flat(ctx, dy!)], { axis: 0, reduction: 'add' });
     return [ctx.b.op('Reshape', [scattered, ctx.b.shape(x)])];
@@ -66,6 +92,24 @@ registerRule({
     const idx = maxPoolIndices(ctx);
     const picked = ctx.b.op('GatherElements', [flat(ctx, t!), flat(ctx, idx)], { axis: 0 });
     return [ctx.b.op('Reshape', [picked, ctx.b.shape(ctx.node.outputs[0]!)]), null];
+  },
+});
+
+/**
+ * MaxUnpool(x, I, output_shape?): y = zeros, y.flat[I.flat[j]] = x.flat[j] (the adjoint of a
+ * gather at I). VJP dx = GatherElements(flat dy, flat I) in x's shape; JVP = MaxUnpool(tx, I).
+ * Indices that repeat would make the op ill-defined (the last write wins); MaxPool's Indices of
+ * non-overlapping windows never repeat, which is how the MaxPool rule uses it.
+ */
+registerRule({
+  ops: ['MaxUnpool'],
+  vjp(ctx, [dy]) {
+    const [x, idx] = ctx.node.inputs as [string, string];
+    const picked = ctx.b.op('GatherElements', [flat(ctx, dy!), flat(ctx, idx)], { axis: 0 });
+    return [ctx.b.op('Reshape', [picked, ctx.b.shape(x)]), null, null];
+  },
+  jvp(ctx, [t]) {
+    return [ctx.b.op('MaxUnpool', [t!, ...ctx.node.inputs.slice(1)], ctx.node.attrs)];
   },
 });
 
