@@ -11,6 +11,7 @@ import { zooSection } from './zoo.js';
 import { safetySection } from './safety.js';
 import { saliencySection } from './saliency.js';
 import { gateSection } from './gate.js';
+import { modelsSection } from './models.js';
 import { weightsSection } from './weights.js';
 
 const SECTIONS: { name: string; run: () => Promise<BenchSection> | BenchSection }[] = [
@@ -23,6 +24,7 @@ const SECTIONS: { name: string; run: () => Promise<BenchSection> | BenchSection 
   { name: 'safety', run: safetySection },
   { name: 'zoo', run: zooSection },
   { name: 'gate', run: gateSection },
+  { name: 'models', run: modelsSection },
   { name: 'weights', run: weightsSection },
 ];
 

@@ -37,11 +37,8 @@ import type { Model } from '../native/onnx/ir.js';
 import { tensor, type Tensor } from '../native/onnx/tensor.js';
 import { liftParameters, selectParameters } from '../native/autodiff/params.js';
 import { unsupportedOps } from '../native/autodiff/registry.js';
-import { buildGradient } from '../native/autodiff/gradient.js';
-import { probeShapes } from '../native/autodiff/shapes.js';
-import { runModelOnce } from '../native/runtime/session.js';
 import { checkGradient, checkHvp } from './helpers/gradcheck.js';
-import { float64Reference } from './helpers/float64-reference.js';
+import { compareWithFloat64Reference } from './helpers/float64-reference.js';
 import { mnistRows } from './helpers/mnist-csv.js';
 import { Rng } from '../common/random.js';
 import { testData } from './helpers/test-data.js';
@@ -93,53 +90,9 @@ function pixels(m: RealModel, digit: number, dither: boolean): Tensor {
 
 
 const widen = (t: Tensor): Tensor => tensor('float64', [...t.dims], Float64Array.from(t.data as Float32Array));
-const normalLike = (t: Tensor, rng: Rng, dtype: 'float32' | 'float64') =>
-  tensor(dtype, [...t.dims], Array.from({ length: t.data.length }, () => rng.normal()));
-const dot = (a: Tensor, b: Tensor) => {
-  let s = 0;
-  for (let i = 0; i < a.data.length; i++) s += Number(a.data[i]) * Number(b.data[i]);
-  return s;
-};
 
-/**
- * u . (dy/dw) d from the float32 gradient graph vs (s(w + H d) - s(w - H d)) / 2H of the float64
- * reference, s = u . y. Returns both and the relative error.
- */
-async function compareWithReference(p: Prepared, feeds: Record<string, Tensor>, wrt: string[], seed: number, corruptSeed = false) {
-  const shapes = await probeShapes(p.model, () => feeds);
-  const ref = float64Reference(p.model, shapes);
-  const feeds64: Record<string, Tensor> = {};
-  for (const [k, v] of Object.entries(feeds)) feeds64[k] = widen(v);
-  // The reference computes the model's function: outputs agree to float32 rounding.
-  const y32 = (await runModelOnce(p.model, feeds))[p.output]!;
-  const y64 = (await runModelOnce(ref, feeds64))[p.output]!;
-  const scale = Math.max(...[...y64.data].map((v) => Math.abs(Number(v))));
-  for (let i = 0; i < y32.data.length; i++) {
-    assert.ok(Math.abs(Number(y32.data[i]) - Number(y64.data[i])) <= 1e-5 * scale, `reference output ${i}: ${y32.data[i]} vs ${y64.data[i]}`);
-  }
-  const rng = new Rng(seed);
-  const u = normalLike(y32, rng, 'float32');
-  const d: Record<string, Tensor> = {};
-  for (const w of wrt) d[w] = normalLike(feeds[w]!, rng, 'float64');
-  const grad = buildGradient(p.model, { of: p.output, seed: 'u', wrt }, shapes);
-  // corruptSeed: the gradient graph is fed a cotangent with one entry changed, as a rule that
-  // mis-routes one output's gradient would; the comparison must notice.
-  const uFed = corruptSeed ? tensor('float32', [...u.dims], Array.from(u.data as Float32Array, (v, i) => (i === 0 ? v + 3 : v))) : u;
-  const g = await runModelOnce(grad.model, { ...feeds, u: uFed });
-  const analytic = wrt.reduce((s, w) => s + dot(g[grad.grads.get(w)!]!, d[w]!), 0);
-  const objective = async (sign: number) => {
-    const f = { ...feeds64 };
-    for (const w of wrt) {
-      const base = feeds64[w]!;
-      f[w] = tensor('float64', [...base.dims], Array.from(base.data as Float64Array, (v, i) => v + sign * H * Number(d[w]!.data[i])));
-    }
-    return dot((await runModelOnce(ref, f))[p.output]!, u);
-  };
-  const numeric = ((await objective(1)) - (await objective(-1))) / (2 * H);
-  const relError = Math.abs(analytic - numeric) / Math.max(Math.abs(analytic), Math.abs(numeric), 1e-8);
-  if (process.env.REAL_MODELS_VERBOSE) console.log(`relError ${relError.toExponential(2)} (${wrt.length === 1 ? wrt[0] : `${wrt.length} tensors`})`);
-  return { analytic, numeric, relError };
-}
+const compareWithReference = (p: Prepared, feeds: Record<string, Tensor>, wrt: string[], seed: number, corruptSeed = false) =>
+  compareWithFloat64Reference(p.model, feeds, wrt, p.output, { seed, h: H, corruptSeed });
 
 test('every real model is covered by the autodiff rules (a missing rule fails here, it never skips)', () => {
   for (const m of MODELS) assert.deepEqual(unsupportedOps(prepare(m).model), [], `${m.name}: ops without rules`);

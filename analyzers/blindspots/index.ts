@@ -91,6 +91,9 @@ export const blindspotsAnalyzer: Analyzer<BlindspotsParams, BlindspotsResult> = 
     if (!ctx.dataset) throw new AppError('BAD_PARAMS', 'blindspots needs a dataset of images with labels');
     const data = conformDataset(ctx.dataset, ctx.model.ir);
     if (!(data.y instanceof Int32Array)) throw new AppError('BAD_DATASET', 'blindspots needs class labels (integer y)');
+    if (data.yShape.length > 0) {
+      throw new AppError('BAD_DATASET', `blindspots walks between samples of different classes: y needs one class index per sample, this y has per-sample shape [${data.yShape}]`);
+    }
     const [lo, hi] = params.inputRange as [number, number];
     if (params.inputRange.length !== 2 || !(hi! > lo!)) throw new AppError('BAD_PARAMS', 'inputRange must be two numbers lo,hi with lo < hi');
     const pairs = selectPairs(data.y, params.sources, params.targets, params.maxPairs);

@@ -10,6 +10,7 @@ import { tensor } from '../../native/onnx/tensor.js';
 import type { LoadedDataset } from '../types.js';
 import { AppError } from '../../common/errors.js';
 import { conformDataset } from '../../datasets/conform.js';
+import { budgetBatch, perSampleActivationBytes } from './memory-budget.js';
 
 export interface DifferentiableSetup {
   /** The model as it runs forward (batch dimension made symbolic where possible), no loss head. */
@@ -34,9 +35,18 @@ export async function setupDifferentiable(
   }
   const samples = dataset ? { [model.graph.inputs[0]!.name]: dataset.x.subarray(0, Math.min(3, dataset.count) * sampleSize(dataset)) } : undefined;
   const plan = await prepareBatched(model, samples ? { samples, count: Math.min(3, dataset!.count) } : {});
-  const prepared = await prepareLossModel(plan.model, opts);
+  // The labels' per-sample shape decides per-position and per-pixel losses (native/autodiff/loss.ts).
+  const prepared = await prepareLossModel(plan.model, dataset?.y ? { labelShape: dataset.yShape, ...opts } : opts);
   const notes = plan.batched ? [] : [`runs one sample at a time: ${plan.reason ?? 'fixed batch size'}`];
-  return { model: plan.model, prepared, batchSize: plan.batched ? opts.batchSize : 1, batched: plan.batched, input: prepared.dataInputs[0]!, notes };
+  const width = prepared.dtype === 'float64' ? 8 : 4;
+  const budget = budgetBatch({
+    requested: plan.batched ? opts.batchSize : 1,
+    perSampleBytes: perSampleActivationBytes(prepared.shapes, width, plan.batched, new Set(prepared.values.keys())),
+    parameterBytes: prepared.parameterCount * width,
+    what: `the loss graph of this model (${prepared.parameterCount} parameters)`,
+  });
+  if (budget.note) notes.push(budget.note);
+  return { model: plan.model, prepared, batchSize: budget.batchSize, batched: plan.batched, input: prepared.dataInputs[0]!, notes };
 }
 
 const sampleSize = (d: LoadedDataset) => d.sampleShape.reduce((a, b) => a * b, 1);

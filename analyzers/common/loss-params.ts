@@ -28,12 +28,19 @@ export const PRECISION_PARAM: ParamSpec = {
   description: 'auto: float64 where ONNX Runtime has float64 kernels for every op, else float32.',
 };
 
-export const LOSS_MODEL_PARAMS: ParamSpec[] = [LOSS_PARAM, PARAMETERS_PARAM, PRECISION_PARAM];
+export const OUTPUT_PARAM: ParamSpec = {
+  name: 'output',
+  type: 'string',
+  description: 'Which model output the loss reads, for graphs with several (default: the first).',
+};
+
+export const LOSS_MODEL_PARAMS: ParamSpec[] = [LOSS_PARAM, PARAMETERS_PARAM, PRECISION_PARAM, OUTPUT_PARAM];
 
 export interface LossModelParams extends ParamValues {
   loss: string;
   parameters?: string;
   precision: string;
+  output?: string;
 }
 
 export function lossModelOptions(params: LossModelParams): PrepareOptions {
@@ -41,5 +48,6 @@ export function lossModelOptions(params: LossModelParams): PrepareOptions {
     loss: params.loss === 'mse' ? 'mse' : 'auto',
     ...(params.parameters ? { parameters: { pattern: params.parameters } } : {}),
     precision: params.precision as 'auto' | 'float32' | 'float64',
+    ...(params.output ? { output: params.output } : {}),
   };
 }

@@ -11,12 +11,15 @@ import { openRunner } from '../../native/runtime/runner.js';
 import { forEachBatch } from '../../native/runtime/batches.js';
 import { runtimeInfo } from '../../native/runtime/session.js';
 import { conformDataset, type ConformedDataset } from '../../datasets/conform.js';
+import { labelLayout, type LabelLayout } from '../../native/onnx/label-layout.js';
+import { badParams } from '../../common/errors.js';
 import { argmax, bceFromLogit, ClassificationTally, lossKindFor, sampleLoss, type LossKind, type PerClass } from './metrics.js';
 
 export type EvaluateParams = {
   batchSize: number;
   maxSamples?: number;
   loss: 'auto' | 'mse';
+  output?: string;
 };
 
 export interface EvaluateResult {
@@ -33,6 +36,14 @@ export interface EvaluateResult {
   confusionMatrix: number[][] | null;
   /** Samples evaluated. */
   count: number;
+  /** The model output evaluated. */
+  output: string;
+  /**
+   * How y relates to the output: `class` (one label per sample), `per-position` (a label per
+   * position, classes on the last axis: loss and accuracy are means over positions) or `dense`
+   * (a target of the output's shape: per-pixel BCE on a sigmoid map, else MSE).
+   */
+  labelLayout: LabelLayout;
   /** Samples per second through the model and the loss, excluding session setup. */
   throughput: number;
   /** Wall time of the streaming loop, ms. */
@@ -80,12 +91,17 @@ async function run(ctx: AnalyzerContext<EvaluateParams>): Promise<EvaluateResult
   const data: ConformedDataset = conformDataset(ctx.dataset, ctx.model.ir);
   const y = data.y!;
   const source = ctx.model.ir;
-  const output = source.graph.outputs[0]!.name;
+  const output = params.output ?? source.graph.outputs[0]!.name;
+  if (!source.graph.outputs.some((o) => o.name === output)) {
+    throw badParams(`model has no output "${output}"; its outputs are ${source.graph.outputs.map((o) => o.name).join(', ')}`);
+  }
   const outputKind = detectOutputKind(source, output);
-  const lossKind = lossKindFor(outputKind, params.loss);
+  let lossKind = lossKindFor(outputKind, params.loss);
+  let layout: LabelLayout | null = null;
+  const sigmoidMap = source.graph.nodes.some((n) => n.opType === 'Sigmoid' && n.outputs[0] === output);
 
   let model = ctx.model;
-  if (lossKind === 'binary-cross-entropy') {
+  if (lossKind === 'binary-cross-entropy' || sigmoidMap) {
     const m = withSigmoidLogit(source, output);
     if (m) {
       const bytes = serializeModel(m);
@@ -112,6 +128,32 @@ async function run(ctx: AnalyzerContext<EvaluateParams>): Promise<EvaluateResult
         const out = outputs[output]!;
         const k = out.data.length / count;
         const z = out.data as Float32Array | Float64Array;
+        if (layout === null) {
+          // Decided on the first batch, from the output's real per-sample shape.
+          layout = labelLayout(output, out.dims, data.yShape, lossKind === 'mse');
+          if (layout === 'dense') lossKind = sigmoidMap ? 'binary-cross-entropy' : 'mse';
+          else if (lossKind === 'binary-cross-entropy' && layout === 'per-position') {
+            throw new AppError('BAD_DATASET', `output "${output}" is a sigmoid, so y needs the output's shape [${out.dims.slice(1)}] (targets in [0, 1]), not class indices per position`);
+          }
+        }
+        if (layout === 'dense' && lossKind === 'binary-cross-entropy') {
+          tally ??= new ClassificationTally(2);
+          const logits = outputs[LOGIT_OUTPUT]?.data as Float32Array | undefined;
+          for (let s = 0; s < count; s++) {
+            let loss = 0;
+            let right = 0;
+            for (let j = 0; j < k; j++) {
+              const i = s * k + j;
+              const target = y[(start + s) * k + j]!;
+              const p = z[i]!;
+              loss += logits ? bceFromLogit(logits[i]!, target) : -(target * Math.log(Math.max(p, 1e-45)) + (1 - target) * Math.log(Math.max(1 - p, 1e-45)));
+              if (p >= 0.5 === target >= 0.5) right++;
+            }
+            // One entry per sample: its mean pixel loss, and "correct" when most pixels are.
+            tally.add(loss / k, 1, right * 2 > k ? 1 : 0);
+          }
+          return;
+        }
         if (lossKind === 'mse') {
           if (yPer !== k) {
             throw new AppError('DATASET_MISMATCH', `mse needs y shaped like the model output: y has ${yPer} values per sample (shape [${data.yShape}]), the output has ${k} (shape [${out.dims.slice(1)}])`);
@@ -123,6 +165,20 @@ async function run(ctx: AnalyzerContext<EvaluateParams>): Promise<EvaluateResult
               sq += d * d;
             }
             mseSum += sq / k;
+          }
+          return;
+        }
+        if (layout === 'per-position') {
+          const classes = out.dims[out.dims.length - 1]!;
+          const positions = k / classes;
+          tally ??= new ClassificationTally(classes);
+          const kind = lossKind as Exclude<LossKind, 'mse' | 'binary-cross-entropy'>;
+          for (let s = 0; s < count; s++) {
+            for (let t = 0; t < positions; t++) {
+              const label = classLabel(y, (start + s) * positions + t, classes);
+              const offset = (s * positions + t) * classes;
+              tally.add(sampleLoss(kind, z, offset, classes, label), label, argmax(z, offset, classes));
+            }
           }
           return;
         }
@@ -160,10 +216,12 @@ async function run(ctx: AnalyzerContext<EvaluateParams>): Promise<EvaluateResult
       loss: t ? t.lossSum / t.count : mseSum / total,
       accuracy: t ? t.correct / t.count : null,
       correct: t ? t.correct : null,
-      numClasses: t ? t.numClasses : null,
-      perClassAccuracy: t ? t.perClass(data.classes) : null,
-      confusionMatrix: t ? t.confusion : null,
+      numClasses: t && layout !== 'dense' ? t.numClasses : null,
+      perClassAccuracy: t && layout !== 'dense' ? t.perClass(data.classes) : null,
+      confusionMatrix: t && layout !== 'dense' ? t.confusion : null,
       count: total,
+      output,
+      labelLayout: layout ?? 'class',
       throughput: total / (runMs / 1000),
       runMs,
       batchSize: params.batchSize,
@@ -187,6 +245,7 @@ export const evaluateAnalyzer: Analyzer<EvaluateParams, EvaluateResult> = {
   params: [
     { name: 'batchSize', type: 'int', description: 'Samples per runtime call.', default: 64, min: 1, max: 4096 },
     { name: 'maxSamples', type: 'int', description: 'Evaluate only the first N samples (default: all).', min: 1 },
+    { name: 'output', type: 'string', description: 'Which model output to evaluate, for graphs with several (default: the first).' },
     {
       name: 'loss',
       type: 'enum',

@@ -73,33 +73,40 @@ export interface PerClass {
   accuracy: number | null;
 }
 
-/** Running totals for classification: loss sum (float64), confusion matrix (rows: true class, columns: predicted). */
+/**
+ * Confusion matrices and per-class tables stop here: beyond it (a recognizer's 6,625 characters)
+ * a classes x classes array costs more memory than any reader wants from it.
+ */
+export const MAX_CONFUSION_CLASSES = 1000;
+
+/**
+ * Running totals for classification: loss sum (float64), correct count, and, for at most
+ * MAX_CONFUSION_CLASSES classes, the confusion matrix (rows: true class, columns: predicted).
+ */
 export class ClassificationTally {
   lossSum = 0;
   count = 0;
-  readonly confusion: number[][];
+  correct = 0;
+  readonly confusion: number[][] | null;
 
   constructor(readonly numClasses: number) {
-    this.confusion = Array.from({ length: numClasses }, () => new Array<number>(numClasses).fill(0));
+    this.confusion = numClasses <= MAX_CONFUSION_CLASSES ? Array.from({ length: numClasses }, () => new Array<number>(numClasses).fill(0)) : null;
   }
 
   add(loss: number, label: number, predicted: number): void {
     this.lossSum += loss;
     this.count++;
-    this.confusion[label]![predicted]!++;
+    if (label === predicted) this.correct++;
+    if (this.confusion) this.confusion[label]![predicted]!++;
   }
 
-  get correct(): number {
-    let c = 0;
-    for (let i = 0; i < this.numClasses; i++) c += this.confusion[i]![i]!;
-    return c;
-  }
-
-  perClass(names?: string[]): PerClass[] {
-    return this.confusion.map((row, c) => {
-      const count = row.reduce((a, b) => a + b, 0);
-      const correct = row[c]!;
-      return { class: c, ...(names?.[c] !== undefined ? { name: names[c] } : {}), count, correct, accuracy: count > 0 ? correct / count : null };
-    });
+  perClass(names?: string[]): PerClass[] | null {
+    return (
+      this.confusion?.map((row, c) => {
+        const count = row.reduce((a, b) => a + b, 0);
+        const correct = row[c]!;
+        return { class: c, ...(names?.[c] !== undefined ? { name: names[c] } : {}), count, correct, accuracy: count > 0 ? correct / count : null };
+      }) ?? null
+    );
   }
 }

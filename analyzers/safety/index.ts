@@ -257,6 +257,16 @@ async function run(ctx: AnalyzerContext<SafetyParams>): Promise<SafetyResult> {
       if (indices.length === 0) throw badParams('indices is empty', { param: 'indices' });
       for (const i of indices) if (i < 0 || i >= data.count) throw badParams(`index ${i} is outside the dataset (0..${data.count - 1})`, { param: 'indices' });
       property = p.eps !== undefined ? 'robustness' : 'manipulation';
+      if (data.y && data.yShape.length > 0) {
+        throw new AppError('BAD_DATASET', `robustness and manipulation checks need one class index per sample in y; this y has per-sample shape [${data.yShape}]`);
+      }
+      if (runner.numOutputs < 2) {
+        throw new AppError(
+          'BAD_MODEL',
+          `local robustness and manipulation checks compare classes, and this model has ${runner.numOutputs} output value (a score): ` +
+            'state the property as VNNLIB instead (the vnnlib param, e.g. the score staying on one side of a threshold)',
+        );
+      }
       for (let t = 0; t < indices.length; t++) {
         if (ctx.signal.aborted) throw ctx.signal.reason ?? new AppError('CANCELLED', 'cancelled');
         const i = indices[t]!;

@@ -97,9 +97,14 @@ async function build(loaded: LoadedModel, verifySamples?: Float32Array): Promise
   const producers = new Map<string, Node>();
   for (const n of model.graph.nodes) for (const o of n.outputs) if (o) producers.set(o, n);
   const output = model.graph.outputs[0]!.name;
-  const { score, sigmoid } = scoreTensor(output, producers);
-  const sInfo = shapes.get(score)!;
-  const numClasses = sInfo.dims.slice(1).reduce<number>((a, d) => a * (d ?? 1), 1);
+  const found = scoreTensor(output, producers);
+  const perSampleOf = (name: string) => shapes.get(name)!.dims.slice(1).reduce<number>((a, d) => a * (d ?? 1), 1);
+  // A softmax over the last axis of [N, T, C] reads a [N*T, C] tensor (the opset < 13 form,
+  // upgraded): its rows are positions, not samples, so the scores are the output itself, one
+  // entry per position and class (targets are flat indices t*C + c).
+  const aligned = shapes.get(found.score)!.dims[0] === shapes.get(output)!.dims[0] && perSampleOf(found.score) === perSampleOf(output);
+  const { score, sigmoid } = aligned ? found : { score: output, sigmoid: false };
+  const numClasses = perSampleOf(score);
   const inInfo = shapes.get(inputInfo.name)!;
   return {
     id: loaded.sha256,

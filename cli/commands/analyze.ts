@@ -6,6 +6,7 @@ import { loadConfig } from '../../service/config.js';
 import { createLogger } from '../../service/logger.js';
 import { openLocalServices, runLocally } from '../../service/local.js';
 import { action } from '../exit.js';
+import { isAnalysisChild, runInChild } from '../child.js';
 import { collectParam } from '../options.js';
 import { parseCliParams } from '../params.js';
 import { readInputFile, progressPrinter } from '../input.js';
@@ -39,6 +40,11 @@ export function registerAnalyze(program: Command): void {
 }
 
 async function analyze(name: string, opts: AnalyzeOptions): Promise<void> {
+  if (!isAnalysisChild()) {
+    // The analysis itself runs in a child process, so a heap exhaustion or native abort becomes one line and exit 1.
+    const outcome = await runInChild(`running ${name} on ${path.basename(opts.model)}${opts.data ? ` with ${path.basename(opts.data)}` : ''}`);
+    process.exit(outcome.code);
+  }
   const config = loadConfig({ dataDir: opts.dataDir });
   // stdout is reserved for the answer; logs go to stderr.
   const log = createLogger(process.env.ONNXSCOPE_LOG_LEVEL ?? 'warn', 2);

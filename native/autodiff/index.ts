@@ -48,11 +48,14 @@ function differentiable(source: Model): Model {
  * number of units (a single sigmoid unit means binary cross-entropy) and the label shape.
  */
 async function declareOutputShapes(model: Model): Promise<void> {
-  if (model.graph.outputs.every((o) => o.shape && !o.untyped)) return;
+  // Symbolic dims beyond the batch (a map's H x W, a sequence's T) are probed too: the loss
+  // head tells per-position and per-pixel labels apart by the output's per-sample shape.
+  const open = (o: Model['graph']['outputs'][number]) => !o.shape || o.untyped || o.shape.slice(1).some((d) => typeof d !== 'number');
+  if (!model.graph.outputs.some(open)) return;
   const base = await probeShapes(model);
   for (const o of model.graph.outputs) {
     const dims = base.get(o.name)?.dims;
-    if (dims && (!o.shape || o.untyped)) {
+    if (dims && open(o)) {
       o.shape = dims.map((d, i) => d ?? (i === 0 ? 'N' : `d${i}`));
       o.dtype = base.get(o.name)!.dtype;
       o.untyped = false;

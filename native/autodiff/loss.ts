@@ -5,6 +5,14 @@
  *   probabilities      -> NLL of log(output)
  *   sigmoid (one unit) -> binary cross-entropy, computed stably from the logit: softplus(z) - y z
  *   mse                -> mean over non-batch dims of (output - y)^2
+ * Outputs that are not one class vector, told apart by the labels' per-sample shape:
+ *   y shaped like the output without its last dim ([N,T,C] with y [N,T]): the class loss above
+ *     at every position (last axis = classes), averaged over positions (CTC-style recognizers
+ *     trained per position; sequence taggers);
+ *   y shaped like the output (dense maps): per-pixel BCE on a sigmoid map, MSE otherwise,
+ *     averaged over pixels;
+ *   one label per sample for an output with several non-unit dims: BAD_DATASET naming the
+ *     label shapes that would fit (never a silent loss over the flattened output).
  * Per-sample losses are reduced to the scalar `loss` by a mean, or by a weighted sum
  * with a `weights` input (streaming a dataset in batches: w_i = 1/N gives the dataset mean).
  */
@@ -12,6 +20,7 @@ import { GraphBuilder } from '../onnx/builder.js';
 import { cloneModel, onnxOpset, type Model } from '../onnx/ir.js';
 import { detectOutputKind } from '../onnx/output-kind.js';
 import { badParams } from '../../common/errors.js';
+import { labelLayout } from '../onnx/label-layout.js';
 import type { DType } from '../onnx/dtype.js';
 
 export type LossKind = 'cross-entropy' | 'nll' | 'nll-of-probabilities' | 'binary-cross-entropy' | 'mse';
@@ -25,6 +34,8 @@ export interface LossOptions {
   weighted?: boolean;
   /** Dims of the output (null = follows the batch), when the model does not declare them: mse labels take this shape. */
   outputDims?: (number | null)[];
+  /** Per-sample shape of the labels ([] or absent: one class index per sample); see the header. */
+  labelShape?: number[];
 }
 
 export interface LossGraph {
@@ -60,14 +71,48 @@ export function attachLoss(source: Model, opts: LossOptions = {}): LossGraph {
   let labelsDType: DType;
   const flat = b.op('Flatten', [output], { axis: 1 });
 
-  if (opts.loss === 'mse') {
+  const outDims = opts.outputDims ?? outInfo.shape;
+  const layout = labelLayout(output, outDims, opts.labelShape ?? [], opts.loss === 'mse');
+  const sigmoidNode = g.nodes.find((n) => n.outputs[0] === output && n.opType === 'Sigmoid');
+
+  if (opts.loss === 'mse' || (layout === 'dense' && !sigmoidNode)) {
     lossKind = 'mse';
     labelsDType = dtype;
-    const dims = opts.outputDims ?? outInfo.shape;
+    const dims = outDims;
     if (!dims) throw badParams(`the shape of output "${output}" is unknown; mse labels need it`);
     b.addInput({ name: LABELS_INPUT, dtype, shape: dims.map((d, i) => (typeof d === 'number' ? d : `d${i}`)) });
     const diff = b.sub(flat, b.op('Flatten', [LABELS_INPUT], { axis: 1 }));
     perSample = b.reduce('ReduceMean', b.mul(diff, diff), [1], false);
+  } else if (layout === 'dense') {
+    // Per-pixel BCE from the logit, stably: softplus(z) - y z, averaged over the map.
+    lossKind = 'binary-cross-entropy';
+    labelsDType = dtype;
+    b.addInput({ name: LABELS_INPUT, dtype, shape: outDims!.map((d, i) => (typeof d === 'number' ? d : `d${i}`)) });
+    const y = b.op('Flatten', [LABELS_INPUT], { axis: 1 });
+    const z = b.op('Flatten', [sigmoidNode!.inputs[0]!], { axis: 1 });
+    perSample = b.reduce('ReduceMean', b.sub(b.op('Softplus', [z]), b.mul(y, z)), [1], false);
+  } else if (layout === 'per-position') {
+    // [N, ..., C] with labels [N, ...]: positions flattened, one class loss per position, mean per sample.
+    labelsDType = 'int64';
+    const labelShape = opts.labelShape!;
+    const positions = labelShape.reduce((a, d) => a * d, 1);
+    const classes = outDims![outDims!.length - 1] as number;
+    b.addInput({ name: LABELS_INPUT, dtype: 'int64', shape: ['N', ...labelShape] });
+    const rows = b.op('Reshape', [output, b.int64s([-1, classes])]);
+    let logp: string;
+    if (kind === 'log-probabilities') {
+      lossKind = 'nll';
+      logp = rows;
+    } else if (kind === 'probabilities') {
+      lossKind = 'nll-of-probabilities';
+      logp = b.op('Log', [rows]);
+    } else {
+      lossKind = 'cross-entropy';
+      logp = b.op('LogSoftmax', [rows], { axis: 1 });
+    }
+    const picked = b.op('GatherElements', [logp, b.op('Reshape', [LABELS_INPUT, b.int64s([-1, 1])])], { axis: 1 });
+    const perPosition = b.op('Reshape', [b.neg(picked), b.int64s([-1, positions])]);
+    perSample = b.reduce('ReduceMean', perPosition, [1], false);
   } else if (kind === 'sigmoid') {
     lossKind = 'binary-cross-entropy';
     labelsDType = dtype;
@@ -127,3 +172,4 @@ export function attachLoss(source: Model, opts: LossOptions = {}): LossGraph {
     output,
   };
 }
+

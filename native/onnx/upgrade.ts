@@ -44,6 +44,7 @@ import { tensor, toNumberArray, type Tensor } from './tensor.js';
 import { dtypeFromCode, type DType } from './dtype.js';
 import { AppError, badModel } from '../../common/errors.js';
 import { expandCompositeOps } from './decompose.js';
+import { liftConstantWeights } from './lift-constants.js';
 
 export const TARGET_OPSET = 18;
 const MIN_IR_VERSION = 8;
@@ -225,6 +226,9 @@ export function upgradeOpset(source: Model, target = TARGET_OPSET): Model {
 
 /** Composite ops (training losses) become primitives the autodiff differentiates (decompose.ts). */
 function expandComposites(model: Model): Model {
+  // Weights stored as Constant / DequantizeLinear / Cast nodes become initializers first, so
+  // parameter selection, shape facts and the safety network all see them as stored weights.
+  liftConstantWeights(model);
   const facts = new TypeFacts(model.graph);
   for (const n of model.graph.nodes) facts.learn(n, TARGET_OPSET);
   return expandCompositeOps(model, (name) => facts.dtype(name));

@@ -13,6 +13,7 @@ import type { LoadedModel } from '../../analyzers/types.js';
 import { BlobArtifactSink } from './artifacts.js';
 import type { BlobReader, BlobWriter } from '../../storage/blobs.js';
 import type { ArtifactRecord } from '../../storage/records.js';
+import { runSpecialized } from '../../analyzers/common/fixed-dims.js';
 import { checkInputs } from '../../datasets/inputCheck.js';
 
 export type ProgressFn = (fraction: number, message?: string) => void;
@@ -57,7 +58,8 @@ export async function computeJob(
   throwIfAborted(signal);
   const artifacts = new BlobArtifactSink(sources.blobs);
   const params = JSON.parse(job.paramsJson) as Record<string, never>;
-  const analyzed = await analyzer.run({
+  // Symbolic dims beyond the batch take the dataset's sizes; the result says which (fixedDims).
+  const analyzed = await runSpecialized(analyzer, {
     model,
     dataset,
     params,
