@@ -1,7 +1,8 @@
 /**
  * The zoo section of `npm run bench`: models analyzed per minute for a zoo of small MLPs
  * (4 -> width -> 3 on 3 Gaussian blobs, 60 train / 30 test samples; trained by the autodiff),
- * embedded driver, each configuration on a fresh data dir (no cache hits).
+ * embedded driver, then the same zoo on 1, 2, 3 `onnxscope worker` processes behind BullMQ
+ * (zoo-distributed.ts), each configuration on a fresh data dir (no cache hits).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -12,6 +13,7 @@ import { openLocalServices } from '../service/local.js';
 import { zooServiceFor } from '../service/zooService.js';
 import { writeMlpZoo } from '../test/helpers/mlpZoo.js';
 import type { BenchSection } from './section.js';
+import { distributedZooRows } from './zoo-distributed.js';
 
 const CONFIGS: Array<{ analyzers: string[]; concurrency: number }> = [
   { analyzers: ['evaluate'], concurrency: 1 },
@@ -62,6 +64,8 @@ export async function zooSection(): Promise<BenchSection> {
         await services.close();
       }
     }
+    rows.push(...(await distributedZooRows(fx, ['evaluate', 'hessian'], PARAMS, [1, 2, 3])));
+    notes.push('"N workers": a server with ONNXSCOPE_QUEUE (BullMQ on a local redis-server) and N onnxscope worker processes, each job in a sandboxed child; compare with the embedded evaluate+hessian row');
     notes.push('12 MLPs: widths 4/16/64 x batch sizes 8/32 x 2 seeds; landscape = one pair per (width, batch size): line + Bezier curve (5 epochs) + CKA');
     notes.push('concurrency > 1 in one process shares ONNX Runtime\'s intra-op threads (and the event loop); the server scales across worker processes instead');
     return { title: 'zoo: models analyzed per minute (embedded, fresh cache)', rows, notes };

@@ -9,6 +9,7 @@ import { AnalysisResolver } from './analysisResolver.js';
 import { AnalyzerResolver } from './analyzerResolver.js';
 import { RuntimeResolver } from './runtimeResolver.js';
 import { ZooResolver } from './zooResolver.js';
+import { WorkerResolver } from './workerResolver.js';
 import { ViewerResolver } from './viewerResolver.js';
 import { scopeChecker } from './auth.js';
 import { mapAppErrors } from './errors.js';
@@ -19,7 +20,7 @@ import { ANALYSIS_UPDATED } from './analysisResolver.js';
 export async function buildGraphQLSchema(events: AnalysisEvents = new AnalysisEvents()): Promise<GraphQLSchema> {
   await loadResultTypes();
   return buildSchema({
-    resolvers: [ModelResolver, DatasetResolver, AnalysisResolver, AnalyzerResolver, RuntimeResolver, ZooResolver, ViewerResolver],
+    resolvers: [ModelResolver, DatasetResolver, AnalysisResolver, AnalyzerResolver, RuntimeResolver, ZooResolver, ViewerResolver, WorkerResolver],
     authChecker: scopeChecker,
     // AuthChecker throws its own FORBIDDEN error; this mode never reaches the fallback.
     authMode: 'error',

@@ -16,7 +16,7 @@ export class RuntimeResolver {
       fallbackReason: info.fallbackReason,
       intraOpThreads: info.intraOpThreads,
       interOpThreads: info.interOpThreads,
-      workers: app.config.workers,
+      workers: app.pool.stats().size,
     });
   }
 }

@@ -23,6 +23,6 @@ export class RuntimeInfoType {
   @Field(() => Int, { nullable: true, description: 'Inter-op threads per session; null = ONNX Runtime default.' })
   interOpThreads!: number | null;
 
-  @Field(() => Int, { description: 'Worker processes running analyses.' })
+  @Field(() => Int, { description: 'Worker processes running analyses (local pool, or onnxscope workers heard from).' })
   workers!: number;
 }

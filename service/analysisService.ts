@@ -3,7 +3,7 @@
  * queued job; cancel; read results. The GraphQL resolvers and the CLI both go through here.
  */
 import { randomUUID } from 'node:crypto';
-import { AppError } from '../common/errors.js';
+import { AppError, toAppError } from '../common/errors.js';
 import { canonicalJson, validateParams } from '../analyzers/params.js';
 import type { Store } from '../storage/store.js';
 import type { AnalysisFilter, NewAnalysis } from '../storage/analyses.js';
@@ -93,6 +93,44 @@ export class AnalysisService {
       this.events.publish(record.id);
       return record;
     });
+  }
+
+  /** Whether the queue submits groups of jobs together (runGroup then beats run() per request). */
+  get groupsQueued(): boolean {
+    return this.queue.enqueueGroup !== undefined;
+  }
+
+  /**
+   * run() for many requests at once (a zoo run's items): cache hits and jobs in flight are
+   * decided as run() decides, the new jobs go to the queue as one group. Per request, its
+   * record or the error that refused it.
+   */
+  async runGroup(groupId: string, reqs: RunAnalysisRequest[]): Promise<Array<AnalysisRecord | AppError>> {
+    if (!this.queue.enqueueGroup) return Promise.all(reqs.map((r) => this.run(r).catch(toAppError)));
+    const out: Array<AnalysisRecord | AppError | undefined> = new Array(reqs.length);
+    const fresh: PreparedAnalysis[] = [];
+    const askers = new Map<string, number[]>();
+    for (const [i, req] of reqs.entries()) {
+      try {
+        const job = await this.prepare(req);
+        const same = askers.get(job.cacheKey);
+        if (same) same.push(i);
+        else if (await this.store.results.has(job.cacheKey)) out[i] = await this.store.analyses.insertCached(job);
+        else {
+          const inFlight = await this.store.analyses.activeByKey(job.cacheKey);
+          if (inFlight) out[i] = inFlight;
+          else (fresh.push(job), askers.set(job.cacheKey, [i]));
+        }
+      } catch (err) {
+        out[i] = toAppError(err);
+      }
+    }
+    const records = fresh.length > 0 ? await this.queue.enqueueGroup(groupId, fresh) : [];
+    for (const [k, record] of records.entries()) {
+      for (const i of askers.get(fresh[k]!.cacheKey)!) out[i] = record;
+      this.events.publish(record.id);
+    }
+    return out as Array<AnalysisRecord | AppError>;
   }
 
   private readonly deciding = new Map<string, Promise<unknown>>();

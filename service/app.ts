@@ -1,17 +1,23 @@
 /**
- * The service assembled: the local services (store, analyzers, queue, domain services) plus the
- * worker pool that runs the queue, for one data dir. `serve` wraps it in HTTP; tests create it
- * directly.
+ * The service assembled: the local services (store, analyzers, queue, domain services) plus what
+ * runs the queue, for one data dir: the local worker pool (embedded default), or with
+ * config.queueUrl BullMQ on Redis and `onnxscope worker` processes elsewhere. `serve` wraps it
+ * in HTTP; tests create it directly.
  */
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { WorkerPool } from './worker/pool.js';
 import { openLocalServices, type LocalServices } from './local.js';
+import type { JobRunners } from './jobs/queue.js';
+import { remoteQueueing, type RemoteRunners } from './distributed/remoteApp.js';
 
 export interface App extends LocalServices {
   config: Config;
   log: Logger;
-  pool: WorkerPool;
+  /** The local worker pool, or (config.queueUrl) the remote workers behind BullMQ. */
+  pool: JobRunners;
+  /** The remote workers (BullMQ mode only): registry, queue depth. */
+  remote: RemoteRunners | null;
   /** Stops the pool (running jobs get graceMs, then go back to the queue) and closes the store. */
   close(graceMs?: number): Promise<void>;
 }
@@ -20,11 +26,15 @@ const GC_INTERVAL_MS = 10 * 60_000;
 
 export async function createApp(config: Config, log: Logger): Promise<App> {
   // The pool is created after the services; cancellations reach it through this late binding.
-  let pool: WorkerPool | undefined;
-  const services = await openLocalServices(config, { cancel: (id) => pool?.cancel(id) });
+  let pool: JobRunners | undefined;
+  const remote = config.queueUrl ? remoteQueueing(config.queueUrl, config.jobAttempts, log) : null;
+  const services = await openLocalServices(config, { cancel: (id) => pool?.cancel(id) }, remote?.makeQueue);
   const { store, queue, events } = services;
-  const requeued = await store.analyses.requeueAllRunning();
-  if (requeued > 0) log.warn({ requeued }, 'jobs left running by a previous process were put back in the queue');
+  if (!remote) {
+    // With remote workers, RUNNING jobs may well still run; the reconciler sorts them out.
+    const requeued = await store.analyses.requeueAllRunning();
+    if (requeued > 0) log.warn({ requeued }, 'jobs left running by a previous process were put back in the queue');
+  }
   const collectGarbage = async () => {
     const removed = await store.collectGarbage();
     if (removed.length > 0) log.info({ removed: removed.length }, 'removed blobs that no row refers to');
@@ -33,28 +43,36 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
   // Blobs orphaned by a crash younger than gc's minimum age go on a later pass.
   const gcTimer = setInterval(() => void collectGarbage().catch((err: Error) => log.error({ err: err.message }, 'blob gc failed')), GC_INTERVAL_MS);
   gcTimer.unref();
-  pool = new WorkerPool({
-    size: config.workers,
-    setup: {
-      dataDir: config.dataDir,
-      analyzerModules: config.analyzerModules,
-      progressIntervalMs: config.progressIntervalMs,
-      logLevel: config.logLevel,
-    },
-    jobTimeoutMs: config.jobTimeoutMs,
-    jobAttempts: config.jobAttempts,
-    store,
-    queue,
-    events,
-    log: log.child({ role: 'pool' }),
-  });
-  pool.start();
+  let runners: RemoteRunners | null = null;
+  if (remote) {
+    runners = remote.runners(services);
+    pool = runners;
+  } else {
+    const local = new WorkerPool({
+      size: config.workers,
+      setup: {
+        dataDir: config.dataDir,
+        analyzerModules: config.analyzerModules,
+        progressIntervalMs: config.progressIntervalMs,
+        logLevel: config.logLevel,
+      },
+      jobTimeoutMs: config.jobTimeoutMs,
+      jobAttempts: config.jobAttempts,
+      store,
+      queue,
+      events,
+      log: log.child({ role: 'pool' }),
+    });
+    local.start();
+    pool = local;
+  }
   const running = pool;
   return {
     ...services,
     config,
     log,
     pool: running,
+    remote: runners,
     async close(graceMs = config.shutdownGraceMs) {
       clearInterval(gcTimer);
       await running.stop(graceMs);

@@ -8,7 +8,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { AppError } from '../common/errors.js';
 
-export type Scope = 'read' | 'write';
+/** read/write: API callers; worker: `onnxscope worker` processes (blobs, job results), nothing else. */
+export type Scope = 'read' | 'write' | 'worker';
+const SCOPES: readonly Scope[] = ['read', 'write', 'worker'];
 
 export interface Config {
   dataDir: string;
@@ -33,6 +35,11 @@ export interface Config {
   /** Extra analyzer modules (each default-exports an Analyzer), loaded by the server and the workers. */
   analyzerModules: string[];
   logLevel: string;
+  /**
+   * redis://HOST:PORT of a BullMQ queue shared with `onnxscope worker` processes, or null: the
+   * embedded SQLite queue and local worker pool (the default; no Redis is touched).
+   */
+  queueUrl: string | null;
 }
 
 export type Env = Record<string, string | undefined>;
@@ -54,7 +61,7 @@ export function parseTokens(spec: string): Map<string, Set<Scope>> {
     const scopes = colon < 0 ? ['read'] : entry.slice(colon + 1).split(',').map((s) => s.trim()).filter(Boolean);
     if (!token) throw new AppError('BAD_PARAMS', `token entry "${entry}" has no token`);
     for (const s of scopes) {
-      if (s !== 'read' && s !== 'write') throw new AppError('BAD_PARAMS', `token scope "${s}" is not read or write`);
+      if (!SCOPES.includes(s as Scope)) throw new AppError('BAD_PARAMS', `token scope "${s}" is not one of ${SCOPES.join(', ')}`);
     }
     tokens.set(token, new Set(scopes as Scope[]));
   }
@@ -80,6 +87,7 @@ export function loadConfig(overrides: Partial<Config> = {}, env: Env = process.e
     progressIntervalMs: int(env, 'ONNXSCOPE_PROGRESS_INTERVAL_MS', 250),
     analyzerModules: (env.ONNXSCOPE_ANALYZER_MODULES ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     logLevel: env.ONNXSCOPE_LOG_LEVEL || 'info',
+    queueUrl: env.ONNXSCOPE_QUEUE || null,
     ...stripUndefined(overrides),
   };
   if (overrides.dataDir) merged.dataDir = path.resolve(overrides.dataDir);

@@ -1,7 +1,7 @@
 /** Datasets: ingest uploads (decoded and checked before storing), look them up, load them for a job. */
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../common/errors.js';
-import { sha256Hex } from '../storage/blobs.js';
+import { sha256Hex, type BlobReader } from '../storage/blobs.js';
 import type { Store } from '../storage/store.js';
 import type { DatasetFormat, DatasetRecord, ModelRecord } from '../storage/records.js';
 import type { LoadedDataset } from '../analyzers/types.js';
@@ -109,11 +109,17 @@ function summarize(d: LoadedDataset): DatasetRecord['summary'] {
   };
 }
 
+/** What decoding a stored dataset needs: the blobs, and its record's file hash and preprocessing (the store, or the server for a remote worker). */
+export interface DatasetSource {
+  blobs: BlobReader;
+  datasets: { bySha(sha256: string): Promise<Pick<DatasetRecord, 'fileSha256' | 'preprocessing'> | undefined> };
+}
+
 /**
  * Decodes a stored dataset (its file, by the record's fileSha256) with its preprocessing, or
  * the model's when it has none, and fits it to the model's input (reshape, or DATASET_MISMATCH).
  */
-export async function loadStoredDataset(store: Store, sha256: string, format: DatasetFormat, model: Model): Promise<LoadedDataset> {
+export async function loadStoredDataset(store: DatasetSource, sha256: string, format: DatasetFormat, model: Model): Promise<LoadedDataset> {
   const record = await store.datasets.bySha(sha256);
   const bytes = await store.blobs.get(record?.fileSha256 ?? sha256);
   return conformDataset(loadDataset(bytes, format, sha256, { preprocessing: record?.preprocessing ?? {}, modelPreprocessing: modelPreprocessing(model) }), model);

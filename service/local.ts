@@ -26,10 +26,14 @@ export interface LocalServices {
   close(): Promise<void>;
 }
 
-export async function openLocalServices(config: Config, canceller?: JobCanceller): Promise<LocalServices> {
+export async function openLocalServices(
+  config: Config,
+  canceller?: JobCanceller,
+  makeQueue: (store: Store) => JobQueue = (store) => new SqliteJobQueue(store),
+): Promise<LocalServices> {
   const store = await openStore(config.dataDir);
   const catalog = await AnalyzerCatalog.load(config.analyzerModules);
-  const queue = new SqliteJobQueue(store);
+  const queue = makeQueue(store);
   const events = new AnalysisEvents();
   return {
     store,

@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { loadModel } from '../native/onnx/load.js';
 import { AppError } from '../common/errors.js';
-import { sha256Hex } from '../storage/blobs.js';
+import { sha256Hex, type BlobReader } from '../storage/blobs.js';
 import type { Store } from '../storage/store.js';
 import type { ModelRecord } from '../storage/records.js';
 import type { LoadedModel } from '../analyzers/types.js';
@@ -62,7 +62,7 @@ export class ModelService {
 }
 
 /** A stored model as analyzers see it (bytes re-checked: the blob store is not trusted blindly). */
-export async function loadStoredModel(store: Store, sha256: string): Promise<LoadedModel> {
+export async function loadStoredModel(store: { blobs: BlobReader }, sha256: string): Promise<LoadedModel> {
   const bytes = await store.blobs.get(sha256);
   if (sha256Hex(bytes) !== sha256) throw new AppError('INTERNAL', `model blob ${sha256} is corrupt`);
   return { sha256, bytes, ir: loadModel(bytes) };

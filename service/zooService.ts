@@ -18,7 +18,7 @@ import { unzipSync } from 'fflate';
 import { AppError, toAppError } from '../common/errors.js';
 import { canonicalJson } from '../analyzers/params.js';
 import type { Store } from '../storage/store.js';
-import type { ModelRecord } from '../storage/records.js';
+import type { AnalysisRecord, ModelRecord } from '../storage/records.js';
 import { ZooRepo, type Hyperparameters, type ZooAxes, type ZooItemRecord, type ZooMemberRecord, type ZooRecord, type ZooRunRecord, type ZooRunSpec } from '../storage/zoos.js';
 import type { ModelService } from './modelService.js';
 import type { AnalysisService } from './analysisService.js';
@@ -258,7 +258,14 @@ export class ZooService {
       else if (a.status === 'FAILED' || a.status === 'CANCELLED') await this.repo.markFailed(runId, it.seq, a.error?.code ?? a.status, a.error?.message ?? a.status.toLowerCase(), a.id);
       else inFlight++;
     }
-    for (const it of await this.repo.items(runId, 'PENDING')) {
+    const pending = await this.repo.items(runId, 'PENDING');
+    if (this.analyses.groupsQueued && pending.length > 0) {
+      // A distributed queue takes the whole run as one group (a BullMQ flow); the workers' number bounds what runs at once.
+      const outcomes = await this.analyses.runGroup(runId, pending.map(requestOf));
+      for (const [k, it] of pending.entries()) await this.settleSubmitted(runId, it, outcomes[k]!);
+      pending.length = 0;
+    }
+    for (const it of pending) {
       if (inFlight >= run.concurrency) break;
       try {
         const a = await this.analyses.run(requestOf(it));
@@ -274,6 +281,12 @@ export class ZooService {
     }
     const c = await this.repo.counts(runId);
     if (c.PENDING === 0 && c.SUBMITTED === 0) await this.repo.finishRun(runId);
+  }
+
+  private async settleSubmitted(runId: string, it: ZooItemRecord, a: AnalysisRecord | AppError): Promise<void> {
+    if (a instanceof AppError) await this.repo.markFailed(runId, it.seq, a.code, a.message);
+    else if (a.status === 'SUCCEEDED') await this.repo.markSucceeded(runId, it.seq, a.id, a.cacheKey, a.cached);
+    else await this.repo.markSubmitted(runId, it.seq, a.id, a.cacheKey);
   }
 
   /**

@@ -151,6 +151,37 @@ export class AnalysisRepo {
     });
   }
 
+  /**
+   * A remote worker starts this job (BullMQ delivered it): QUEUED or RUNNING -> RUNNING with
+   * attempts + 1, so a report from the attempt before (a worker presumed dead) no longer counts.
+   * Undefined when the job already ended (cancelled, failed, succeeded): the worker skips it.
+   */
+  async startAttempt(id: string): Promise<AnalysisRecord | undefined> {
+    const { changes } = await this.db.run(
+      `UPDATE analyses SET status = 'RUNNING', attempts = attempts + 1, started_at = ?, progress = 0, message = NULL
+       WHERE id = ? AND cached = 0 AND status IN ('QUEUED', 'RUNNING')`,
+      [now(), id],
+    );
+    return changes === 1 ? this.byId(id) : undefined;
+  }
+
+  /** Jobs not yet ended (oldest first): what a distributed queue is reconciled against. */
+  async unfinished(limit: number): Promise<AnalysisRecord[]> {
+    const rows = await this.db.all<AnalysisRow>(
+      `SELECT * FROM analyses WHERE status IN ('QUEUED', 'RUNNING') AND cached = 0 ORDER BY created_at, rowid LIMIT ?`,
+      [limit],
+    );
+    return rows.map(toRecord);
+  }
+
+  /** Analyses computed (not answered from the cache) that ended, by status: a monotonic throughput counter. */
+  async countComputed(): Promise<Record<string, number>> {
+    const rows = await this.db.all<{ status: string; n: number }>(
+      `SELECT status, COUNT(*) AS n FROM analyses WHERE cached = 0 AND status IN ('SUCCEEDED', 'FAILED', 'CANCELLED') GROUP BY status`,
+    );
+    return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+  }
+
   async setProgress(id: string, attempt: number, progress: number, message: string | null): Promise<void> {
     await this.db.run(
       `UPDATE analyses SET progress = ?, message = ? WHERE id = ? AND status = 'RUNNING' AND attempts = ?`,

@@ -9,9 +9,19 @@ import path from 'node:path';
 
 export const sha256Hex = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 
-const SHA_RE = /^[0-9a-f]{64}$/;
+export const SHA_RE = /^[0-9a-f]{64}$/;
 
-export class BlobStore {
+/** What a job reads blobs through: the store itself, or a worker's cache of the server's blobs. */
+export interface BlobReader {
+  get(sha: string): Promise<Uint8Array>;
+}
+
+/** What artifacts are written to: the store itself, or a worker's collection sent with the result. */
+export interface BlobWriter {
+  put(bytes: Uint8Array): Promise<string>;
+}
+
+export class BlobStore implements BlobReader, BlobWriter {
   private readonly tmpDir: string;
 
   constructor(readonly root: string) {

@@ -6,5 +6,6 @@ import { registerBench } from './bench.js';
 import { registerVerify } from './verify.js';
 import { registerZoo } from './zoo.js';
 import { registerGate } from './gate.js';
+import { registerWorker } from './worker.js';
 
-export const COMMANDS: Array<(program: Command) => void> = [registerServe, registerAnalyze, registerBench, registerVerify, registerZoo, registerGate];
+export const COMMANDS: Array<(program: Command) => void> = [registerServe, registerAnalyze, registerBench, registerVerify, registerZoo, registerGate, registerWorker];

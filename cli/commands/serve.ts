@@ -10,9 +10,10 @@ export function registerServe(program: Command): void {
     .description('Run the GraphQL service (default port 4000).')
     .option('--port <port>', 'port to listen on (env ONNXSCOPE_PORT, default 4000)', parsePort)
     .option('--data-dir <dir>', 'where models, datasets and results are kept (env ONNXSCOPE_DATA_DIR, default ./.onnxscope)')
+    .option('--queue <url>', 'redis://HOST:PORT: queue jobs in BullMQ for `onnxscope worker` processes (env ONNXSCOPE_QUEUE; default: embedded queue and local workers)')
     .action(
-      action(async (opts: { port?: number; dataDir?: string }) => {
-        const running = await startServer(loadConfig({ port: opts.port, dataDir: opts.dataDir }));
+      action(async (opts: { port?: number; dataDir?: string; queue?: string }) => {
+        const running = await startServer(loadConfig({ port: opts.port, dataDir: opts.dataDir, queueUrl: opts.queue }));
         // SIGTERM (orchestrators) and SIGINT (Ctrl-C): finish or re-queue running jobs, then exit.
         let stopping = false;
         const stop = (signal: NodeJS.Signals) => {

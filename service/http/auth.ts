@@ -7,7 +7,7 @@ import type { NextFunction, Request, Response } from 'express';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Config, Scope } from '../config.js';
 
-export const ALL_SCOPES: ReadonlySet<Scope> = new Set<Scope>(['read', 'write']);
+export const ALL_SCOPES: ReadonlySet<Scope> = new Set<Scope>(['read', 'write', 'worker']);
 
 /** The caller's scopes, or null when a token is required and missing or unknown. */
 export function scopesFor(tokens: Config['tokens'], authorization: string | undefined): ReadonlySet<Scope> | null {

@@ -3,7 +3,7 @@ import type { App } from '../app.js';
 
 /**
  * /healthz: the process answers. /readyz: it can do work — the database responds, a worker is
- * up, and it is not shutting down (load balancers stop sending traffic once this fails).
+ * up (and, with BullMQ, Redis answers), and it is not shutting down (load balancers stop sending traffic once this fails).
  */
 export function healthRoutes(app: App, isShuttingDown: () => boolean): Router {
   const router = Router();
@@ -18,8 +18,8 @@ export function healthRoutes(app: App, isShuttingDown: () => boolean): Router {
     } catch (err) {
       problems.push(`database: ${(err as Error).message}`);
     }
+    problems.push(...app.pool.problems());
     const workers = app.pool.stats();
-    if (workers.ready === 0) problems.push('no worker process is ready');
     res.status(problems.length ? 503 : 200).json({ status: problems.length ? 'unavailable' : 'ready', problems, workers });
   });
   return router;

@@ -20,6 +20,8 @@ import type { Scope } from '../config.js';
 import { authenticate, scopesFor } from './auth.js';
 import { healthRoutes } from './health.js';
 import { artifactRoutes } from './artifacts.js';
+import { workerApiRoutes } from './workerApi.js';
+import { metricsRoutes } from './metrics.js';
 import { webUiRoutes } from './webUi.js';
 import { httpErrorHandler } from './errorHandler.js';
 import { makeFormatError } from './formatError.js';
@@ -76,6 +78,8 @@ export async function createHttpServer(app: App): Promise<HttpServer> {
   ex.disable('x-powered-by');
   ex.use(healthRoutes(app, () => shuttingDown));
   ex.use(artifactRoutes(app));
+  ex.use(metricsRoutes(app));
+  ex.use(workerApiRoutes(app));
   ex.use(webUiRoutes());
   ex.use(
     '/graphql',

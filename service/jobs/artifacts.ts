@@ -6,7 +6,7 @@
  */
 import type { ArtifactSink } from '../../analyzers/types.js';
 import { AppError } from '../../common/errors.js';
-import type { BlobStore } from '../../storage/blobs.js';
+import type { BlobWriter } from '../../storage/blobs.js';
 import type { ArtifactRecord } from '../../storage/records.js';
 import { svgToPng } from './svgToPng.js';
 
@@ -15,7 +15,7 @@ const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 export class BlobArtifactSink implements ArtifactSink {
   private readonly byName = new Map<string, ArtifactRecord>();
 
-  constructor(private readonly blobs: BlobStore) {}
+  constructor(private readonly blobs: BlobWriter) {}
 
   async write(name: string, bytes: Uint8Array, mimeType: string): Promise<void> {
     // Names become URL path segments and file names under --out: plain names only.

@@ -7,10 +7,12 @@ import type { Store } from '../../storage/store.js';
 import type { AnalyzerCatalog } from '../analyzerCatalog.js';
 import { AppError, toAppError } from '../../common/errors.js';
 import { loadStoredModel } from '../modelService.js';
-import { loadStoredDataset } from '../datasetService.js';
+import { loadStoredDataset, type DatasetSource } from '../datasetService.js';
 import type { JobPayload } from './payload.js';
 import type { LoadedModel } from '../../analyzers/types.js';
 import { BlobArtifactSink } from './artifacts.js';
+import type { BlobReader, BlobWriter } from '../../storage/blobs.js';
+import type { ArtifactRecord } from '../../storage/records.js';
 import { runSpecialized } from '../../analyzers/common/fixed-dims.js';
 import { checkInputs } from '../../datasets/inputCheck.js';
 
@@ -23,24 +25,38 @@ export interface JobOutcome {
   durationMs: number;
 }
 
-export async function executeJob(
-  store: Store,
+/** Where a job's inputs come from and its artifacts go: the store here, the server's blobs on a remote worker. */
+export interface JobSources extends DatasetSource {
+  blobs: BlobReader & BlobWriter;
+  /** Another model by id or sha256 (checkpoint series, interpolation between two models). */
+  resolveModel(ref: string): Promise<LoadedModel>;
+}
+
+export interface ComputedJob {
+  result: unknown;
+  durationMs: number;
+  artifacts: ArtifactRecord[];
+}
+
+/** Runs the analyzer of one job: nothing is recorded (a remote worker sends this to the server). */
+export async function computeJob(
+  sources: JobSources,
   catalog: AnalyzerCatalog,
   job: JobPayload,
   progress: ProgressFn,
   signal: AbortSignal,
-): Promise<JobOutcome> {
+): Promise<ComputedJob> {
   const started = performance.now();
   const analyzer = catalog.get(job.analyzer);
   if (analyzer.version !== job.analyzerVersion) {
     // The cache key names the version; running another one would file its result under a wrong key.
     throw new AppError('INTERNAL', `job wants ${job.analyzer} v${job.analyzerVersion}, this build has v${analyzer.version}`);
   }
-  const model = await loadStoredModel(store, job.modelSha256);
+  const model = await loadStoredModel(sources, job.modelSha256);
   const dataset =
-    job.datasetSha256 && job.datasetFormat ? await loadStoredDataset(store, job.datasetSha256, job.datasetFormat, model.ir) : null;
+    job.datasetSha256 && job.datasetFormat ? await loadStoredDataset(sources, job.datasetSha256, job.datasetFormat, model.ir) : null;
   throwIfAborted(signal);
-  const artifacts = new BlobArtifactSink(store.blobs);
+  const artifacts = new BlobArtifactSink(sources.blobs);
   const params = JSON.parse(job.paramsJson) as Record<string, never>;
   // Symbolic dims beyond the batch take the dataset's sizes; the result says which (fixedDims).
   const analyzed = await runSpecialized(analyzer, {
@@ -50,17 +66,29 @@ export async function executeJob(
     progress,
     signal,
     artifacts,
-    resolveModel: (ref) => resolveStoredModel(store, ref),
+    resolveModel: (ref) => sources.resolveModel(ref),
   });
   throwIfAborted(signal);
   const result = withWarnings(analyzed, dataset ? checkInputs(dataset, model.ir, params) : null);
-  const durationMs = Math.round(performance.now() - started);
+  return { result, durationMs: Math.round(performance.now() - started), artifacts: artifacts.stored() };
+}
+
+/** Runs one job and stores its result in the store's cache (workers of the local pool, the CLI). */
+export async function executeJob(
+  store: Store,
+  catalog: AnalyzerCatalog,
+  job: JobPayload,
+  progress: ProgressFn,
+  signal: AbortSignal,
+): Promise<JobOutcome> {
+  const sources: JobSources = { blobs: store.blobs, datasets: store.datasets, resolveModel: (ref) => resolveStoredModel(store, ref) };
+  const { result, durationMs, artifacts } = await computeJob(sources, catalog, job, progress, signal);
   const recorded = await store.analyses.complete(
     { id: job.analysisId, attempt: job.attempt, cacheKey: job.cacheKey, modelSha256: job.modelSha256,
       datasetSha256: job.datasetSha256, analyzer: job.analyzer, analyzerVersion: job.analyzerVersion, paramsJson: job.paramsJson },
     JSON.stringify(result),
     durationMs,
-    artifacts.stored(),
+    artifacts,
   );
   return { recorded, result, durationMs };
 }
@@ -82,7 +110,7 @@ export function warningsOf(result: unknown): string[] {
 }
 
 /** Another stored model, by id or sha256 (checkpoint series, interpolation between two models). */
-async function resolveStoredModel(store: Store, ref: string): Promise<LoadedModel> {
+export async function resolveStoredModel(store: Store, ref: string): Promise<LoadedModel> {
   const record = (await store.models.byId(ref)) ?? (/^[0-9a-f]{64}$/.test(ref) ? await store.models.bySha(ref) : undefined);
   if (!record) throw new AppError('NOT_FOUND', `no stored model with id or sha256 ${ref}`, { model: ref });
   return loadStoredModel(store, record.sha256);
@@ -99,7 +127,7 @@ function throwIfAborted(signal: AbortSignal): void {
   if (signal.aborted) throw abortError(signal);
 }
 
-function abortError(signal: AbortSignal): AppError {
+export function abortError(signal: AbortSignal): AppError {
   const reason = signal.reason;
   return reason instanceof AppError ? reason : new AppError('CANCELLED', 'the analysis was cancelled');
 }

@@ -3,7 +3,7 @@ import type { Store } from '../../storage/store.js';
 import type { NewAnalysis } from '../../storage/analyses.js';
 import type { AnalysisRecord } from '../../storage/records.js';
 import type { JobQueue } from './queue.js';
-import type { JobPayload } from './payload.js';
+import { payloadOf, type JobPayload } from './payload.js';
 
 /** The persisted queue in the analyses table: QUEUED rows, oldest first. */
 export class SqliteJobQueue implements JobQueue {
@@ -20,23 +20,12 @@ export class SqliteJobQueue implements JobQueue {
   async claim(): Promise<JobPayload | undefined> {
     const job = await this.store.analyses.claimNext();
     if (!job) return undefined;
-    const model = await this.store.models.byId(job.modelId);
-    const dataset = job.datasetId ? await this.store.datasets.byId(job.datasetId) : undefined;
-    if (!model || (job.datasetId && !dataset)) {
+    const payload = await payloadOf(this.store, job);
+    if (!payload) {
       await this.store.analyses.fail(job.id, job.attempts, 'NOT_FOUND', 'the model or dataset of this job is gone');
       return this.claim();
     }
-    return {
-      analysisId: job.id,
-      attempt: job.attempts,
-      cacheKey: job.cacheKey,
-      modelSha256: model.sha256,
-      datasetSha256: dataset?.sha256 ?? null,
-      datasetFormat: dataset?.format ?? null,
-      analyzer: job.analyzer,
-      analyzerVersion: job.analyzerVersion,
-      paramsJson: JSON.stringify(job.params),
-    };
+    return payload;
   }
 
   async release(job: JobPayload): Promise<void> {

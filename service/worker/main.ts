@@ -8,6 +8,7 @@ import { AnalyzerCatalog } from '../analyzerCatalog.js';
 import { createLogger } from '../logger.js';
 import { executeJob, recordFailure } from '../jobs/execute.js';
 import type { JobPayload } from '../jobs/payload.js';
+import { throttledProgress } from '../jobs/progress.js';
 import { probeRuntime } from './runtimeProbe.js';
 import { setRuntimeLogger } from '../../native/runtime/session.js';
 import { WORKER_SETUP_ENV, type FromWorker, type ToWorker, type WorkerSetup } from './protocol.js';
@@ -41,7 +42,9 @@ process.on('disconnect', () => process.exit(0));
 async function run(job: JobPayload): Promise<void> {
   const controller = new AbortController();
   current = { job, controller };
-  const progress = throttledProgress(job, setup.progressIntervalMs ?? 250);
+  const progress = throttledProgress(setup.progressIntervalMs ?? 250, (p, message) =>
+    send({ type: 'progress', analysisId: job.analysisId, attempt: job.attempt, progress: p, message }),
+  );
   try {
     const outcome = await executeJob(store, catalog, job, progress, controller.signal);
     log.info({ analysisId: job.analysisId, durationMs: outcome.durationMs, recorded: outcome.recorded }, 'job finished');
@@ -53,18 +56,6 @@ async function run(job: JobPayload): Promise<void> {
   } finally {
     current = null;
   }
-}
-
-/** Analyzers may report progress on every sample; the parent hears at most one report per interval. */
-function throttledProgress(job: JobPayload, intervalMs: number) {
-  let last = 0;
-  return (fraction: number, message?: string) => {
-    const t = Date.now();
-    if (t - last < intervalMs && fraction < 1) return;
-    last = t;
-    const progress = Math.min(1, Math.max(0, Number.isFinite(fraction) ? fraction : 0));
-    send({ type: 'progress', analysisId: job.analysisId, attempt: job.attempt, progress, message: message ?? null });
-  };
 }
 
 send({ type: 'ready' });

@@ -10,9 +10,8 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import type { Store } from '../../storage/store.js';
 import type { AnalysisEvents } from '../events.js';
-import type { JobQueue } from '../jobs/queue.js';
+import type { JobQueue, JobRunners } from '../jobs/queue.js';
 import type { JobPayload } from '../jobs/payload.js';
-import type { JobCanceller } from '../analysisService.js';
 import { runtimeInfo, type RuntimeInfo } from '../../native/runtime/session.js';
 import { WORKER_SETUP_ENV, type FromWorker, type ToWorker, type WorkerSetup } from './protocol.js';
 
@@ -41,7 +40,7 @@ interface Slot {
 
 const WORKER_ENTRY = fileURLToPath(new URL('./main.js', import.meta.url));
 
-export class WorkerPool implements JobCanceller {
+export class WorkerPool implements JobRunners {
   private readonly slots = new Set<Slot>();
   private stopping = false;
   private pumping = false;
@@ -73,6 +72,10 @@ export class WorkerPool implements JobCanceller {
       ready: slots.filter((s) => s.ready).length,
       busy: slots.filter((s) => s.job).length,
     };
+  }
+
+  problems(): string[] {
+    return this.stats().ready === 0 ? ['no worker process is ready'] : [];
   }
 
   /** The pid of the worker running an analysis (operators and tests use it to find a stuck job). */
