@@ -49,8 +49,12 @@ test('GraphQL: runAnalysis weights without a dataset gives a typed WeightsResult
     ['fc1.weight', 320, 50, 1],
     ['fc2.weight', 50, 10, 1],
   ]);
-  assert.equal(a.artifacts.length, 4);
-  const svg = await request(svc.url).get(new URL(a.artifacts[3].url, svc.url).pathname).buffer(true).parse((res, done) => {
+  // One ESD plot per layer, each as SVG and as the PNG the server renders beside it.
+  const names = a.artifacts.map((x: { name: string }) => x.name).sort();
+  assert.deepEqual(names.filter((n: string) => n.endsWith('.svg')).map((n: string) => n.replace(/\.svg$/, '.png')), names.filter((n: string) => n.endsWith('.png')));
+  assert.equal(names.length, 8);
+  const fc2 = a.artifacts.find((x: { name: string }) => x.name.endsWith('fc2.weight.svg'));
+  const svg = await request(svc.url).get(new URL(fc2.url, svc.url).pathname).buffer(true).parse((res, done) => {
     let text = '';
     res.on('data', (c: Buffer) => (text += c.toString()));
     res.on('end', () => done(null, text));
