@@ -11,7 +11,7 @@
  *   - anything else: DATASET_MISMATCH naming both shapes.
  * The first dimension of the model input is always taken as the batch dimension.
  */
-import type { LoadedDataset } from '../analyzers/types.js';
+import type { LoadedDataset } from './types.js';
 import type { Dim, Model } from '../native/onnx/ir.js';
 import { AppError } from '../common/errors.js';
 import { chwToHwc, convertChannels, resizeBilinear } from './resize.js';

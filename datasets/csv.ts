@@ -12,7 +12,7 @@
  * - Empty lines are skipped; every other line must have the same number of fields.
  */
 import { parse } from 'csv-parse/sync';
-import type { LoadedDataset } from '../analyzers/types.js';
+import type { LoadedDataset } from './types.js';
 import { badDataset, checkLimit, resolveLimits, type DatasetLimits } from './limits.js';
 import { classIndices } from './labels.js';
 

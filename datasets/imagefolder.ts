@@ -9,7 +9,7 @@
  * is pixels / 255 (datasets/index.ts).
  */
 import { PNG } from 'pngjs';
-import type { LoadedDataset } from '../analyzers/types.js';
+import type { LoadedDataset } from './types.js';
 import { badDataset, checkLimit, resolveLimits, type DatasetLimits } from './limits.js';
 import { unzipChecked } from './npz.js';
 import { convertChannels, resizeBilinear, resizeNearest } from './resize.js';

@@ -3,7 +3,7 @@
  * preprocessing (the dataset's, else the model's, else the format's default), then fit the
  * result to a model with conformDataset. The service and the CLI call these.
  */
-import type { AppliedPreprocessing, LoadedDataset } from '../analyzers/types.js';
+import type { AppliedPreprocessing, LoadedDataset } from './types.js';
 import { badDataset, type DatasetLimits } from './limits.js';
 import { loadCsv } from './csv.js';
 import { loadImageFolder } from './imagefolder.js';

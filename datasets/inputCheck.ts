@@ -14,7 +14,10 @@
  * expected one; for a declared range (1-3) also less than 1/FAR of it (data scaled twice).
  * Degenerate inputs: samples whose values are all equal (blank images) are counted.
  */
-import type { LoadedDataset, ParamValues } from '../analyzers/types.js';
+import type { LoadedDataset } from './types.js';
+
+/** The analysis params this check reads (inputRange), as the analyzers hold them. */
+type ParamValues = Readonly<Record<string, unknown>>;
 import type { Model } from '../native/onnx/ir.js';
 import { modelPreprocessing, INPUT_RANGE_KEY } from './modelPreprocessing.js';
 import { describePreprocessing } from './preprocessing.js';

@@ -3,7 +3,7 @@
  * (N x per-sample shape), `y` the labels (N) or regression targets (N x ...), optional.
  */
 import { unzipSync, zipSync, type Zippable } from 'fflate';
-import type { LoadedDataset } from '../analyzers/types.js';
+import type { LoadedDataset } from './types.js';
 import { badDataset, checkLimit, resolveLimits, type DatasetLimits } from './limits.js';
 import { isFloatNpy, isTextNpy, readNpy, readNpyStrings, writeNpy, type NpyArray, type NpyWritable } from './npy.js';
 import { classIndices, oneHotToIndices } from './labels.js';

@@ -10,7 +10,7 @@
  * images; rank-1 samples (CSV rows) are one channel of features, so only scale, a single
  * mean/std and dtype apply to them.
  */
-import type { LoadedDataset } from '../analyzers/types.js';
+import type { LoadedDataset } from './types.js';
 import { badDataset } from './limits.js';
 import type { CastDtype, Preprocessing } from './preprocessing.js';
 import { hwcToChw, resizeBilinear, resizeNearest } from './resize.js';

@@ -11,7 +11,7 @@
  * input-range check (inputCheck.ts).
  */
 import { createHash } from 'node:crypto';
-import { canonicalJson } from '../analyzers/params.js';
+import { canonicalJson } from '../common/canonicalJson.js';
 import { AppError } from '../common/errors.js';
 
 export type ResizeMode = 'bilinear' | 'nearest';

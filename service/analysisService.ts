@@ -4,7 +4,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { AppError, toAppError } from '../common/errors.js';
-import { canonicalJson, validateParams } from '../analyzers/params.js';
+import { validateParams } from '../analyzers/params.js';
+import { canonicalJson } from '../common/canonicalJson.js';
 import type { Store } from '../storage/store.js';
 import type { AnalysisFilter, NewAnalysis } from '../storage/analyses.js';
 import type { AnalysisRecord, ArtifactRecord, DatasetFormat } from '../storage/records.js';

@@ -16,7 +16,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { unzipSync } from 'fflate';
 import { AppError, toAppError } from '../common/errors.js';
-import { canonicalJson } from '../analyzers/params.js';
+import { canonicalJson } from '../common/canonicalJson.js';
 import type { Store } from '../storage/store.js';
 import type { AnalysisRecord, ModelRecord } from '../storage/records.js';
 import { ZooRepo, type Hyperparameters, type ZooAxes, type ZooItemRecord, type ZooMemberRecord, type ZooRecord, type ZooRunRecord, type ZooRunSpec } from '../storage/zoos.js';

@@ -1,7 +1,8 @@
 /** analyzers/params.ts (validation, canonical JSON), the registry, and evaluate's float64 helpers. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { canonicalJson, validateParams } from '../analyzers/params.js';
+import { validateParams } from '../analyzers/params.js';
+import { canonicalJson } from '../common/canonicalJson.js';
 import type { ParamSpec } from '../analyzers/types.js';
 import { AppError } from '../common/errors.js';
 import { logSumExp, sampleLoss, softplus } from '../analyzers/evaluate/metrics.js';

@@ -20,7 +20,10 @@ function projectRoot(): string {
   return dir;
 }
 
-export const TEST_DATA = path.join(projectRoot(), 'test', 'data');
+/** The checkout's root folder (where package.json is). */
+export const PROJECT_ROOT = projectRoot();
+
+export const TEST_DATA = path.join(PROJECT_ROOT, 'test', 'data');
 
 /** Absolute path of a file under test/data. */
 export const testData = (relative: string): string => path.join(TEST_DATA, relative);
