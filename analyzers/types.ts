@@ -21,12 +21,8 @@ export interface ParamSpec {
 
 export type ParamValues = Record<string, number | boolean | string | number[] | string[] | undefined>;
 
-/** A model as the analyzers see it: bytes (for runtime sessions) and the parsed IR. */
-export interface LoadedModel {
-  sha256: string;
-  bytes: Uint8Array;
-  ir: Model;
-}
+export type { LoadedModel } from '../native/onnx/loaded.js';
+import type { LoadedModel } from '../native/onnx/loaded.js';
 
 export type { LoadedDataset, AppliedPreprocessing, PreprocessingSource } from '../datasets/types.js';
 import type { LoadedDataset } from '../datasets/types.js';

@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { timeAutodiff, type AutodiffTiming } from './autodiff.js';
+import { timeAutodiff, type AutodiffTiming } from '../analyzers/common/autodiff-timing.js';
 import { modelShapes, randomDataset } from './model-shapes.js';
 import { torchTimings, type TorchTiming } from './torch-autodiff.js';
 import { mnist, testDataModel } from './fixtures.js';

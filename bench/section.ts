@@ -22,8 +22,4 @@ export function formatSection(s: BenchSection): string {
 }
 
 /** The median (mean of the middle two for an even count): what every bench reports. */
-export function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
+export { median } from '../common/median.js';

@@ -5,8 +5,7 @@
  * centred where zooPhases.diagramCentre says.
  */
 import { heatmap } from '../analyzers/landscape/svg.js';
-import { diagramCentre, type MetricName, type PhaseThresholds } from './zooPhases.js';
-import type { ZooModelView } from './zooService.js';
+import { diagramCentre, type MetricName, type PhaseThresholds, type ZooModelView } from './zooPhases.js';
 
 export interface PhaseDiagram {
   metric: MetricName | 'phase';

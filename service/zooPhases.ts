@@ -14,6 +14,8 @@
  * high/low; when the Hessian disagrees (high loss but flat, low loss but sharp) the label still
  * follows the loss and says so in `notes`.
  */
+import type { ModelRecord } from '../storage/records.js';
+import type { ZooMemberRecord } from '../storage/zoos.js';
 export const METRIC_NAMES = [
   'trainLoss', 'trainAccuracy', 'testLoss', 'testAccuracy', 'hessianTop', 'hessianTrace', 'mc', 'mcLinear', 'barrier', 'cka',
   'weightsAlpha', 'weightsAlphaWeighted', 'weightsSpikes',
@@ -147,4 +149,14 @@ export function diagramCentre(metric: MetricName, t: PhaseThresholds): number | 
     default:
       return undefined;
   }
+}
+
+/** One member of a zoo as the views show it: its record, model, metrics and phase label. */
+export interface ZooModelView {
+  member: ZooMemberRecord;
+  model: ModelRecord;
+  seed: number | string | null;
+  partnerModelId: string | null;
+  metrics: ZooMetrics;
+  phase: PhaseLabel;
 }

@@ -23,7 +23,9 @@ import { ZooRepo, type Hyperparameters, type ZooAxes, type ZooItemRecord, type Z
 import type { ModelService } from './modelService.js';
 import type { AnalysisService } from './analysisService.js';
 import { detectAxes, parseManifest } from './zooManifest.js';
-import { absorbResult, emptyMetrics, labelPhase, METRIC_NAMES, resolveThresholds, type MetricName, type PhaseLabel, type PhaseThresholds, type ZooMetrics } from './zooPhases.js';
+import { absorbResult, emptyMetrics, labelPhase, METRIC_NAMES, resolveThresholds, type MetricName, type PhaseLabel, type PhaseThresholds, type ZooMetrics, type ZooModelView } from './zooPhases.js';
+
+export type { ZooModelView } from './zooPhases.js';
 import { phaseDiagram, phaseLabelDiagram, type PhaseDiagram } from './zooDiagram.js';
 
 export const DEFAULT_ZOO_ANALYZERS = ['evaluate', 'hessian', 'landscape'];
@@ -58,15 +60,6 @@ export interface ZooProgress {
   done: number;
   /** "k of N". */
   text: string;
-}
-
-export interface ZooModelView {
-  member: ZooMemberRecord;
-  model: ModelRecord;
-  seed: number | string | null;
-  partnerModelId: string | null;
-  metrics: ZooMetrics;
-  phase: PhaseLabel;
 }
 
 export interface MetricFilter {

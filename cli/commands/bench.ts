@@ -5,7 +5,7 @@ import { AppError } from '../../common/errors.js';
 import { loadModel } from '../../native/onnx/load.js';
 import { loadDataset } from '../../datasets/index.js';
 import { detectDatasetFormat } from '../../service/datasetFormat.js';
-import { timeAutodiff } from '../../bench/autodiff.js';
+import { timeAutodiff } from '../../analyzers/common/autodiff-timing.js';
 import { action } from '../exit.js';
 import { readInputFile } from '../input.js';
 

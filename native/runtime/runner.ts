@@ -4,7 +4,7 @@
  * sample at a time with the outputs stacked, so callers never see the difference (except in
  * `batched` and the speed).
  */
-import type { LoadedModel } from '../../analyzers/types.js';
+import type { LoadedModel } from '../onnx/loaded.js';
 import { AppError } from '../../common/errors.js';
 import { prepareBatched, type BatchPlan } from '../onnx/batchify.js';
 import { serializeModel } from '../onnx/ir.js';

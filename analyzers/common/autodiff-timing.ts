@@ -4,14 +4,14 @@
  * Median of `repeats` runs after `warmup` runs (the three interleaved); all three share the same batch.
  */
 import { performance } from 'node:perf_hooks';
-import { serializeModel, type Model } from '../native/onnx/ir.js';
-import { createSession, runSession } from '../native/runtime/session.js';
-import { LossRunner } from '../native/autodiff/runner.js';
-import { hvpGraph, parameterGradientGraph } from '../native/autodiff/index.js';
-import { datasetBatches, setupDifferentiable } from '../analyzers/common/differentiable.js';
-import type { LoadedDataset } from '../analyzers/types.js';
-import { Rng } from '../common/random.js';
-import { median } from './section.js';
+import { serializeModel, type Model } from '../../native/onnx/ir.js';
+import { createSession, runSession } from '../../native/runtime/session.js';
+import { LossRunner } from '../../native/autodiff/runner.js';
+import { hvpGraph, parameterGradientGraph } from '../../native/autodiff/index.js';
+import { datasetBatches, setupDifferentiable } from './differentiable.js';
+import type { LoadedDataset } from '../types.js';
+import { Rng } from '../../common/random.js';
+import { median } from '../../common/median.js';
 
 export interface AutodiffTiming {
   batch: number;
