@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { badParams } from '../common/errors.js';
 import { isEmptyPreprocessing, parsePreprocessing, type Preprocessing } from '../datasets/preprocessing.js';
-import { readInputFile } from './input.js';
+import { readInputFile } from '../common/inputFile.js';
 
 export interface PreprocessingFlags {
   preprocess?: string;

@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { AppError, toAppError } from '../common/errors.js';
-import { readInputFile } from '../cli/input.js';
+import { readInputFile } from '../common/inputFile.js';
 import { warningsOf } from '../service/jobs/execute.js';
 import type { AnalysisRequest, GateBackend, StoredRef, Submitted } from './backend.js';
 import type { GateConfig, GateRule } from './config.js';

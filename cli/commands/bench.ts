@@ -7,7 +7,7 @@ import { loadDataset } from '../../datasets/index.js';
 import { detectDatasetFormat } from '../../service/datasetFormat.js';
 import { timeAutodiff } from '../../analyzers/common/autodiff-timing.js';
 import { action } from '../exit.js';
-import { readInputFile } from '../input.js';
+import { readInputFile } from '../../common/inputFile.js';
 
 interface BenchOptions {
   model: string;

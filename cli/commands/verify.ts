@@ -12,7 +12,8 @@ import { validateParams } from '../../analyzers/params.js';
 import { safetyAnalyzer, type SafetyParams, type SafetyResult } from '../../analyzers/safety/index.js';
 import { vnncompResultText } from '../../analyzers/safety/vnncomp.js';
 import { action } from '../exit.js';
-import { readInputFile, progressPrinter } from '../input.js';
+import { progressPrinter } from '../input.js';
+import { readInputFile } from '../../common/inputFile.js';
 
 interface VerifyOptions {
   model: string;

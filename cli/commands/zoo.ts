@@ -19,7 +19,7 @@ import { METRIC_NAMES, type PhaseThresholds } from '../../service/zooPhases.js';
 import { action } from '../exit.js';
 import { collectParam } from '../options.js';
 import { parseCliParams } from '../params.js';
-import { readInputFile } from '../input.js';
+import { readInputFile } from '../../common/inputFile.js';
 
 interface Common {
   dataDir?: string;
