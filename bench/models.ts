@@ -14,10 +14,10 @@ import { runSpecialized } from '../analyzers/common/fixed-dims.js';
 import type { LoadedModel } from '../analyzers/types.js';
 import { loaded } from '../test/helpers/tiny-models.js';
 import { ANALYZERS, CORPUS, QUICK_PARAMS, corpusDataset, loadCorpusModel, type CorpusModel } from '../test/helpers/corpus.js';
-import { TEST_DATA } from '../test/helpers/test-data.js';
+import { PROJECT_ROOT } from '../test/helpers/test-data.js';
 import type { BenchSection } from './section.js';
 
-const BIG_DIR = path.join(TEST_DATA, '..', '..', '.bench-models');
+const BIG_DIR = path.join(PROJECT_ROOT, '.bench-models');
 
 /** Fetched by bench/fetch-models.sh; not in test/data (4.7 and 10.8 MB). */
 const BIG: (Omit<CorpusModel, 'path' | 'expect'> & { file: string })[] = [

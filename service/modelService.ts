@@ -10,6 +10,9 @@ import { summarizeModel } from './modelSummary.js';
 import { candidateLayers, type LayerCandidate } from '../analyzers/saliency/index.js';
 
 export class ModelService {
+  /** saliencyLayers per model sha256: one probe per model for the life of the process. */
+  private readonly layers = new Map<string, Promise<LayerCandidate[] | null>>();
+
   constructor(
     private readonly store: Store,
     private readonly maxBytes: number,
@@ -58,7 +61,6 @@ export class ModelService {
     return p;
   }
 
-  private readonly layers = new Map<string, Promise<LayerCandidate[] | null>>();
 }
 
 /** A stored model as analyzers see it (bytes re-checked: the blob store is not trusted blindly). */

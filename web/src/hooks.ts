@@ -29,6 +29,24 @@ export function useQuery<T>(query: string, variables: Record<string, unknown> = 
   return { ...state, reload };
 }
 
+/** A user action (an upload, a submit): its busy flag and the error it ended with, if any. */
+export function useAction(): { busy: boolean; error: string | null; run: (action: () => Promise<void>) => Promise<void> } {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const run = async (action: () => Promise<void>) => {
+    setBusy(true);
+    setError(null);
+    try {
+      await action();
+    } catch (e) {
+      setError(errorText(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { busy, error, run };
+}
+
 /** The route: location.hash without '#', e.g. "/analyses/ID". Hash routes need no server fallback. */
 export function useRoute(): string {
   const read = () => location.hash.replace(/^#/, '') || '/models';

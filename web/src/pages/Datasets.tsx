@@ -1,7 +1,7 @@
 /** Datasets: upload (optionally checked against a model), the list, previews and label histograms. */
 import { useState } from 'preact/hooks';
-import { errorText, upload } from '../api';
-import { go, useQuery } from '../hooks';
+import { upload } from '../api';
+import { go, useAction, useQuery } from '../hooks';
 import { useSession } from '../session';
 import { DropZone, ErrorLine, Facts, Section, fmt, when } from '../ui';
 import { Bars } from '../plots/Bars';
@@ -51,24 +51,16 @@ export function DatasetsPage() {
   const { canWrite } = useSession();
   const [modelId, setModelId] = useState('');
   const [prep, setPrep] = useState<Record<string, string>>({});
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const onFile = async (file: File) => {
-    setBusy(true);
-    setError(null);
-    try {
+  const { busy, error, run } = useAction();
+  const onFile = (file: File) =>
+    run(async () => {
       const r = await upload<{ uploadDataset: { id: string } }>(
         `mutation($file: Upload!, $name: String, $modelId: ID, $pre: PreprocessingInput) { uploadDataset(file: $file, name: $name, modelId: $modelId, preprocessing: $pre) { id } }`,
         { name: file.name, modelId: modelId || null, pre: preprocessingInput(prep) },
         file,
       );
       go(`/datasets/${r.uploadDataset.id}`);
-    } catch (e) {
-      setError(errorText(e));
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
   return (
     <div>
       <h2>Datasets</h2>

@@ -1,7 +1,6 @@
 /** Models: drag-and-drop upload, the list, and one model's summary. */
-import { useState } from 'preact/hooks';
-import { errorText, upload } from '../api';
-import { go, useQuery } from '../hooks';
+import { upload } from '../api';
+import { go, useAction, useQuery } from '../hooks';
 import { useSession } from '../session';
 import { DropZone, ErrorLine, Facts, Section, fmt, when } from '../ui';
 import { Bars } from '../plots/Bars';
@@ -24,20 +23,12 @@ const opset = (m: ModelRow) => m.opsetImports.find((o) => o.domain === '' || o.d
 export function ModelsPage() {
   const list = useQuery<{ models: ModelRow[] }>(`{ models { ${MODEL_FIELDS} } }`);
   const { canWrite } = useSession();
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const onFile = async (file: File) => {
-    setBusy(true);
-    setError(null);
-    try {
+  const { busy, error, run } = useAction();
+  const onFile = (file: File) =>
+    run(async () => {
       const r = await upload<{ uploadModel: { id: string } }>(`mutation($file: Upload!, $name: String) { uploadModel(file: $file, name: $name) { id } }`, { name: file.name }, file);
       go(`/models/${r.uploadModel.id}`);
-    } catch (e) {
-      setError(errorText(e));
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
   return (
     <div>
       <h2>Models</h2>

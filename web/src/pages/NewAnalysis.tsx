@@ -1,7 +1,7 @@
 /** Start an analysis: model, dataset, analyzer, and a form generated from the analyzer's param specs. */
 import { useEffect, useState } from 'preact/hooks';
-import { errorText, gql } from '../api';
-import { go, useQuery } from '../hooks';
+import { gql } from '../api';
+import { go, useAction, useQuery } from '../hooks';
 import { useSession } from '../session';
 import { ErrorLine } from '../ui';
 
@@ -89,8 +89,7 @@ export function NewAnalysisPage({ query }: { query: URLSearchParams }) {
   const [datasetId, setDatasetId] = useState(query.get('dataset') ?? '');
   const [analyzer, setAnalyzer] = useState(query.get('analyzer') ?? 'evaluate');
   const [values, setValues] = useState<Record<string, string>>({});
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   const data = q.data;
   useEffect(() => {
     if (!data) return;
@@ -99,12 +98,10 @@ export function NewAnalysisPage({ query }: { query: URLSearchParams }) {
   }, [data]);
   if (!data) return <ErrorLine error={q.error} />;
   const info = data.analyzers.find((a) => a.name === analyzer);
-  const submit = async (e: Event) => {
+  const submit = (e: Event) => {
     e.preventDefault();
     if (!info) return;
-    setBusy(true);
-    setError(null);
-    try {
+    void run(async () => {
       const params: Record<string, unknown> = {};
       for (const spec of info.parameters) {
         const v = parseParam(spec, values[spec.name] ?? '');
@@ -114,11 +111,7 @@ export function NewAnalysisPage({ query }: { query: URLSearchParams }) {
         input: { modelId, datasetId: info.needsDataset || datasetId ? datasetId || null : null, analyzer, params },
       });
       go(`/analyses/${r.runAnalysis.id}`);
-    } catch (err) {
-      setError(errorText(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <form onSubmit={submit} data-testid="new-analysis">
