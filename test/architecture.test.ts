@@ -24,7 +24,7 @@ test('imports go down the layers, with no cycles (beyond the listed known violat
   assert.equal(r.code, 0, r.out);
   const known = JSON.parse(readFileSync(path.join(PROJECT_ROOT, '.dependency-cruiser-known-violations.json'), 'utf8')) as unknown[];
   // The list may only shrink: raise nothing here, lower it when a violation is fixed.
-  assert.ok(known.length <= 17, `${known.length} known violations; the list may only shrink`);
+  assert.ok(known.length <= 12, `${known.length} known violations; the list may only shrink`);
 });
 
 test('the rule catches a wrong-way import and a cycle', () => {

@@ -1,110 +1,54 @@
 /** GraphQL type of the blindspots analyzer's result (analyzers/blindspots). */
-import { Field, Float, Int, ObjectType } from 'type-graphql';
+import type { BlindspotsResult as Result, Distances, PairResult, SourceGeometry } from '../../analyzers/blindspots/index.js';
+import type { TriangleStats } from '../../analyzers/blindspots/geometry.js';
+import { float, int, list, nullable, obj, objectType } from '../fields.js';
 import { defineResultType } from './registry.js';
 
-@ObjectType()
-export class BlindspotDistances {
-  @Field(() => Float)
-  l2!: number;
+export const BlindspotDistances = objectType<Distances>('BlindspotDistances', undefined, {
+  l2: float(),
+  linf: float(),
+  ssim: nullable(float('Structural similarity; null for inputs that are not images.')),
+});
 
-  @Field(() => Float)
-  linf!: number;
+export const BlindspotPair = objectType<PairResult>('BlindspotPair', 'One level-set traversal from a source image toward a target image.', {
+  source: int(),
+  target: int(),
+  sourceClass: int(),
+  targetClass: int(),
+  initialConfidence: float(),
+  finalConfidence: float(),
+  finalPredicted: int(),
+  acceptedSteps: int(),
+  confidenceTrace: list(float(), 'Source-class confidence sampled over the iterations.'),
+  initialDistance: obj(BlindspotDistances),
+  finalDistance: obj(BlindspotDistances),
+  l2Reduction: float(),
+  lineConfidence: list(float(), 'Confidence on the straight line from the source to the end point.'),
+});
 
-  @Field(() => Float, { nullable: true, description: 'Structural similarity; null for inputs that are not images.' })
-  ssim!: number | null;
-}
+export const BlindspotDeltaFraction = objectType<TriangleStats["fractionAbove"][number]>('BlindspotDeltaFraction', undefined, {
+  delta: float(),
+  fraction: float(),
+});
 
-@ObjectType({ description: 'One level-set traversal from a source image toward a target image.' })
-export class BlindspotPair {
-  @Field(() => Int)
-  source!: number;
+export const BlindspotTriangle = objectType<TriangleStats>('BlindspotTriangle', undefined, {
+  grid: int(),
+  points: int(),
+  fractionAbove: list(obj(BlindspotDeltaFraction)),
+});
 
-  @Field(() => Int)
-  target!: number;
+export const BlindspotSourceGeometry = objectType<SourceGeometry>('BlindspotSourceGeometry', undefined, {
+  source: int(),
+  endpoints: list(int()),
+  triangle: obj(BlindspotTriangle),
+});
 
-  @Field(() => Int)
-  sourceClass!: number;
-
-  @Field(() => Int)
-  targetClass!: number;
-
-  @Field(() => Float)
-  initialConfidence!: number;
-
-  @Field(() => Float)
-  finalConfidence!: number;
-
-  @Field(() => Int)
-  finalPredicted!: number;
-
-  @Field(() => Int)
-  acceptedSteps!: number;
-
-  @Field(() => [Float], { description: 'Source-class confidence sampled over the iterations.' })
-  confidenceTrace!: number[];
-
-  @Field(() => BlindspotDistances)
-  initialDistance!: BlindspotDistances;
-
-  @Field(() => BlindspotDistances)
-  finalDistance!: BlindspotDistances;
-
-  @Field(() => Float)
-  l2Reduction!: number;
-
-  @Field(() => [Float], { description: 'Confidence on the straight line from the source to the end point.' })
-  lineConfidence!: number[];
-}
-
-@ObjectType()
-export class BlindspotDeltaFraction {
-  @Field(() => Float)
-  delta!: number;
-
-  @Field(() => Float)
-  fraction!: number;
-}
-
-@ObjectType()
-export class BlindspotTriangle {
-  @Field(() => Int)
-  grid!: number;
-
-  @Field(() => Int)
-  points!: number;
-
-  @Field(() => [BlindspotDeltaFraction])
-  fractionAbove!: BlindspotDeltaFraction[];
-}
-
-@ObjectType()
-export class BlindspotSourceGeometry {
-  @Field(() => Int)
-  source!: number;
-
-  @Field(() => [Int])
-  endpoints!: number[];
-
-  @Field(() => BlindspotTriangle)
-  triangle!: BlindspotTriangle;
-}
-
-@ObjectType({ description: 'Level-set traversal results: blind spots of the model around each source image.' })
-export class BlindspotsResult {
-  @Field(() => [BlindspotPair])
-  pairs!: BlindspotPair[];
-
-  @Field(() => [BlindspotSourceGeometry])
-  triangles!: BlindspotSourceGeometry[];
-
-  @Field(() => Float)
-  meanL2Reduction!: number;
-
-  @Field(() => Float, { description: 'Fraction of end points still predicted as the source class.' })
-  keptSourceClass!: number;
-
-  @Field(() => [Int])
-  sampleShape!: number[];
-}
+export const BlindspotsResult = objectType<Result>('BlindspotsResult', 'Level-set traversal results: blind spots of the model around each source image.', {
+  pairs: list(obj(BlindspotPair)),
+  triangles: list(obj(BlindspotSourceGeometry)),
+  meanL2Reduction: float(),
+  keptSourceClass: float('Fraction of end points still predicted as the source class.'),
+  sampleShape: list(int()),
+});
 
 export default defineResultType('blindspots', BlindspotsResult);

@@ -1,92 +1,49 @@
-/** GraphQL type of the coherence analyzer's result (analyzers/coherence). */
-import { Field, Float, Int, ObjectType } from 'type-graphql';
+/** GraphQL type of the coherence analyzer's result (analyzers/coherence/index.ts is the source). */
+import type { CheckpointCoherence as Checkpoint, CoherenceReport as Report, CoherenceResult as Result, LayerCoherence as Layer } from '../../analyzers/coherence/index.js';
+import type { CoherenceMetrics as Metrics } from '../../analyzers/coherence/metrics.js';
+import { bool, float, int, list, nullable, obj, objectType, str, type Fields } from '../fields.js';
 import { defineResultType } from './registry.js';
 
-@ObjectType({ description: 'Coherence of per-example gradients (Chatterjee & Zielinski).' })
-export class CoherenceMetrics {
-  @Field(() => Int)
-  examples!: number;
+const metricsFields: Fields<Metrics> = {
+  examples: int(),
+  alpha: float('||sum g_i||^2 / (m sum ||g_i||^2).'),
+  mCoherence: float('m alpha: 1 for orthogonal gradients, m for identical ones.'),
+  gradientDiversity: float('Gradient diversity (Yin et al.): sum ||g_i||^2 / ||sum g_i||^2.'),
+  sumGradSqNorm: float(),
+  sumOfSqNorms: float(),
+  gsnrMean: float('Mean gradient signal-to-noise ratio over parameters (Liu et al.).'),
+  gsnrMedian: float(),
+};
 
-  @Field(() => Float, { description: '||sum g_i||^2 / (m sum ||g_i||^2).' })
-  alpha!: number;
+export const CoherenceMetrics = objectType<Metrics>('CoherenceMetrics', 'Coherence of per-example gradients (Chatterjee & Zielinski).', metricsFields);
 
-  @Field(() => Float, { description: 'm alpha: 1 for orthogonal gradients, m for identical ones.' })
-  mCoherence!: number;
+export const LayerCoherence = objectType<Layer>('LayerCoherence', undefined, {
+  ...metricsFields,
+  name: str(),
+  size: int(),
+});
 
-  @Field(() => Float, { description: 'Gradient diversity (Yin et al.): sum ||g_i||^2 / ||sum g_i||^2.' })
-  gradientDiversity!: number;
+export const CoherenceReport = objectType<Report>('CoherenceReport', undefined, {
+  metrics: obj(CoherenceMetrics),
+  perLayer: list(obj(LayerCoherence)),
+});
 
-  @Field(() => Float)
-  sumGradSqNorm!: number;
+export const CheckpointCoherence = objectType<Checkpoint>('CheckpointCoherence', undefined, {
+  model: str('sha256 of the checkpoint.'),
+  real: obj(CoherenceReport),
+  randomLabels: nullable(obj(CoherenceReport)),
+});
 
-  @Field(() => Float)
-  sumOfSqNorms!: number;
-
-  @Field(() => Float, { description: 'Mean gradient signal-to-noise ratio over parameters (Liu et al.).' })
-  gsnrMean!: number;
-
-  @Field(() => Float)
-  gsnrMedian!: number;
-}
-
-@ObjectType()
-export class LayerCoherence extends CoherenceMetrics {
-  @Field(() => String)
-  name!: string;
-
-  @Field(() => Int)
-  size!: number;
-}
-
-@ObjectType()
-export class CoherenceReport {
-  @Field(() => CoherenceMetrics)
-  metrics!: CoherenceMetrics;
-
-  @Field(() => [LayerCoherence])
-  perLayer!: LayerCoherence[];
-}
-
-@ObjectType()
-export class CheckpointCoherence {
-  @Field(() => String, { description: 'sha256 of the checkpoint.' })
-  model!: string;
-
-  @Field(() => CoherenceReport)
-  real!: CoherenceReport;
-
-  @Field(() => CoherenceReport, { nullable: true })
-  randomLabels!: CoherenceReport | null;
-}
-
-@ObjectType({ description: 'Gradient coherence with a shuffled-label control and an optional checkpoint series.' })
-export class CoherenceResult {
-  @Field(() => Int)
-  examples!: number;
-
-  @Field(() => Int)
-  parameterCount!: number;
-
-  @Field(() => String)
-  lossKind!: string;
-
-  @Field(() => String)
-  precision!: string;
-
-  @Field(() => Boolean)
-  batched!: boolean;
-
-  @Field(() => CoherenceReport)
-  real!: CoherenceReport;
-
-  @Field(() => CoherenceReport, { nullable: true })
-  randomLabels!: CoherenceReport | null;
-
-  @Field(() => [CheckpointCoherence], { nullable: true })
-  series!: CheckpointCoherence[] | null;
-
-  @Field(() => [String])
-  notes!: string[];
-}
+export const CoherenceResult = objectType<Result>('CoherenceResult', 'Gradient coherence with a shuffled-label control and an optional checkpoint series.', {
+  examples: int(),
+  parameterCount: int(),
+  lossKind: str(),
+  precision: str(),
+  batched: bool(),
+  real: obj(CoherenceReport),
+  randomLabels: nullable(obj(CoherenceReport)),
+  series: nullable(list(obj(CheckpointCoherence))),
+  notes: list(str()),
+});
 
 export default defineResultType('coherence', CoherenceResult);

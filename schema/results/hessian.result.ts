@@ -1,208 +1,96 @@
-import { Field, Float, Int, ObjectType } from 'type-graphql';
+/** GraphQL type of the hessian analyzer's result (analyzers/hessian/result.ts is the source). */
+import type { DensityResult, EigenSolverInfo, EigenvalueResult, HessianResult as Result, SharpnessResult, TraceResult } from '../../analyzers/hessian/result.js';
+import type { LayerCurvature } from '../../analyzers/hessian/perlayer.js';
+import type { TraceEstimate } from '../../analyzers/hessian/trace.js';
+import { bool, float, int, list, nullable, obj, objectType, str } from '../fields.js';
 import { defineResultType } from './registry.js';
 
-@ObjectType({ description: 'One eigenvalue of the loss Hessian with its measured residual.' })
-export class HessianEigenvalue {
-  @Field(() => Float, { description: 'Rayleigh quotient y^T H y of the returned unit vector y.' })
-  value!: number;
+export const HessianEigenvalue = objectType<EigenvalueResult>('HessianEigenvalue', 'One eigenvalue of the loss Hessian with its measured residual.', {
+  value: float('Rayleigh quotient y^T H y of the returned unit vector y.'),
+  residual: float('||H y - value y||, measured with one extra Hessian-vector product.'),
+});
 
-  @Field(() => Float, { description: '||H y - value y||, measured with one extra Hessian-vector product.' })
-  residual!: number;
-}
+export const HessianEigenSolver = objectType<EigenSolverInfo>('HessianEigenSolver', 'How the eigenvalues were computed.', {
+  method: str('lanczos (full reorthogonalization) or power (PyHessian power iteration with deflation).'),
+  which: str('largest or smallest.'),
+  tol: float(),
+  maxIter: int(),
+  iterations: int('Lanczos steps, or power iterations over all eigenvalues.'),
+  hvps: int('Hessian-vector products spent on the eigenvalues (including the residual checks).'),
+  converged: bool(),
+});
 
-@ObjectType({ description: 'How the eigenvalues were computed.' })
-export class HessianEigenSolver {
-  @Field(() => String, { description: 'lanczos (full reorthogonalization) or power (PyHessian power iteration with deflation).' })
-  method!: string;
+export const HessianSharpness = objectType<SharpnessResult>('HessianSharpness', 'Sharpness: the top Hessian eigenvalue, against the edge of stability 2/lr when a learning rate is given.', {
+  value: float(),
+  residual: float(),
+  learningRate: nullable(float()),
+  edgeOfStability: nullable(float('2 / learningRate.')),
+  ratio: nullable(float('value / (2 / learningRate); above 1 gradient descent is unstable on the local quadratic.')),
+});
 
-  @Field(() => String, { description: 'largest or smallest.' })
-  which!: string;
+/** The whole-model trace (TraceResult) and a per-tensor one (a bare TraceEstimate) share this type. */
+type AnyTrace = TraceEstimate & Partial<Pick<TraceResult, 'method' | 'hvps'>>;
 
-  @Field(() => Float)
-  tol!: number;
+export const HessianTrace = objectType<AnyTrace>('HessianTrace', 'A stochastic trace estimate with its standard error.', {
+  method: nullable(str('hutchinson or hutchpp (absent in per-tensor entries).')),
+  estimate: float(),
+  stdErr: float('Sample standard deviation of the probes / sqrt(probes); 0 when exact.'),
+  probes: int('Hessian-vector products spent.'),
+  sketch: int('Hutch++ sketch columns kept (0 for Hutchinson).'),
+  exact: bool(),
+  hvps: nullable(int('Hessian-vector products spent on the trace (absent in per-tensor entries).')),
+});
 
-  @Field(() => Int)
-  maxIter!: number;
+export const HessianDensity = objectType<DensityResult>('HessianDensity', 'Spectral density by stochastic Lanczos quadrature, Gaussian-broadened on a grid.', {
+  runs: int(),
+  steps: int(),
+  nodes: list(list(float()), 'Per run: the quadrature nodes (Ritz values), ascending.'),
+  weights: list(list(float()), 'Per run: the quadrature weights (sum to 1).'),
+  grid: list(float()),
+  density: list(float(), 'Density on the grid, normalized to integrate to 1.'),
+  variance: float('Gaussian variance used for broadening.'),
+  hvps: int(),
+});
 
-  @Field(() => Int, { description: 'Lanczos steps, or power iterations over all eigenvalues.' })
-  iterations!: number;
+export const HessianLayer = objectType<LayerCurvature>('HessianLayer', "One parameter tensor's diagonal Hessian block.", {
+  name: str(),
+  shape: list(int()),
+  size: int(),
+  topEigenvalue: float(),
+  residual: float(),
+  trace: obj(HessianTrace),
+  averageTrace: float('trace / size (HAWQ-V2 sensitivity).'),
+  exact: bool('The block was assembled and decomposed exactly.'),
+  hvps: int(),
+});
 
-  @Field(() => Int, { description: 'Hessian-vector products spent on the eigenvalues (including the residual checks).' })
-  hvps!: number;
+export const HessianTensor = objectType<Result['tensors'][number]>('HessianTensor', 'A parameter tensor the analysis differentiated with respect to.', {
+  name: str(),
+  shape: list(int()),
+  size: int(),
+});
 
-  @Field(() => Boolean)
-  converged!: boolean;
-}
-
-@ObjectType({ description: 'Sharpness: the top Hessian eigenvalue, against the edge of stability 2/lr when a learning rate is given.' })
-export class HessianSharpness {
-  @Field(() => Float)
-  value!: number;
-
-  @Field(() => Float)
-  residual!: number;
-
-  @Field(() => Float, { nullable: true })
-  learningRate!: number | null;
-
-  @Field(() => Float, { nullable: true, description: '2 / learningRate.' })
-  edgeOfStability!: number | null;
-
-  @Field(() => Float, { nullable: true, description: 'value / (2 / learningRate); above 1 gradient descent is unstable on the local quadratic.' })
-  ratio!: number | null;
-}
-
-@ObjectType({ description: 'A stochastic trace estimate with its standard error.' })
-export class HessianTrace {
-  @Field(() => String, { nullable: true, description: 'hutchinson or hutchpp (absent in per-tensor entries).' })
-  method?: string;
-
-  @Field(() => Float)
-  estimate!: number;
-
-  @Field(() => Float, { description: 'Sample standard deviation of the probes / sqrt(probes); 0 when exact.' })
-  stdErr!: number;
-
-  @Field(() => Int, { description: 'Hessian-vector products spent.' })
-  probes!: number;
-
-  @Field(() => Int, { description: 'Hutch++ sketch columns kept (0 for Hutchinson).' })
-  sketch!: number;
-
-  @Field(() => Boolean)
-  exact!: boolean;
-}
-
-@ObjectType({ description: 'Spectral density by stochastic Lanczos quadrature, Gaussian-broadened on a grid.' })
-export class HessianDensity {
-  @Field(() => Int)
-  runs!: number;
-
-  @Field(() => Int)
-  steps!: number;
-
-  @Field(() => [[Float]], { description: 'Per run: the quadrature nodes (Ritz values), ascending.' })
-  nodes!: number[][];
-
-  @Field(() => [[Float]], { description: 'Per run: the quadrature weights (sum to 1).' })
-  weights!: number[][];
-
-  @Field(() => [Float])
-  grid!: number[];
-
-  @Field(() => [Float], { description: 'Density on the grid, normalized to integrate to 1.' })
-  density!: number[];
-
-  @Field(() => Float, { description: 'Gaussian variance used for broadening.' })
-  variance!: number;
-
-  @Field(() => Int)
-  hvps!: number;
-}
-
-@ObjectType({ description: "One parameter tensor's diagonal Hessian block." })
-export class HessianLayer {
-  @Field(() => String)
-  name!: string;
-
-  @Field(() => [Int])
-  shape!: number[];
-
-  @Field(() => Int)
-  size!: number;
-
-  @Field(() => Float)
-  topEigenvalue!: number;
-
-  @Field(() => Float)
-  residual!: number;
-
-  @Field(() => HessianTrace)
-  trace!: HessianTrace;
-
-  @Field(() => Float, { description: 'trace / size (HAWQ-V2 sensitivity).' })
-  averageTrace!: number;
-
-  @Field(() => Boolean, { description: 'The block was assembled and decomposed exactly.' })
-  exact!: boolean;
-
-  @Field(() => Int)
-  hvps!: number;
-}
-
-@ObjectType({ description: 'A parameter tensor the analysis differentiated with respect to.' })
-export class HessianTensor {
-  @Field(() => String)
-  name!: string;
-
-  @Field(() => [Int])
-  shape!: number[];
-
-  @Field(() => Int)
-  size!: number;
-}
-
-@ObjectType({ description: 'Result of the hessian analyzer: curvature of the dataset loss with respect to the parameters.' })
-export class HessianResult {
-  @Field(() => Int)
-  parameterCount!: number;
-
-  @Field(() => Int)
-  samples!: number;
-
-  @Field(() => Int)
-  batchSize!: number;
-
-  @Field(() => Boolean)
-  batched!: boolean;
-
-  @Field(() => String)
-  lossKind!: string;
-
-  @Field(() => String)
-  precision!: string;
-
-  @Field(() => Float, { nullable: true, description: 'Mean loss at the parameters.' })
-  loss!: number | null;
-
-  @Field(() => Float, { nullable: true, description: 'Norm of the mean-loss gradient.' })
-  gradNorm!: number | null;
-
-  @Field(() => Int)
-  seed!: number;
-
-  @Field(() => Int, { description: 'Dataset-level Hessian-vector products, all parts together.' })
-  hvpCount!: number;
-
-  @Field(() => Float)
-  durationMs!: number;
-
-  @Field(() => [HessianEigenvalue], { nullable: true, description: 'Extreme eigenvalues, from the extreme inward.' })
-  topEigenvalues!: HessianEigenvalue[] | null;
-
-  @Field(() => HessianEigenSolver, { nullable: true })
-  eigenSolver!: HessianEigenSolver | null;
-
-  @Field(() => HessianSharpness, { nullable: true })
-  sharpness!: HessianSharpness | null;
-
-  @Field(() => HessianTrace, { nullable: true })
-  trace!: HessianTrace | null;
-
-  @Field(() => HessianDensity, { nullable: true })
-  density!: HessianDensity | null;
-
-  @Field(() => [HessianLayer], { nullable: true })
-  perLayer!: HessianLayer[] | null;
-
-  @Field(() => [String], { nullable: true, description: 'Tensor names by average trace, most sensitive first.' })
-  perLayerRanking!: string[] | null;
-
-  @Field(() => [HessianTensor])
-  tensors!: HessianTensor[];
-
-  @Field(() => [String])
-  notes!: string[];
-}
+export const HessianResult = objectType<Result>('HessianResult', 'Result of the hessian analyzer: curvature of the dataset loss with respect to the parameters.', {
+  parameterCount: int(),
+  samples: int(),
+  batchSize: int(),
+  batched: bool(),
+  lossKind: str(),
+  precision: str(),
+  loss: nullable(float('Mean loss at the parameters.')),
+  gradNorm: nullable(float('Norm of the mean-loss gradient.')),
+  seed: int(),
+  hvpCount: int('Dataset-level Hessian-vector products, all parts together.'),
+  durationMs: float(),
+  topEigenvalues: nullable(list(obj(HessianEigenvalue)), 'Extreme eigenvalues, from the extreme inward.'),
+  eigenSolver: nullable(obj(HessianEigenSolver)),
+  sharpness: nullable(obj(HessianSharpness)),
+  trace: nullable(obj(HessianTrace)),
+  density: nullable(obj(HessianDensity)),
+  perLayer: nullable(list(obj(HessianLayer))),
+  perLayerRanking: nullable(list(str()), 'Tensor names by average trace, most sensitive first.'),
+  tensors: list(obj(HessianTensor)),
+  notes: list(str()),
+});
 
 export default defineResultType('hessian', HessianResult);

@@ -1,155 +1,68 @@
-/** GraphQL type of the landscape analyzer's result (analyzers/landscape/result.ts). */
-import { Field, Float, Int, ObjectType } from 'type-graphql';
+/** GraphQL type of the landscape analyzer's result (analyzers/landscape/result.ts is the source). */
+import type { CurveReport, LandscapeResult as Result, PathReport, Surface1D, Surface2D } from '../../analyzers/landscape/result.js';
+import { bool, float, int, list, nullable, obj, objectType, str } from '../fields.js';
 import { defineResultType } from './registry.js';
 
-@ObjectType({ description: 'Loss (and accuracy) along one filter-normalized random direction.' })
-export class LandscapeSurface1D {
-  @Field(() => [Float])
-  alphas!: number[];
+export const LandscapeSurface1D = objectType<Surface1D>('LandscapeSurface1D', 'Loss (and accuracy) along one filter-normalized random direction.', {
+  alphas: list(float()),
+  losses: list(float()),
+  accuracies: list(float(), 'null entries for regression.', true),
+});
 
-  @Field(() => [Float])
-  losses!: number[];
+export const LandscapeSurface2D = objectType<Surface2D>('LandscapeSurface2D', 'Loss on a grid spanned by two filter-normalized random directions.', {
+  alphas: list(float()),
+  betas: list(float()),
+  losses: list(list(float()), 'losses[j][i] at theta + alpha_i d1 + beta_j d2.'),
+  directionCosine: float('cos(d1, d2).'),
+});
 
-  @Field(() => [Float], { nullable: 'items', description: 'null entries for regression.' })
-  accuracies!: Array<number | null>;
-}
+export const LandscapePath = objectType<PathReport>('LandscapePath', 'Loss and accuracy along the straight line between two models.', {
+  ts: list(float()),
+  losses: list(float()),
+  accuracies: list(float(), undefined, true),
+  barrier: float('max_t L(t) - max(L0, L1).'),
+  mcLinear: float('(L0 + L1)/2 - L(t*), t* = argmax_t |(L0 + L1)/2 - L(t)| (Yang et al. 2021).'),
+  tStar: float(),
+});
 
-@ObjectType({ description: 'Loss on a grid spanned by two filter-normalized random directions.' })
-export class LandscapeSurface2D {
-  @Field(() => [Float])
-  alphas!: number[];
+export const LandscapeCurve = objectType<CurveReport>('LandscapeCurve', 'Loss along a quadratic Bezier curve with a trained bend (Garipov et al. 2018).', {
+  ts: list(float()),
+  losses: list(float()),
+  accuracies: list(float(), undefined, true),
+  barrier: float(),
+  mc: float('Mode connectivity on the curve: < 0 barrier, > 0 dip below the end points, ~ 0 connected.'),
+  tStar: float(),
+  epochs: int(),
+  lr: float(),
+  epochLosses: list(float(), 'Mean minibatch loss on the curve per training epoch.'),
+  steps: int(),
+});
 
-  @Field(() => [Float])
-  betas!: number[];
+export const LandscapeCka = objectType<NonNullable<Result["cka"]>>('LandscapeCka', 'Linear CKA (Kornblith et al. 2019) between the two models on the dataset.', {
+  layer: str(),
+  value: float(),
+  examples: int(),
+  width: int(),
+});
 
-  @Field(() => [[Float]], { description: 'losses[j][i] at theta + alpha_i d1 + beta_j d2.' })
-  losses!: number[][];
-
-  @Field(() => Float, { description: 'cos(d1, d2).' })
-  directionCosine!: number;
-}
-
-@ObjectType({ description: 'Loss and accuracy along the straight line between two models.' })
-export class LandscapePath {
-  @Field(() => [Float])
-  ts!: number[];
-
-  @Field(() => [Float])
-  losses!: number[];
-
-  @Field(() => [Float], { nullable: 'items' })
-  accuracies!: Array<number | null>;
-
-  @Field(() => Float, { description: 'max_t L(t) - max(L0, L1).' })
-  barrier!: number;
-
-  @Field(() => Float, { description: '(L0 + L1)/2 - L(t*), t* = argmax_t |(L0 + L1)/2 - L(t)| (Yang et al. 2021).' })
-  mcLinear!: number;
-
-  @Field(() => Float)
-  tStar!: number;
-}
-
-@ObjectType({ description: 'Loss along a quadratic Bezier curve with a trained bend (Garipov et al. 2018).' })
-export class LandscapeCurve {
-  @Field(() => [Float])
-  ts!: number[];
-
-  @Field(() => [Float])
-  losses!: number[];
-
-  @Field(() => [Float], { nullable: 'items' })
-  accuracies!: Array<number | null>;
-
-  @Field(() => Float)
-  barrier!: number;
-
-  @Field(() => Float, { description: 'Mode connectivity on the curve: < 0 barrier, > 0 dip below the end points, ~ 0 connected.' })
-  mc!: number;
-
-  @Field(() => Float)
-  tStar!: number;
-
-  @Field(() => Int)
-  epochs!: number;
-
-  @Field(() => Float)
-  lr!: number;
-
-  @Field(() => [Float], { description: 'Mean minibatch loss on the curve per training epoch.' })
-  epochLosses!: number[];
-
-  @Field(() => Int)
-  steps!: number;
-}
-
-@ObjectType({ description: 'Linear CKA (Kornblith et al. 2019) between the two models on the dataset.' })
-export class LandscapeCka {
-  @Field(() => String)
-  layer!: string;
-
-  @Field(() => Float)
-  value!: number;
-
-  @Field(() => Int)
-  examples!: number;
-
-  @Field(() => Int)
-  width!: number;
-}
-
-@ObjectType({ description: 'Loss landscape around a model and between two models.' })
-export class LandscapeResult {
-  @Field(() => Int)
-  parameterCount!: number;
-
-  @Field(() => Int)
-  examples!: number;
-
-  @Field(() => String)
-  lossKind!: string;
-
-  @Field(() => String)
-  precision!: string;
-
-  @Field(() => Boolean)
-  batched!: boolean;
-
-  @Field(() => Int)
-  seed!: number;
-
-  @Field(() => String)
-  normalization!: string;
-
-  @Field(() => Boolean)
-  ignoreBiasAndNorm!: boolean;
-
-  @Field(() => Float)
-  loss!: number;
-
-  @Field(() => Float, { nullable: true })
-  accuracy!: number | null;
-
-  @Field(() => String, { nullable: true, description: 'sha256 of the other model.' })
-  otherModel!: string | null;
-
-  @Field(() => LandscapeSurface1D, { nullable: true })
-  surface1d!: LandscapeSurface1D | null;
-
-  @Field(() => LandscapeSurface2D, { nullable: true })
-  surface2d!: LandscapeSurface2D | null;
-
-  @Field(() => LandscapePath, { nullable: true })
-  interpolation!: LandscapePath | null;
-
-  @Field(() => LandscapeCurve, { nullable: true })
-  curve!: LandscapeCurve | null;
-
-  @Field(() => LandscapeCka, { nullable: true })
-  cka!: LandscapeCka | null;
-
-  @Field(() => [String])
-  notes!: string[];
-}
+export const LandscapeResult = objectType<Result>('LandscapeResult', 'Loss landscape around a model and between two models.', {
+  parameterCount: int(),
+  examples: int(),
+  lossKind: str(),
+  precision: str(),
+  batched: bool(),
+  seed: int(),
+  normalization: str(),
+  ignoreBiasAndNorm: bool(),
+  loss: float(),
+  accuracy: nullable(float()),
+  otherModel: nullable(str('sha256 of the other model.')),
+  surface1d: nullable(obj(LandscapeSurface1D)),
+  surface2d: nullable(obj(LandscapeSurface2D)),
+  interpolation: nullable(obj(LandscapePath)),
+  curve: nullable(obj(LandscapeCurve)),
+  cka: nullable(obj(LandscapeCka)),
+  notes: list(str()),
+});
 
 export default defineResultType('landscape', LandscapeResult);

@@ -4,51 +4,36 @@
  * data it ran on (datasets/inputCheck.ts), and the symbolic input dims fixed from the dataset's
  * sample shape (analyzers/common/fixed-dims.ts). Nullable: results cached before these existed lack them.
  */
-import { Field, Float, Int, ObjectType, type ClassType } from 'type-graphql';
+import type { ClassType } from 'type-graphql';
+import type { InputCheck } from '../../datasets/inputCheck.js';
+import type { FixedDim } from '../../analyzers/common/fixed-dims.js';
+import { declareFields, float, int, list, nullable, obj, objectType, str } from '../fields.js';
 
-@ObjectType('InputCheck', { description: 'The range of the input values the model was run on, against the range it expects.' })
-export class InputCheckType {
-  @Field(() => Float)
-  observedMin!: number;
+export const InputCheckType = objectType<InputCheck>('InputCheck', 'The range of the input values the model was run on, against the range it expects.', {
+  observedMin: float(),
+  observedMax: float(),
+  expectedMin: float(),
+  expectedMax: float(),
+  expectedFrom: str('Where the expected range came from: dataset expectedRange, inputRange param, model metadata, or the default.'),
+  preprocessingSource: str('Whose preprocessing was applied: dataset, model, image-folder default or none.'),
+  preprocessing: str('The preprocessing applied, in one line.'),
+  samples: int(),
+  constantSamples: int('Samples whose values are all equal (degenerate inputs).'),
+});
 
-  @Field(() => Float)
-  observedMax!: number;
+export const FixedDimType = objectType<FixedDim>('FixedDim', "A symbolic input dim the analysis fixed from the dataset's sample shape.", {
+  input: str(),
+  axis: int('Position in the input shape (0 is the batch, never fixed).'),
+  symbol: str("The model's name for the dim ('' when it had none)."),
+  value: int(),
+});
 
-  @Field(() => Float)
-  expectedMin!: number;
-
-  @Field(() => Float)
-  expectedMax!: number;
-
-  @Field(() => String, { description: 'Where the expected range came from: dataset expectedRange, inputRange param, model metadata, or the default.' })
-  expectedFrom!: string;
-
-  @Field(() => String, { description: 'Whose preprocessing was applied: dataset, model, image-folder default or none.' })
-  preprocessingSource!: string;
-
-  @Field(() => String, { description: 'The preprocessing applied, in one line.' })
-  preprocessing!: string;
-
-  @Field(() => Int)
-  samples!: number;
-
-  @Field(() => Int, { description: 'Samples whose values are all equal (degenerate inputs).' })
-  constantSamples!: number;
-}
-
-@ObjectType('FixedDim', { description: "A symbolic input dim the analysis fixed from the dataset's sample shape." })
-export class FixedDimType {
-  @Field(() => String)
-  input!: string;
-
-  @Field(() => Int, { description: 'Position in the input shape (0 is the batch, never fixed).' })
-  axis!: number;
-
-  @Field(() => String, { description: "The model's name for the dim ('' when it had none)." })
-  symbol!: string;
-
-  @Field(() => Int)
-  value!: number;
+/** What service/jobs/execute.ts adds to every object result. */
+export interface SharedResultFields {
+  warnings?: string[];
+  warningCount?: number;
+  inputCheck?: InputCheck;
+  fixedDims?: FixedDim[];
 }
 
 const added = new WeakSet<ClassType>();
@@ -56,9 +41,10 @@ const added = new WeakSet<ClassType>();
 export function addSharedResultFields(cls: ClassType): void {
   if (added.has(cls)) return;
   added.add(cls);
-  const proto = cls.prototype as object;
-  Field(() => [String], { nullable: true, description: 'Warnings about this analysis, e.g. inputs far outside the range the model expects.' })(proto, 'warnings');
-  Field(() => Int, { nullable: true, description: 'Number of warnings (gate rules: ANALYSIS.warningCount == 0).' })(proto, 'warningCount');
-  Field(() => InputCheckType, { nullable: true, description: 'Input range seen against the one expected; null without a dataset.' })(proto, 'inputCheck');
-  Field(() => [FixedDimType], { nullable: true, description: "Input dims the model left symbolic, fixed from the dataset's sample shape; null when none were." })(proto, 'fixedDims');
+  declareFields<SharedResultFields>(cls, {
+    warnings: nullable(list(str()), 'Warnings about this analysis, e.g. inputs far outside the range the model expects.'),
+    warningCount: nullable(int('Number of warnings (gate rules: ANALYSIS.warningCount == 0).')),
+    inputCheck: nullable(obj(InputCheckType), 'Input range seen against the one expected; null without a dataset.'),
+    fixedDims: nullable(list(obj(FixedDimType)), "Input dims the model left symbolic, fixed from the dataset's sample shape; null when none were."),
+  });
 }
