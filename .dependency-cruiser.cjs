@@ -7,8 +7,7 @@
  * An import may only point down this picture (or stay in its folder); no cycles anywhere.
  * schema/ holds GraphQL classes built from the interfaces of the layers below (schema/fields.ts),
  * so it may import their *types* (`import type`, erased at build) but no code beyond common/.
- * bench/ and test/ may use anything; nothing shipped may use them. Known exceptions are listed
- * in .dependency-cruiser-known-violations.json (issue 21 removes them); a new one fails the test.
+ * bench/ and test/ may use anything; nothing shipped may use them. There are no exceptions.
  */
 const LAYERS = '^(common|native|datasets|analyzers|storage|service|schema|resolvers|gate|cli|bench|test|web)/';
 const layer = (name, mayUse, typesFrom = []) => [

@@ -6,7 +6,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError, isErrorCode } from '../common/errors.js';
-import { TERMINAL_STATUSES, type AnalysisStatus } from '../storage/records.js';
+import { TERMINAL_STATUSES, type AnalysisStatus } from '../service/records.js';
 import type { Analyzer, ParamSpec } from '../analyzers/types.js';
 import type { AnalysisAnswer, GateBackend, StoredRef } from './backend.js';
 

@@ -1,8 +1,2 @@
-import type { App } from '../service/app.js';
-import type { Scope } from '../service/config.js';
-
-/** What every resolver gets: the service, and the scopes of the caller's token. */
-export interface GqlContext {
-  app: App;
-  scopes: ReadonlySet<Scope>;
-}
+/** What every resolver gets (built per request by service/http/server.ts). */
+export type { GqlContext } from '../service/http/context.js';

@@ -3,7 +3,6 @@ import { DatasetSampleType, DatasetType, PreprocessingType } from '../schema/dat
 import { UploadScalar, type FileUpload } from '../schema/scalars.js';
 import type { GqlContext } from './context.js';
 import { readUpload } from './upload.js';
-import { parsePreprocessing } from '../datasets/preprocessing.js';
 
 @Resolver(() => DatasetType)
 export class DatasetResolver {
@@ -43,6 +42,6 @@ export class DatasetResolver {
     @Ctx() { app }: GqlContext,
   ): Promise<DatasetType> {
     const { bytes, filename } = await readUpload(file, app.config.maxUploadBytes);
-    return DatasetType.from(await app.datasets.ingest({ bytes, filename, name, modelId, preprocessing: parsePreprocessing({ ...preprocessing }) }));
+    return DatasetType.from(await app.datasets.ingest({ bytes, filename, name, modelId, preprocessing: preprocessing && { ...preprocessing } }));
   }
 }

@@ -1,5 +1,5 @@
 import { Field, Float, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
-import type { AnalysisRecord, AnalysisStatus as Status } from '../storage/records.js';
+import type { AnalysisRecord, AnalysisStatus as Status } from '../service/records.js';
 import { DateTimeScalar, JSONScalar } from './scalars.js';
 
 export enum AnalysisStatus {

@@ -1,6 +1,6 @@
 import { Field, Float, ID, InputType, Int, ObjectType } from 'type-graphql';
-import type { DatasetRecord } from '../storage/records.js';
-import type { Preprocessing } from '../datasets/preprocessing.js';
+import type { DatasetRecord } from '../service/records.js';
+import type { Preprocessing } from '../common/preprocessing.js';
 import { DateTimeScalar } from './scalars.js';
 
 @ObjectType('Resize')

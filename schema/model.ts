@@ -1,5 +1,5 @@
 import { Field, ID, Int, ObjectType } from 'type-graphql';
-import type { ModelRecord, TensorSummary } from '../storage/records.js';
+import type { ModelRecord, TensorSummary } from '../service/records.js';
 import { DateTimeScalar } from './scalars.js';
 
 @ObjectType({ description: 'A graph input or output.' })

@@ -2,7 +2,7 @@
 import { Field, Float, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { DateTimeScalar, JSONScalar } from './scalars.js';
 import { ModelType } from './model.js';
-import type { ZooRecord, ZooRunRecord, ZooItemRecord } from '../storage/zoos.js';
+import type { ZooRecord, ZooRunRecord, ZooItemRecord } from '../service/records.js';
 import type { ZooModelView, ZooProgress } from '../service/zooService.js';
 import type { PhaseLabel, PhaseThresholds } from '../service/zooPhases.js';
 import type { PhaseDiagram } from '../service/zooDiagram.js';

@@ -20,8 +20,8 @@ export interface DatasetUpload {
   name?: string | null;
   /** When given, the dataset must fit this model's input (DATASET_MISMATCH otherwise). */
   modelId?: string | null;
-  /** How to prepare the values for the model (datasets/preprocessing.ts); part of the dataset's identity. */
-  preprocessing?: Preprocessing | null;
+  /** How to prepare the values for the model; checked here (datasets/preprocessing.ts parsePreprocessing), part of the dataset's identity. */
+  preprocessing?: Preprocessing | Record<string, unknown> | null;
 }
 
 export class DatasetService {

@@ -1,6 +1,6 @@
 import type { Sql } from './db.js';
 import type { DatasetFormat, DatasetRecord, DatasetSummary } from './records.js';
-import type { Preprocessing } from '../datasets/preprocessing.js';
+import type { Preprocessing } from '../common/preprocessing.js';
 
 interface DatasetRow {
   id: string;

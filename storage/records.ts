@@ -1,4 +1,4 @@
-import type { Preprocessing } from '../datasets/preprocessing.js';
+import type { Preprocessing } from '../common/preprocessing.js';
 
 /** The shapes of stored rows, as the rest of the code base sees them (camelCase, parsed JSON). */
 

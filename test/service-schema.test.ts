@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { printedSchema, SCHEMA_FILE } from '../schema/print.js';
+import { printedSchema, SCHEMA_FILE } from '../resolvers/print.js';
 import { resultTypeName } from '../schema/results/registry.js';
 
-test('schema/schema.graphql matches the code (regenerate: npm run build && node dist/schema/print.js)', async () => {
+test('schema/schema.graphql matches the code (regenerate: npm run build && node dist/resolvers/print.js)', async () => {
   assert.equal(await printedSchema(), readFileSync(SCHEMA_FILE, 'utf8'));
 });
 

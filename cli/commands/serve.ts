@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../service/config.js';
 import { startServer } from '../../service/http/start.js';
+import { buildGraphQLSchema } from '../../resolvers/index.js';
 import { action } from '../exit.js';
 import { parsePort } from '../options.js';
 
@@ -13,7 +14,7 @@ export function registerServe(program: Command): void {
     .option('--queue <url>', 'redis://HOST:PORT: queue jobs in BullMQ for `onnxscope worker` processes (env ONNXSCOPE_QUEUE; default: embedded queue and local workers)')
     .action(
       action(async (opts: { port?: number; dataDir?: string; queue?: string }) => {
-        const running = await startServer(loadConfig({ port: opts.port, dataDir: opts.dataDir, queueUrl: opts.queue }));
+        const running = await startServer(loadConfig({ port: opts.port, dataDir: opts.dataDir, queueUrl: opts.queue }), (app) => buildGraphQLSchema(app.events));
         // SIGTERM (orchestrators) and SIGINT (Ctrl-C): finish or re-queue running jobs, then exit.
         let stopping = false;
         const stop = (signal: NodeJS.Signals) => {

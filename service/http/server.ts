@@ -9,12 +9,11 @@ import { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import depthLimit from 'graphql-depth-limit';
-import { specifiedRules, validate, type ValidationRule } from 'graphql';
+import { specifiedRules, validate, type GraphQLSchema, type ValidationRule } from 'graphql';
 import graphqlUploadExpress from 'graphql-upload/graphqlUploadExpress.mjs';
 import { WebSocketServer } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
-import { buildGraphQLSchema } from '../../resolvers/index.js';
-import type { GqlContext } from '../../resolvers/context.js';
+import type { GqlContext } from './context.js';
 import type { App } from '../app.js';
 import type { Scope } from '../config.js';
 import { authenticate, scopesFor } from './auth.js';
@@ -35,9 +34,9 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
-export async function createHttpServer(app: App): Promise<HttpServer> {
+/** schema: the GraphQL schema (resolvers/index.ts buildGraphQLSchema; the layer above builds it). */
+export async function createHttpServer(app: App, schema: GraphQLSchema): Promise<HttpServer> {
   const { config, log } = app;
-  const schema = await buildGraphQLSchema(app.events);
   const ex = express();
   const server = http.createServer(ex);
   let shuttingDown = false;

@@ -1,5 +1,6 @@
 /** `serve`: the app behind HTTP, listening, with start-up facts logged and a graceful stop. */
 import type { Logger } from 'pino';
+import type { GraphQLSchema } from 'graphql';
 import type { Config } from '../config.js';
 import { createLogger } from '../logger.js';
 import { createApp, type App } from '../app.js';
@@ -13,9 +14,10 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-export async function startServer(config: Config, log: Logger = createLogger(config.logLevel)): Promise<RunningServer> {
+/** schemaFor builds the GraphQL schema for the app (the resolvers sit above the service). */
+export async function startServer(config: Config, schemaFor: (app: App) => Promise<GraphQLSchema>, log: Logger = createLogger(config.logLevel)): Promise<RunningServer> {
   const app = await createApp(config, log);
-  const http = await createHttpServer(app);
+  const http = await createHttpServer(app, await schemaFor(app));
   const address = await http.listen(config.port, config.host);
   const url = `http://${address.address}:${address.port}/graphql`;
   if (!config.tokens) {

@@ -11,6 +11,7 @@ import { loadConfig, type Config } from '../../service/config.js';
 import { createLogger } from '../../service/logger.js';
 import { createApp, type App } from '../../service/app.js';
 import { createHttpServer, type HttpServer } from '../../service/http/server.js';
+import { buildGraphQLSchema } from '../../resolvers/index.js';
 import { testData } from './test-data.js';
 
 export const SLOW_ANALYZER = fileURLToPath(new URL('./serviceSlowAnalyzer.js', import.meta.url));
@@ -45,7 +46,7 @@ export async function startTestService(overrides: Partial<Config> = {}, env: Rec
     env,
   );
   const app = await createApp(config, createLogger(config.logLevel, 2));
-  const http = await createHttpServer(app);
+  const http = await createHttpServer(app, await buildGraphQLSchema(app.events));
   const address = await http.listen(0, '127.0.0.1');
   const url = `http://127.0.0.1:${address.port}`;
   const auth = (token?: string) => (token ? { authorization: `Bearer ${token}` } : {});

@@ -1,11 +1,11 @@
 /**
  * Prints the schema to schema/schema.graphql (committed; a test fails when it drifts).
- * Run after changing a type: `npm run build && node dist/schema/print.js`.
+ * Run after changing a type: `npm run build && node dist/resolvers/print.js`.
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { printSchema } from 'graphql';
-import { buildGraphQLSchema } from '../resolvers/index.js';
+import { buildGraphQLSchema } from './index.js';
 
 export const SCHEMA_FILE = fileURLToPath(new URL('../../schema/schema.graphql', import.meta.url));
 
