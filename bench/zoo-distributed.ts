@@ -7,7 +7,6 @@ import { readFile } from 'node:fs/promises';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { zooServiceFor } from '../service/zooService.js';
 import { startTestService } from '../test/helpers/serviceHarness.js';
 import { startRedis, startWorker } from '../test/helpers/distributed.js';
 import type { ZooFixture } from '../test/helpers/mlpZoo.js';
@@ -24,7 +23,7 @@ export async function distributedZooRows(fx: ZooFixture, analyzers: string[], pa
       const workers = Array.from({ length: n }, () => startWorker({ queueUrl: redis.url, serverUrl: svc.url, token: 'bench-worker', env: { ONNXSCOPE_LOG_LEVEL: 'warn' } }));
       try {
         while ((svc.app.remote?.workers().length ?? 0) < n) await sleep(100);
-        const zoos = zooServiceFor(svc.app, 'queue');
+        const zoos = svc.app.zoos;
         const zoo = await zoos.createZoo({
           manifest: { text: await readFile(fx.manifest, 'utf8'), filename: 'manifest.json' },
           readFile: async (f) => new Uint8Array(await readFile(path.join(fx.dir, f))),

@@ -10,7 +10,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../service/config.js';
 import { openLocalServices } from '../service/local.js';
-import { zooServiceFor } from '../service/zooService.js';
 import { writeMlpZoo } from '../test/helpers/mlpZoo.js';
 import type { BenchSection } from './section.js';
 import { distributedZooRows } from './zoo-distributed.js';
@@ -36,7 +35,7 @@ export async function zooSection(): Promise<BenchSection> {
     for (const [k, c] of CONFIGS.entries()) {
       const services = await openLocalServices(loadConfig({ dataDir: path.join(dir, `data-${k}`) }));
       try {
-        const zoos = zooServiceFor(services, 'embedded');
+        const zoos = services.zoos;
         const zoo = await zoos.createZoo({
           manifest: { text: await readFile(fx.manifest, 'utf8'), filename: 'manifest.json' },
           readFile: async (f) => new Uint8Array(await readFile(path.join(fx.dir, f))),

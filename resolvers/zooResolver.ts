@@ -1,17 +1,15 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { MetricFilterInput, PhaseDiagramType, PhaseThresholdsInput, RunZooAnalysisInput, ZooModelType, ZooRunType, ZooType } from '../schema/zoo.js';
 import { UploadScalar, type FileUpload } from '../schema/scalars.js';
-import { zooServiceFor, type ZooService } from '../service/zooService.js';
+import type { ZooService } from '../service/zooService.js';
 import type { GqlContext } from './context.js';
 import { readUpload } from './upload.js';
 
-const zoos = (ctx: GqlContext): ZooService => zooServiceFor(ctx.app, 'queue');
+const zoos = (ctx: GqlContext): ZooService => ctx.app.zoos;
 
 async function runView(s: ZooService, id: string): Promise<ZooRunType> {
-  // Reading a run also advances it (idempotent): runs resume even before the poller's next tick.
-  // Not a run a CLI process drives (embedded): that process owns its items.
-  if ((await s.run(id)).spec.driver !== 'embedded') await s.pump(id);
-  return ZooRunType.from(await s.run(id), await s.progress(id), await s.failures(id));
+  const { run, progress, failures } = await s.readRun(id);
+  return ZooRunType.from(run, progress, failures);
 }
 
 @Resolver(() => ZooType)

@@ -10,6 +10,7 @@ import { WorkerPool } from './worker/pool.js';
 import { openLocalServices, type LocalServices } from './local.js';
 import type { JobRunners } from './jobs/queue.js';
 import { remoteQueueing, type RemoteRunners } from './distributed/remoteApp.js';
+import { ZooService } from './zooService.js';
 
 export interface App extends LocalServices {
   config: Config;
@@ -18,7 +19,9 @@ export interface App extends LocalServices {
   pool: JobRunners;
   /** The remote workers (BullMQ mode only): registry, queue depth. */
   remote: RemoteRunners | null;
-  /** Stops the pool (running jobs get graceMs, then go back to the queue) and closes the store. */
+  /** Zoos, their runs driven through the queue by a poller (zooDriver.ts). */
+  zoos: ZooService;
+  /** Stops the zoo poller and the pool (running jobs get graceMs, then go back to the queue) and closes the store. */
   close(graceMs?: number): Promise<void>;
 }
 
@@ -67,14 +70,17 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
     pool = local;
   }
   const running = pool;
+  const zoos = new ZooService(store, services.models, services.analyses, { kind: 'queue' });
   return {
     ...services,
     config,
     log,
     pool: running,
     remote: runners,
+    zoos,
     async close(graceMs = config.shutdownGraceMs) {
       clearInterval(gcTimer);
+      zoos.close();
       await running.stop(graceMs);
       await services.close();
     },

@@ -14,6 +14,7 @@ import { DatasetService } from './datasetService.js';
 import { AnalysisService, type ImmediateOutcome, type JobCanceller, type RunAnalysisRequest } from './analysisService.js';
 import type { ProgressFn } from './jobs/execute.js';
 import { AppError } from '../common/errors.js';
+import { ZooService } from './zooService.js';
 
 export interface LocalServices {
   store: Store;
@@ -23,6 +24,8 @@ export interface LocalServices {
   models: ModelService;
   datasets: DatasetService;
   analyses: AnalysisService;
+  /** Zoos, driven in this process (embedded); the server's App holds a queue-driven one instead. */
+  zoos: ZooService;
   close(): Promise<void>;
 }
 
@@ -35,14 +38,17 @@ export async function openLocalServices(
   const catalog = await AnalyzerCatalog.load(config.analyzerModules);
   const queue = makeQueue(store);
   const events = new AnalysisEvents();
+  const models = new ModelService(store, config.maxUploadBytes);
+  const analyses = new AnalysisService(store, catalog, queue, events, canceller);
   return {
     store,
     catalog,
     queue,
     events,
-    models: new ModelService(store, config.maxUploadBytes),
+    models,
     datasets: new DatasetService(store, config.maxUploadBytes),
-    analyses: new AnalysisService(store, catalog, queue, events, canceller),
+    analyses,
+    zoos: new ZooService(store, models, analyses, { kind: 'embedded' }),
     close: () => store.close(),
   };
 }

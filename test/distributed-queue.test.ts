@@ -17,7 +17,7 @@ import request from 'supertest';
 import { Queue } from 'bullmq';
 import { loadConfig } from '../service/config.js';
 import { openLocalServices, type LocalServices } from '../service/local.js';
-import { zooServiceFor, type ZooService } from '../service/zooService.js';
+import type { ZooService } from '../service/zooService.js';
 import { ZOO_QUEUE, redisOptions } from '../service/distributed/connection.js';
 import { SLOW_ANALYZER, startTestService, type TestService } from './helpers/serviceHarness.js';
 import { startRedis, startWorker, type TestRedis, type TestWorker } from './helpers/distributed.js';
@@ -103,7 +103,7 @@ test('a 24-model zoo (evaluate + hessian) on three workers: same cache keys and 
   const reference = new Map<string, unknown>();
   const local = await openLocalServices(loadConfig({ dataDir: refDir, logLevel: 'warn' }, {}));
   try {
-    const zoos = zooServiceFor(local, 'embedded');
+    const zoos = local.zoos;
     const { zoo, train } = await makeZoo(zoos, local);
     const run = await zoos.startRun({ zooId: zoo.id, analyzers: ANALYZERS, params: PARAMS, datasetId: train.id, concurrency: 1 });
     const done = await zoos.runEmbedded(run.id, () => undefined, new AbortController().signal);
@@ -127,7 +127,7 @@ test('a 24-model zoo (evaluate + hessian) on three workers: same cache keys and 
   }
   assert.deepEqual(new Set(live.map((w) => w.pid)), new Set(workers.map((w) => w.proc.pid)));
 
-  const zoos = zooServiceFor(svc.app, 'queue');
+  const zoos = svc.app.zoos;
   const { zoo, train } = await makeZoo(zoos, svc.app);
   const run = await zoos.startRun({ zooId: zoo.id, analyzers: ANALYZERS, params: PARAMS, datasetId: train.id, concurrency: 2 });
   const finished = await until('the zoo run to finish', async () => {

@@ -11,7 +11,6 @@ import request from 'supertest';
 import { startTestService, MNIST_MODEL, type TestService } from './helpers/serviceHarness.js';
 import { loadConfig } from '../service/config.js';
 import { openLocalServices } from '../service/local.js';
-import { zooServiceFor } from '../service/zooService.js';
 import { writeMlpZoo } from './helpers/mlpZoo.js';
 
 let svc: TestService;
@@ -68,7 +67,7 @@ test('zoo: weights metrics per model, sortable', async () => {
   const fixture = await writeMlpZoo(path.join(dir, 'zoo'), { widths: [16, 32], batchSizes: [8], seeds: [1], steps: 10 });
   const services = await openLocalServices(loadConfig({ dataDir: path.join(dir, 'data') }));
   try {
-    const zoos = zooServiceFor(services, 'embedded');
+    const zoos = services.zoos;
     const zoo = await zoos.createZoo({
       manifest: { text: readFileSync(fixture.manifest, 'utf8'), filename: 'manifest.json' },
       readFile: async (f) => new Uint8Array(readFileSync(path.join(fixture.dir, f))),

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../service/config.js';
 import { openLocalServices, type LocalServices } from '../service/local.js';
-import { zooServiceFor, seedPairs, type ZooService } from '../service/zooService.js';
+import { seedPairs, type ZooService } from '../service/zooService.js';
 import { labelPhase, emptyMetrics, DEFAULT_THRESHOLDS } from '../service/zooPhases.js';
 import { parseManifest } from '../service/zooManifest.js';
 import { loadModel } from '../native/onnx/load.js';
@@ -33,7 +33,7 @@ const PARAMS = {
 
 async function open(): Promise<{ services: LocalServices; zoos: ZooService }> {
   const services = await openLocalServices(loadConfig({ dataDir: path.join(dir, 'data') }));
-  return { services, zoos: zooServiceFor(services, 'embedded') };
+  return { services, zoos: services.zoos };
 }
 
 async function ingestData(services: LocalServices, file: string) {

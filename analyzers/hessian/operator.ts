@@ -1,5 +1,5 @@
 /**
- * Linear operators v -> H v. The Krylov methods (lanczos.ts, power.ts, trace.ts, density.ts)
+ * Linear operators v -> H v. The Krylov methods (lanczos.ts, the power iteration in eigen.ts, trace.ts, density.ts)
  * only ever see this interface, so they are tested on dense matrices with known spectra and
  * run unchanged on the dataset Hessian and on its diagonal blocks.
  */

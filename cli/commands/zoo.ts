@@ -14,7 +14,7 @@ import type { Command } from 'commander';
 import { AppError } from '../../common/errors.js';
 import { loadConfig, type Config } from '../../service/config.js';
 import { openLocalServices, type LocalServices } from '../../service/local.js';
-import { zooServiceFor, type ZooModelView, type ZooProgress, type ZooService } from '../../service/zooService.js';
+import { type ZooModelView, type ZooProgress, type ZooService } from '../../service/zooService.js';
 import { METRIC_NAMES, type PhaseThresholds } from '../../service/zooPhases.js';
 import { action } from '../exit.js';
 import { collectParam } from '../options.js';
@@ -103,7 +103,7 @@ async function withZoos(opts: Common, fn: (zoos: ZooService, services: LocalServ
   const config = loadConfig({ dataDir: opts.dataDir });
   const services = await openLocalServices(config);
   try {
-    await fn(zooServiceFor(services, 'embedded'), services, config);
+    await fn(services.zoos, services, config);
   } finally {
     await services.close();
   }
