@@ -338,3 +338,13 @@ test('every ONNX backend-test model below opset 18 computes the same outputs aft
   assert.deepEqual(failures, []);
   assert.ok(compared > 500, `only ${compared} models compared`);
 });
+
+test('the upgrade adapters: one per changed op, looked up by op type, each op registered once', async () => {
+  const { registerUpgrade, upgradeAdapterFor, upgradedOps } = await import('../native/onnx/upgrade-adapters.js');
+  const ops = upgradedOps();
+  for (const op of ['Softmax', 'Squeeze', 'Split', 'Slice', 'Pad', 'Clip', 'Dropout', 'BatchNormalization', 'Upsample', 'Resize', 'Scatter', 'ImageScaler', 'TopK', 'Reshape', 'Concat', 'ReduceSum', 'ReduceMean', 'Add', 'Gemm', 'PRelu']) {
+    assert.ok(ops.includes(op), `${op} has an adapter`);
+  }
+  assert.equal(upgradeAdapterFor('Conv'), undefined, 'Conv did not change: copied');
+  assert.throws(() => registerUpgrade(['Softmax'], () => {}), /Softmax registered twice/);
+});
