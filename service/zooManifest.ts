@@ -4,6 +4,7 @@
  * or flat { file, width, batchSize, seed, ... }; or CSV with a header row, a `file` column and one
  * column per hyperparameter. Numeric-looking values become numbers.
  */
+import { parse } from 'csv-parse/sync';
 import { AppError } from '../common/errors.js';
 import type { Hyperparameters, ZooAxes } from '../storage/zoos.js';
 
@@ -71,12 +72,17 @@ function scalar(v: unknown, where: string): number | string {
 const coerce = (s: string): number | string => (s.trim() !== '' && Number.isFinite(Number(s)) ? Number(s) : s.trim());
 
 function parseCsv(text: string): Manifest {
-  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '' && !l.startsWith('#'));
-  const header = splitCsvLine(lines[0]!);
+  // csv-parse, as datasets/csv.ts: quoted cells may hold commas, quotes ("") and line breaks.
+  let rows: string[][];
+  try {
+    rows = parse(text, { trim: true, skip_empty_lines: true, relax_column_count: true, bom: true, comment: '#', comment_no_infix: true }) as string[][];
+  } catch (err) {
+    throw bad(`the CSV does not parse: ${(err as Error).message}`);
+  }
+  const header = rows[0] ?? [];
   const fileCol = header.findIndex((h) => h.toLowerCase() === 'file');
   if (fileCol < 0) throw bad('the CSV header has no "file" column');
-  const entries = lines.slice(1).map((line, i) => {
-    const cells = splitCsvLine(line);
+  const entries = rows.slice(1).map((cells, i) => {
     if (cells.length !== header.length) throw bad(`CSV row ${i + 2} has ${cells.length} cells, the header ${header.length}`);
     const hp: Hyperparameters = {};
     header.forEach((h, k) => {
@@ -85,29 +91,6 @@ function parseCsv(text: string): Manifest {
     return { file: cells[fileCol]!, hyperparameters: hp };
   });
   return { name: null, axes: {}, metadata: {}, entries };
-}
-
-/** One CSV line: commas, double-quoted cells with "" escapes. */
-function splitCsvLine(line: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i]!;
-    if (quoted) {
-      if (c === '"' && line[i + 1] === '"') {
-        cur += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else cur += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      out.push(cur.trim());
-      cur = '';
-    } else cur += c;
-  }
-  out.push(cur.trim());
-  return out;
 }
 
 const LOAD_NAMES = ['width', 'load', 'hidden', 'channels', 'params', 'parameters', 'size'];

@@ -194,6 +194,15 @@ test('manifest parsing: JSON (nested and flat hyperparameters) and CSV (quoted c
   assert.throws(() => parseManifest('[{"file":"a"},{"file":"a"}]'), /twice/);
 });
 
+test('manifest CSV through csv-parse: comment lines, quoted quotes and line breaks, a short row refused', () => {
+  const c = parseManifest('# made by a script\nfile,note,width\n"a.onnx","say ""hi""",4\nb.onnx,"two\nlines",8\n', 'm.csv');
+  assert.deepEqual(c.entries, [
+    { file: 'a.onnx', hyperparameters: { note: 'say "hi"', width: 4 } },
+    { file: 'b.onnx', hyperparameters: { note: 'two\nlines', width: 8 } },
+  ]);
+  assert.throws(() => parseManifest('file,width\na.onnx\n', 'm.csv'), /row 2 has 1 cells, the header 2/);
+});
+
 test('phase table: each row of Yang et al. Table 1 from hand-set metrics', () => {
   const t = { ...DEFAULT_THRESHOLDS, sharpnessThreshold: 10 };
   const m = (trainLoss: number, hessianTop: number, mc: number, cka: number) => ({ ...emptyMetrics(), trainLoss, hessianTop, mc, cka });
