@@ -7,7 +7,14 @@
 /** Resizes one CHW image to (outH, outW). */
 export function resizeBilinear(src: Float32Array, c: number, h: number, w: number, outH: number, outW: number): Float32Array {
   if (h === outH && w === outW) return src.slice();
-  const out = new Float32Array(c * outH * outW);
+  return resizeBilinearInto(src, c, h, w, outH, outW, new Float32Array(c * outH * outW));
+}
+
+/**
+ * The bilinear resize itself, into out (c x outH x outW): the one implementation, for images
+ * (float32, above) and saliency maps (float64, analyzers/saliency/resize.ts).
+ */
+export function resizeBilinearInto<T extends Float32Array | Float64Array>(src: ArrayLike<number>, c: number, h: number, w: number, outH: number, outW: number, out: T): T {
   const sy = h / outH;
   const sx = w / outW;
   for (let oy = 0; oy < outH; oy++) {

@@ -33,11 +33,7 @@ export function logSumExp(z: ArrayLike<number>, offset: number, n: number): numb
   return max + Math.log(sum);
 }
 
-export function argmax(z: ArrayLike<number>, offset: number, n: number): number {
-  let best = 0;
-  for (let i = 1; i < n; i++) if (z[offset + i]! > z[offset + best]!) best = i;
-  return best;
-}
+export { argmax } from '../common/argmax.js';
 
 /**
  * The smallest positive float32 (denormal). A float32 probability of exactly 0 is an underflow,

@@ -16,6 +16,7 @@ import { finalizeMap, type CombineSpec } from './finalize.js';
 import { renderOverlay } from './overlay.js';
 import { classSensitivity, probabilityCurves, randomizationCheck, summarizeCurves, type Batch, type CurveResult, type RandomizationStep } from './quality.js';
 import { classProbability } from './metrics.js';
+import { argmax } from '../common/argmax.js';
 
 export { candidateLayers, defaultLayer, type LayerCandidate } from './layers.js';
 
@@ -199,12 +200,7 @@ async function run(ctx: AnalyzerContext<SaliencyParams>): Promise<SaliencyResult
       const chunk = indices.slice(start, start + bs);
       const x = new Float32Array(chunk.length * per);
       chunk.forEach((idx, k) => x.set(data.x.subarray(idx * per, (idx + 1) * per), k * per));
-      const argmaxOf = (scores: Float32Array) =>
-        chunk.map((_, s) => {
-          let b = 0;
-          for (let j = 1; j < K; j++) if (scores[s * K + j]! > scores[s * K + b]!) b = j;
-          return b;
-        });
+      const argmaxOf = (scores: Float32Array) => chunk.map((_, s) => argmax(scores, s * K, K));
       // Only 'predicted' needs the scores before the gradient run; otherwise the (clean) gradient
       // run also yields the scores and activations.
       const before = targetMode === 'predicted' ? await runner.forward(x, chunk.length) : null;

@@ -16,6 +16,7 @@ import { rawMaps, runnerSpec, type MapSpec } from './compute.js';
 import { finalizeMap, type CombineSpec } from './finalize.js';
 import type { InputGeometry } from './layers.js';
 import { auc, classProbability, curveImages, gaussianBlur, parameterUnits, redrawn, saliencyOrder, spearman } from './metrics.js';
+import { argmax, argmin } from '../common/argmax.js';
 
 export interface Batch {
   x: Float32Array;
@@ -42,16 +43,6 @@ export interface RandomizationStep {
   perIndex: number[];
 }
 
-const argmin = (v: ArrayLike<number>, o: number, K: number) => {
-  let b = 0;
-  for (let j = 1; j < K; j++) if (v[o + j]! < v[o + b]!) b = j;
-  return b;
-};
-const argmax = (v: ArrayLike<number>, o: number, K: number) => {
-  let b = 0;
-  for (let j = 1; j < K; j++) if (v[o + j]! > v[o + b]!) b = j;
-  return b;
-};
 
 async function finalMaps(runner: SaliencyRunner, spec: MapSpec, b: Batch, targets: number[], forward: Record<string, Float32Array> | null, input: InputGeometry, combine: CombineSpec) {
   const { maps: raw } = await rawMaps(runner, spec, b.x, b.count, b.indices, targets, forward);

@@ -1,5 +1,6 @@
 /** Map post-processing: min-max normalization, bilinear resizing, multi-layer combination. */
 import { valueRange } from '../../common/range.js';
+import { resizeBilinearInto } from '../../datasets/resize.js';
 
 /**
  * (m - min) / (max - min) in place; a constant map becomes all zeros (pytorch-grad-cam's
@@ -19,6 +20,7 @@ export function minMaxNormalize(m: Float64Array): { min: number; max: number } {
  * Bilinear resize of an h x w map to H x W with half-pixel centres (src = (dst + 0.5) * h/H
  * - 0.5, clamped to the edges): the rule of cv2.resize(INTER_LINEAR), which pytorch-grad-cam
  * uses, and of torch's interpolate(mode='bilinear', align_corners=False), which torch-cam uses.
+ * The same resize as the image folders' (datasets/resize.ts), in float64.
  */
 export function resizeBilinear(src: ArrayLike<number>, h: number, w: number, H: number, W: number): Float64Array {
   const out = new Float64Array(H * W);
@@ -26,39 +28,7 @@ export function resizeBilinear(src: ArrayLike<number>, h: number, w: number, H: 
     for (let i = 0; i < out.length; i++) out[i] = src[i]!;
     return out;
   }
-  const ys = axis(h, H);
-  const xs = axis(w, W);
-  for (let Y = 0; Y < H; Y++) {
-    const y0 = ys.i0[Y]!;
-    const y1 = ys.i1[Y]!;
-    const fy = ys.f[Y]!;
-    for (let X = 0; X < W; X++) {
-      const x0 = xs.i0[X]!;
-      const x1 = xs.i1[X]!;
-      const fx = xs.f[X]!;
-      const top = src[y0 * w + x0]! * (1 - fx) + src[y0 * w + x1]! * fx;
-      const bottom = src[y1 * w + x0]! * (1 - fx) + src[y1 * w + x1]! * fx;
-      out[Y * W + X] = top * (1 - fy) + bottom * fy;
-    }
-  }
-  return out;
-}
-
-function axis(n: number, N: number): { i0: Int32Array; i1: Int32Array; f: Float64Array } {
-  const i0 = new Int32Array(N);
-  const i1 = new Int32Array(N);
-  const f = new Float64Array(N);
-  const scale = n / N;
-  for (let k = 0; k < N; k++) {
-    let s = (k + 0.5) * scale - 0.5;
-    if (s < 0) s = 0;
-    let a = Math.floor(s);
-    if (a > n - 1) a = n - 1;
-    i0[k] = a;
-    i1[k] = Math.min(a + 1, n - 1);
-    f[k] = s - a;
-  }
-  return { i0, i1, f };
+  return resizeBilinearInto(src, 1, h, w, H, W, out);
 }
 
 /**

@@ -9,6 +9,7 @@
  * verified: a few distinct samples run one by one through the original must equal the same
  * samples run as one batch through the rewritten model. Anything else falls back.
  */
+import { Rng } from '../../common/random.js';
 import { cloneModel, attrInt, attrInts, type Model, type Node } from './ir.js';
 import { serializeModel } from './ir.js';
 import { numel, tensor, type Tensor } from './tensor.js';
@@ -189,14 +190,9 @@ interface Feeds {
 function sampleFeeds(source: Model, count: number, samples: Record<string, TypedArray>): Feeds {
   const batch: Record<string, Tensor> = {};
   const single: Record<string, Tensor>[] = Array.from({ length: count }, () => ({}));
-  let seed = 12345;
-  const next = () => {
-    // xorshift32: reproducible without pulling in a generator.
-    seed ^= seed << 13;
-    seed ^= seed >>> 17;
-    seed ^= seed << 5;
-    return (seed >>> 0) / 4294967296;
-  };
+  // The project's seeded generator: the same probe inputs on every run.
+  const rng = new Rng(12345);
+  const next = () => rng.next();
   for (const v of source.graph.inputs) {
     const per = v.shape!.slice(1).map((d) => (typeof d === 'number' ? d : 1));
     const n = numel(per);
