@@ -25,7 +25,9 @@ export function resolveLimits(limits: DatasetLimits = {}): Required<DatasetLimit
 }
 
 export function checkLimit(what: string, value: number, limit: number): void {
-  if (value > limit) throw new AppError('TOO_LARGE', `${what} is ${value}; the limit is ${limit}`, { value, limit });
+  if (value > limit) throw limitError(what, value, limit);
 }
+
+export const limitError = (what: string, value: number, limit: number) => new AppError('TOO_LARGE', `${what} is ${value}; the limit is ${limit}`, { value, limit });
 
 export const badDataset = (message: string, details?: Record<string, unknown>) => new AppError('BAD_DATASET', message, details);

@@ -2,9 +2,10 @@
  * .npz datasets: a zip of .npy files (np.savez or np.savez_compressed). `x` holds the samples
  * (N x per-sample shape), `y` the labels (N) or regression targets (N x ...), optional.
  */
-import { unzipSync, zipSync, type Zippable } from 'fflate';
+import { zipSync, type Zippable } from 'fflate';
+import { unzipWithin } from '../common/zip.js';
 import type { LoadedDataset } from './types.js';
-import { badDataset, checkLimit, resolveLimits, type DatasetLimits } from './limits.js';
+import { badDataset, checkLimit, limitError, resolveLimits, type DatasetLimits } from './limits.js';
 import { isFloatNpy, isTextNpy, readNpy, readNpyStrings, writeNpy, type NpyArray, type NpyWritable } from './npy.js';
 import { classIndices, oneHotToIndices } from './labels.js';
 
@@ -21,23 +22,10 @@ export interface NpzOptions extends DatasetLimits {
 /** Inflates only after checking declared sizes, so a zip bomb is refused before it expands. */
 export function unzipChecked(bytes: Uint8Array, what: string, limits: DatasetLimits = {}): Record<string, Uint8Array> {
   const { maxUncompressedBytes } = resolveLimits(limits);
-  let declared = 0;
-  try {
-    unzipSync(bytes, {
-      filter: (f) => {
-        declared += f.originalSize;
-        return false;
-      },
-    });
-  } catch (err) {
-    throw badDataset(`${what}: not a readable zip archive (${(err as Error).message})`);
-  }
-  checkLimit(`${what}: uncompressed size`, declared, maxUncompressedBytes);
-  try {
-    return unzipSync(bytes);
-  } catch (err) {
-    throw badDataset(`${what}: corrupt zip archive (${(err as Error).message})`);
-  }
+  return unzipWithin(bytes, maxUncompressedBytes, {
+    unreadable: (why, phase) => badDataset(phase === 'scan' ? `${what}: not a readable zip archive (${why})` : `${what}: corrupt zip archive (${why})`),
+    tooLarge: (declared) => limitError(`${what}: uncompressed size`, declared, maxUncompressedBytes),
+  });
 }
 
 export function loadNpz(bytes: Uint8Array, sha256: string, opts: NpzOptions = {}): LoadedDataset {

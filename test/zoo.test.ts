@@ -14,6 +14,9 @@ import { openLocalServices, type LocalServices } from '../service/local.js';
 import { seedPairs, type ZooService } from '../service/zooService.js';
 import { labelPhase, emptyMetrics, DEFAULT_THRESHOLDS } from '../service/zooPhases.js';
 import { parseManifest } from '../service/zooManifest.js';
+import { readZooArchive } from '../service/zooArchive.js';
+import { strToU8, zipSync } from 'fflate';
+import type { AppError } from '../common/errors.js';
 import { loadModel } from '../native/onnx/load.js';
 import { blobs, writeMlpZoo, type ZooFixture } from './helpers/mlpZoo.js';
 
@@ -192,6 +195,15 @@ test('manifest parsing: JSON (nested and flat hyperparameters) and CSV (quoted c
   assert.deepEqual(c.entries, [{ file: 'dir/a b.onnx', hyperparameters: { lr: 0.1, note: 'x, y' } }]);
   assert.throws(() => parseManifest('lr\n0.1\n', 'm.csv'), /file/);
   assert.throws(() => parseManifest('[{"file":"a"},{"file":"a"}]'), /twice/);
+});
+
+test('zoo archive: declared sizes over the limit refused before inflating (TOO_LARGE), a non-zip refused (BAD_PARAMS), files found by path', async () => {
+  const zip = zipSync({ 'dir/manifest.csv': strToU8('file,width\na.onnx,4\n'), 'dir/a.onnx': new Uint8Array(4000) });
+  const upload = readZooArchive(null, zip, 1 << 20);
+  assert.equal(upload.manifest.filename, 'dir/manifest.csv');
+  assert.equal((await upload.readFile('a.onnx')).length, 4000);
+  assert.throws(() => readZooArchive(null, zip, 1000), (e: AppError) => e.code === 'TOO_LARGE' && /inflates to more than 1000 bytes/.test(e.message));
+  assert.throws(() => readZooArchive(null, strToU8('not a zip at all'), 1000), (e: AppError) => e.code === 'BAD_PARAMS' && /not a readable zip/.test(e.message));
 });
 
 test('manifest CSV through csv-parse: comment lines, quoted quotes and line breaks, a short row refused', () => {
