@@ -4,7 +4,7 @@
  * cell the mean over the models in it (seeds, epochs), as a heatmap SVG with a diverging scale
  * centred where zooPhases.diagramCentre says.
  */
-import { heatmap } from '../analyzers/landscape/svg.js';
+import { heatmap } from '../analyzers/common/plot.js';
 import { diagramCentre, type MetricName, type PhaseThresholds, type ZooModelView } from './zooPhases.js';
 
 export interface PhaseDiagram {

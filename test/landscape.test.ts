@@ -310,7 +310,7 @@ test('classification: path accuracy and loss at the ends match a JavaScript forw
 });
 
 test('marching squares and the diverging scale', async () => {
-  const { marchingSquares, colourScale } = await import('../analyzers/landscape/svg.js');
+  const { marchingSquares, colourScale } = await import('../analyzers/common/plot.js');
   // A plane v = x on a 3x3 grid: the 0.5 level crosses each of the 2 rows of cells once, at x = 0.5.
   const segs = marchingSquares([[0, 1, 2], [0, 1, 2], [0, 1, 2]], 0.5);
   assert.equal(segs.length, 2);

@@ -18,7 +18,7 @@ import { lanczosEigen, powerEigen } from './eigen.js';
 import { hutchinson, hutchpp } from './trace.js';
 import { broaden, slq } from './density.js';
 import { layerCurvature, type LayerCurvature } from './perlayer.js';
-import { densitySvg } from './svg.js';
+import { densitySvg } from '../common/plot.js';
 import { ProductProgress } from './progress.js';
 import { norm } from './vec.js';
 import { writeNpz } from '../../datasets/npz.js';

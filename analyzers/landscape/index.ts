@@ -14,7 +14,7 @@ import { layoutOf, randomDirection, type Normalization } from './directions.js';
 import { linearCka, linspace, summarizePath } from './metrics.js';
 import { bezierPoint, linearPoint, trainBend } from './curve.js';
 import { Probe } from './probe.js';
-import { heatmap, linePlot } from './svg.js';
+import { heatmap, linePlot } from '../common/plot.js';
 import type { CurveReport, LandscapeResult, PathReport, Surface1D, Surface2D } from './result.js';
 
 export type { LandscapeResult } from './result.js';

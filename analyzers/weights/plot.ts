@@ -3,7 +3,7 @@
  * log-spaced bins, the fitted power law over [xmin, λ_max] scaled to the tail's share of the
  * eigenvalues, and the shuffled control's density. Drawn by the shared line plot.
  */
-import { linePlot, type Series } from '../landscape/svg.js';
+import { linePlot, type Series } from '../common/plot.js';
 import type { LayerSpectrum } from './result.js';
 
 /** log10 of the density of lambdas in `bins` log-spaced bins: x = log10 bin centre (empty bins left out). */
