@@ -94,7 +94,7 @@ export function loadConfig(overrides: Partial<Config> = {}, env: Env = process.e
     maxQueryAliases: int(env, 'ONNXSCOPE_MAX_QUERY_ALIASES', 30, 0),
     maxListItems: int(env, 'ONNXSCOPE_MAX_LIST_ITEMS', 10_000, 1),
     workers: int(env, 'ONNXSCOPE_WORKERS', Math.max(1, Math.min(4, os.availableParallelism() - 1)), 1),
-    workerMaxHeapMb: int(env, 'ONNXSCOPE_WORKER_MAX_HEAP_MB', int(env, 'ONNXSCOPE_ANALYSIS_HEAP_MB', defaultHeapMb(), 16), 16),
+    workerMaxHeapMb: int(env, 'ONNXSCOPE_WORKER_MAX_HEAP_MB', int(env, 'ONNXSCOPE_ANALYSIS_HEAP_MB', defaultHeapMb(), 8), 8),
     workerMaxRssMb: int(env, 'ONNXSCOPE_WORKER_MAX_RSS_MB', defaultRssMb(), 32),
     maxQueuedJobs: int(env, 'ONNXSCOPE_MAX_QUEUED_JOBS', 1000),
     jobTimeoutMs: int(env, 'ONNXSCOPE_JOB_TIMEOUT_MS', 60 * 60 * 1000, 1),

@@ -24,10 +24,12 @@ const ALLOCATION_FAILED = /Failed to allocate memory|bad_alloc|Array buffer allo
 export function jobError(err: unknown): AppError {
   if (err instanceof AppError) return err;
   const message = err instanceof Error ? err.message : String(err);
-  if (ALLOCATION_FAILED.test(message)) {
-    return new AppError('RESOURCE_LIMIT', `the analysis could not allocate the memory it needs: ${message.split('\n')[0]!.slice(0, 300)}`);
-  }
-  return toAppError(err);
+  if (!ALLOCATION_FAILED.test(message)) return toAppError(err);
+  // onnxruntime's message quotes its own source paths; the size and the node are what matter.
+  const size = /requested buffer of size (\d+)/.exec(message)?.[1];
+  const node = /running (\w+) node\. Name:'([^']*)'/.exec(message);
+  const what = size ? `a buffer of ${(Number(size) / MB).toFixed(0)} MB${node ? ` (${node[1]} node "${node[2]}")` : ''}` : 'the memory it needs';
+  return new AppError('RESOURCE_LIMIT', `the analysis could not allocate ${what}: the machine or the process's memory limit does not allow it`, size ? { bytes: Number(size) } : undefined);
 }
 
 /** A tensor the graph fixes and its size. */
