@@ -7,6 +7,7 @@ import { AppError, toAppError } from '../common/errors.js';
 import { validateParams } from '../analyzers/params.js';
 import { canonicalJson } from '../common/canonicalJson.js';
 import type { Store } from '../storage/store.js';
+import type { Deletion } from '../storage/deletion.js';
 import type { AnalysisFilter, NewAnalysis } from '../storage/analyses.js';
 import type { AnalysisRecord, ArtifactRecord, DatasetFormat } from '../storage/records.js';
 import { TERMINAL_STATUSES } from '../storage/records.js';
@@ -210,6 +211,11 @@ export class AnalysisService {
       this.events.publish(id);
     }
     return this.get(id);
+  }
+
+  /** Removes the analysis row, and its result and artifacts when no other analysis shares them (CONFLICT while it is queued or running). */
+  delete(id: string): Promise<Deletion> {
+    return this.store.delete({ kind: 'analysis', id });
   }
 
   async get(id: string): Promise<AnalysisRecord> {
