@@ -10,11 +10,22 @@
  * RESOURCE_LIMIT naming that limit instead of swapping the machine.
  */
 import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { EXIT_BAD_INPUT, EXIT_INTERNAL } from './exit.js';
 import { FatalReportWatcher, heapLimitArgv } from '../common/fatalReport.js';
 import { loadConfig } from '../service/config.js';
 
 const CHILD_MARK = 'ONNXSCOPE_ANALYZE_CHILD';
+/** A file the child writes the id of its RUNNING analysis row to, so a parent outliving it can end that row. */
+const STARTED_FILE = 'ONNXSCOPE_ANALYZE_STARTED_FILE';
+
+/** In the child: records the analysis it started (see STARTED_FILE). */
+export function recordStarted(analysisId: string): void {
+  const file = process.env[STARTED_FILE];
+  if (file) writeFileSync(file, analysisId);
+}
 
 /** True in the child (run the analysis here); false in the parent, which should call runInChild. */
 export const isAnalysisChild = (): boolean => process.env[CHILD_MARK] === '1';
@@ -23,6 +34,8 @@ export interface ChildOutcome {
   code: number;
   /** The one line printed for a death (absent for an ordinary exit). */
   line?: string;
+  /** After a death: the analysis row the child had started (still RUNNING), its error code and message. */
+  orphan?: { analysisId: string; code: 'RESOURCE_LIMIT' | 'INTERNAL'; message: string };
 }
 
 /**
@@ -31,9 +44,11 @@ export interface ChildOutcome {
  */
 export function runInChild(doing: string): Promise<ChildOutcome> {
   const heapMb = loadConfig().workerMaxHeapMb;
+  const stateDir = mkdtempSync(path.join(os.tmpdir(), 'onnxscope-analyze-'));
+  const startedFile = path.join(stateDir, 'started');
   const child = spawn(process.execPath, [...heapLimitArgv(process.execArgv, heapMb), ...process.argv.slice(1)], {
     stdio: ['inherit', 'inherit', 'pipe'],
-    env: { ...process.env, [CHILD_MARK]: '1' },
+    env: { ...process.env, [CHILD_MARK]: '1', [STARTED_FILE]: startedFile },
   });
   const watcher = new FatalReportWatcher((text) => process.stderr.write(text));
   child.stderr!.on('data', (chunk: Buffer) => watcher.push(chunk.toString('utf8')));
@@ -43,17 +58,27 @@ export function runInChild(doing: string): Promise<ChildOutcome> {
   return new Promise((resolve) => {
     child.on('close', (code, signal) => {
       process.off('SIGINT', ignore);
+      let started: string | undefined;
+      try {
+        started = readFileSync(startedFile, 'utf8').trim() || undefined;
+      } catch {
+        started = undefined;
+      }
+      rmSync(stateDir, { recursive: true, force: true });
       if (!watcher.report && signal === null) {
         resolve({ code: code ?? EXIT_INTERNAL });
         return;
       }
       // Out of memory is the model's or the data's size against a configured limit, like TOO_LARGE: bad input (exit 2).
-      const line = watcher.outOfMemory
-        ? `onnxscope: RESOURCE_LIMIT: out of memory while ${doing}: the analysis reached its heap limit of ${heapMb} MB ` +
+      const oom = watcher.outOfMemory;
+      const message = oom
+        ? `out of memory while ${doing}: the analysis reached its heap limit of ${heapMb} MB ` +
           `(ONNXSCOPE_WORKER_MAX_HEAP_MB); raise it, or lower the batch size or ONNXSCOPE_MEMORY_MB`
-        : `onnxscope: INTERNAL: the analysis process died (${signal ?? `exit ${code}`}) while ${doing}`;
+        : `the analysis process died (${signal ?? `exit ${code}`}) while ${doing}`;
+      const errorCode = oom ? 'RESOURCE_LIMIT' : 'INTERNAL';
+      const line = `onnxscope: ${errorCode}: ${message}`;
       process.stderr.write(`${line}\n`);
-      resolve({ code: watcher.outOfMemory ? EXIT_BAD_INPUT : EXIT_INTERNAL, line });
+      resolve({ code: oom ? EXIT_BAD_INPUT : EXIT_INTERNAL, line, ...(started ? { orphan: { analysisId: started, code: errorCode, message } } : {}) });
     });
   });
 }

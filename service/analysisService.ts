@@ -179,11 +179,12 @@ export class AnalysisService {
    * Runs the analysis in this process, now (the CLI): from the cache when it can, else through
    * the same executeJob a worker uses, filing the result in the same cache.
    */
-  async runNow(req: RunAnalysisRequest, progress: ProgressFn, signal: AbortSignal): Promise<ImmediateOutcome> {
+  async runNow(req: RunAnalysisRequest, progress: ProgressFn, signal: AbortSignal, onStarted?: (analysisId: string) => void): Promise<ImmediateOutcome> {
     const job = await this.prepare(req);
     const hit = await this.store.results.get(job.cacheKey);
     if (hit) return { analysis: await this.store.analyses.insertCached(job), result: hit.result, cached: true };
     const record = await this.store.analyses.insertRunning(job);
+    onStarted?.(record.id);
     const payload = {
       analysisId: record.id,
       attempt: record.attempts,

@@ -13,7 +13,7 @@ import { ModelService } from './modelService.js';
 import { DatasetService } from './datasetService.js';
 import { AnalysisService, type ImmediateOutcome, type JobCanceller, type RunAnalysisRequest } from './analysisService.js';
 import { jobLimitsOf, type ProgressFn } from './jobs/execute.js';
-import { AppError } from '../common/errors.js';
+import { AppError, type ErrorCode } from '../common/errors.js';
 
 export interface LocalServices {
   store: Store;
@@ -51,6 +51,19 @@ export async function openLocalServices(
 }
 
 /**
+ * Ends the RUNNING row of an in-process run whose process died (the CLI's analysis child), so no
+ * reader of the data dir waits on it; a no-op when the row already ended.
+ */
+export async function endOrphanedRun(dataDir: string, analysisId: string, code: ErrorCode, message: string): Promise<void> {
+  const store = await openStore(dataDir);
+  try {
+    await store.analyses.fail(analysisId, 1, code, message);
+  } finally {
+    await store.close();
+  }
+}
+
+/**
  * Runs one analysis in this process (cache first), as the CLI does: cancelled by the job time
  * budget like a worker's job would be, and by `outer` (a caller's Ctrl-C or deadline) or, when
  * there is none, by Ctrl-C.
@@ -61,6 +74,8 @@ export async function runLocally(
   progress: ProgressFn,
   timeoutMs: number,
   outer?: AbortSignal,
+  /** Called with the id of the RUNNING row once one is inserted (not on a cache hit). */
+  onStarted?: (analysisId: string) => void,
 ): Promise<ImmediateOutcome> {
   const controller = new AbortController();
   const interrupt = () => controller.abort(new AppError('CANCELLED', 'interrupted'));
@@ -71,7 +86,7 @@ export async function runLocally(
   } else process.once('SIGINT', interrupt);
   const budget = setTimeout(() => controller.abort(new AppError('TIMEOUT', `the analysis exceeded its time budget of ${timeoutMs} ms`)), timeoutMs);
   try {
-    return await services.analyses.runNow(req, progress, controller.signal);
+    return await services.analyses.runNow(req, progress, controller.signal, onStarted);
   } finally {
     clearTimeout(budget);
     if (outer) outer.removeEventListener('abort', forward);
