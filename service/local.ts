@@ -12,8 +12,8 @@ import type { JobQueue } from './jobs/queue.js';
 import { ModelService } from './modelService.js';
 import { DatasetService } from './datasetService.js';
 import { AnalysisService, type ImmediateOutcome, type JobCanceller, type RunAnalysisRequest } from './analysisService.js';
-import type { ProgressFn } from './jobs/execute.js';
-import { AppError } from '../common/errors.js';
+import { jobLimitsOf, type ProgressFn } from './jobs/execute.js';
+import { AppError, type ErrorCode } from '../common/errors.js';
 import { ZooService } from './zooService.js';
 
 export interface LocalServices {
@@ -39,7 +39,10 @@ export async function openLocalServices(
   const queue = makeQueue(store);
   const events = new AnalysisEvents();
   const models = new ModelService(store, config.maxUploadBytes);
-  const analyses = new AnalysisService(store, catalog, queue, events, canceller);
+  const analyses = new AnalysisService(store, catalog, queue, events, canceller, {
+    maxQueuedJobs: config.maxQueuedJobs,
+    limits: jobLimitsOf(config),
+  });
   return {
     store,
     catalog,
@@ -54,6 +57,19 @@ export async function openLocalServices(
 }
 
 /**
+ * Ends the RUNNING row of an in-process run whose process died (the CLI's analysis child), so no
+ * reader of the data dir waits on it; a no-op when the row already ended.
+ */
+export async function endOrphanedRun(dataDir: string, analysisId: string, code: ErrorCode, message: string): Promise<void> {
+  const store = await openStore(dataDir);
+  try {
+    await store.analyses.fail(analysisId, 1, code, message);
+  } finally {
+    await store.close();
+  }
+}
+
+/**
  * Runs one analysis in this process (cache first), as the CLI does: cancelled by the job time
  * budget like a worker's job would be, and by `outer` (a caller's Ctrl-C or deadline) or, when
  * there is none, by Ctrl-C.
@@ -64,6 +80,8 @@ export async function runLocally(
   progress: ProgressFn,
   timeoutMs: number,
   outer?: AbortSignal,
+  /** Called with the id of the RUNNING row once one is inserted (not on a cache hit). */
+  onStarted?: (analysisId: string) => void,
 ): Promise<ImmediateOutcome> {
   const controller = new AbortController();
   const interrupt = () => controller.abort(new AppError('CANCELLED', 'interrupted'));
@@ -74,7 +92,7 @@ export async function runLocally(
   } else process.once('SIGINT', interrupt);
   const budget = setTimeout(() => controller.abort(new AppError('TIMEOUT', `the analysis exceeded its time budget of ${timeoutMs} ms`)), timeoutMs);
   try {
-    return await services.analyses.runNow(req, progress, controller.signal);
+    return await services.analyses.runNow(req, progress, controller.signal, onStarted);
   } finally {
     clearTimeout(budget);
     if (outer) outer.removeEventListener('abort', forward);

