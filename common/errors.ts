@@ -11,6 +11,14 @@ export const ERROR_CODES = [
   'BAD_CONFIG',
   'NOT_FOUND',
   'TOO_LARGE',
+  /** An analysis needed more memory than its process may use (heap or RSS limit, or one tensor past it). */
+  'RESOURCE_LIMIT',
+  /** The job queue is full (ONNXSCOPE_MAX_QUEUED_JOBS): retry later. */
+  'QUEUE_FULL',
+  /** A GraphQL request over the cost limits (fields, aliases, list sizes, batched operations). */
+  'QUERY_TOO_COMPLEX',
+  /** The thing is in use (a delete while an analysis of it is queued or running). */
+  'CONFLICT',
   'UNAUTHENTICATED',
   'FORBIDDEN',
   'CANCELLED',

@@ -2,6 +2,7 @@ import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Roo
 import { AnalysisFilter, AnalysisPage, AnalysisType, Artifact, Pagination, RunAnalysisInput } from '../schema/analysis.js';
 import { publicArtifactUrl } from '../service/http/artifacts.js';
 import { ModelType } from '../schema/model.js';
+import { DeletionType } from '../schema/deletion.js';
 import { DatasetType } from '../schema/dataset.js';
 import { JSONScalar } from '../schema/scalars.js';
 import { AnalysisResultUnion } from '../schema/results/index.js';
@@ -43,13 +44,22 @@ export class AnalysisResolver {
   @Authorized('write')
   @Mutation(() => AnalysisType, { description: 'Answered from the cache at once (cached: true), or queued.' })
   async runAnalysis(@Arg('input', () => RunAnalysisInput) input: RunAnalysisInput, @Ctx() { app }: GqlContext): Promise<AnalysisType> {
-    return AnalysisType.from(await app.analyses.run(input));
+    return AnalysisType.from(await app.analyses.run(input, { admit: true }));
   }
 
   @Authorized('write')
   @Mutation(() => AnalysisType)
   async cancelAnalysis(@Arg('id', () => ID) id: string, @Ctx() { app }: GqlContext): Promise<AnalysisType> {
     return AnalysisType.from(await app.analyses.cancel(id));
+  }
+
+  @Authorized('write')
+  @Mutation(() => DeletionType, {
+    description:
+      'Delete an analysis; its cached result and artifacts go too when no other analysis shares them. CONFLICT while it is queued or running (cancel it first) or when a zoo run filed it.',
+  })
+  async deleteAnalysis(@Arg('id', () => ID) id: string, @Ctx() { app }: GqlContext): Promise<DeletionType> {
+    return DeletionType.from(id, await app.analyses.delete(id));
   }
 
   @Authorized('read')

@@ -1,6 +1,7 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { DatasetSampleType, DatasetType, PreprocessingType } from '../schema/dataset.js';
 import { UploadScalar, type FileUpload } from '../schema/scalars.js';
+import { DeletionType } from '../schema/deletion.js';
 import type { GqlContext } from './context.js';
 import { readUpload } from './upload.js';
 import { parsePreprocessing } from '../datasets/preprocessing.js';
@@ -44,5 +45,14 @@ export class DatasetResolver {
   ): Promise<DatasetType> {
     const { bytes, filename } = await readUpload(file, app.config.maxUploadBytes);
     return DatasetType.from(await app.datasets.ingest({ bytes, filename, name, modelId, preprocessing: parsePreprocessing({ ...preprocessing }) }));
+  }
+
+  @Authorized('write')
+  @Mutation(() => DeletionType, {
+    description:
+      'Delete a dataset with its analyses and cached results, and the blobs nothing else uses (the file stays while another dataset uses it). CONFLICT while an analysis of it is queued or running.',
+  })
+  async deleteDataset(@Arg('id', () => ID) id: string, @Ctx() { app }: GqlContext): Promise<DeletionType> {
+    return DeletionType.from(id, await app.datasets.delete(id));
   }
 }

@@ -1,6 +1,7 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { ModelType, SaliencyLayer } from '../schema/model.js';
 import { AnalysisType } from '../schema/analysis.js';
+import { DeletionType } from '../schema/deletion.js';
 import { UploadScalar, type FileUpload } from '../schema/scalars.js';
 import type { GqlContext } from './context.js';
 import { readUpload } from './upload.js';
@@ -28,6 +29,15 @@ export class ModelResolver {
   ): Promise<ModelType> {
     const { bytes, filename } = await readUpload(file, app.config.maxUploadBytes);
     return ModelType.from(await app.models.ingest(bytes, name ?? filename.replace(/\.onnx$/i, '')));
+  }
+
+  @Authorized('write')
+  @Mutation(() => DeletionType, {
+    description:
+      'Delete a model with its analyses and cached results, and the blobs nothing else uses. CONFLICT while an analysis of it is queued or running (cancel it first) or while it is in a zoo.',
+  })
+  async deleteModel(@Arg('id', () => ID) id: string, @Ctx() { app }: GqlContext): Promise<DeletionType> {
+    return DeletionType.from(id, await app.models.delete(id));
   }
 
   @FieldResolver(() => [AnalysisType], { description: 'Analyses of this model, newest first.' })

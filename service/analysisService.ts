@@ -7,6 +7,7 @@ import { AppError, toAppError } from '../common/errors.js';
 import { validateParams } from '../analyzers/params.js';
 import { canonicalJson } from '../common/canonicalJson.js';
 import type { Store } from '../storage/store.js';
+import type { Deletion } from '../storage/deletion.js';
 import type { AnalysisFilter, NewAnalysis } from '../storage/analyses.js';
 import type { AnalysisRecord, ArtifactRecord, DatasetFormat } from '../storage/records.js';
 import { TERMINAL_STATUSES } from '../storage/records.js';
@@ -14,7 +15,7 @@ import { cacheKey } from '../storage/cacheKey.js';
 import type { AnalyzerCatalog } from './analyzerCatalog.js';
 import type { AnalysisEvents } from './events.js';
 import type { JobQueue } from './jobs/queue.js';
-import { executeJob, recordFailure, type ProgressFn } from './jobs/execute.js';
+import { executeJob, recordFailure, type JobLimits, type ProgressFn } from './jobs/execute.js';
 import { checkDatasetFits } from './datasetService.js';
 
 export interface RunAnalysisRequest {
@@ -35,6 +36,13 @@ export type PreparedAnalysis = NewAnalysis & {
   datasetFormat: DatasetFormat | null;
 };
 
+export interface AnalysisLimits {
+  /** A request that would queue a new job is refused (QUEUE_FULL) while this many wait; 0 = no limit. */
+  maxQueuedJobs: number;
+  /** What an in-process run (runNow) may allocate. */
+  limits?: JobLimits;
+}
+
 export interface ImmediateOutcome {
   analysis: AnalysisRecord;
   result: unknown;
@@ -48,6 +56,7 @@ export class AnalysisService {
     private readonly queue: JobQueue,
     private readonly events: AnalysisEvents,
     private readonly canceller?: JobCanceller,
+    private readonly limits: AnalysisLimits = { maxQueuedJobs: 0 },
   ) {}
 
   /** Checks a request and computes its cache key, without storing anything. */
@@ -82,18 +91,36 @@ export class AnalysisService {
     };
   }
 
-  /** A cached answer at once; else the identical job already queued or running; else a new job. */
-  async run(req: RunAnalysisRequest): Promise<AnalysisRecord> {
+  /**
+   * A cached answer at once; else the identical job already queued or running; else a new job.
+   * With `admit` (API callers), a new job is refused with QUEUE_FULL while maxQueuedJobs wait;
+   * zoo runs bound themselves (their concurrency) and are not refused.
+   */
+  async run(req: RunAnalysisRequest, opts: { admit?: boolean } = {}): Promise<AnalysisRecord> {
     const job = await this.prepare(req);
     // Identical requests arriving together are decided one after the other, so they share one job.
     return this.oneAtATime(job.cacheKey, async () => {
       if (await this.store.results.has(job.cacheKey)) return this.store.analyses.insertCached(job);
       const inFlight = await this.store.analyses.activeByKey(job.cacheKey);
       if (inFlight) return inFlight;
+      if (opts.admit) await this.admit();
       const record = await this.queue.enqueue(job);
       this.events.publish(record.id);
       return record;
     });
+  }
+
+  /** QUEUE_FULL while maxQueuedJobs jobs wait (the check and the insert are not one transaction: a burst may overshoot by a few). */
+  private async admit(): Promise<void> {
+    const max = this.limits.maxQueuedJobs;
+    if (max <= 0) return;
+    const queued = await this.store.analyses.countQueued();
+    if (queued >= max) {
+      throw new AppError('QUEUE_FULL', `the job queue is full: ${queued} analyses wait, the limit is ${max} (ONNXSCOPE_MAX_QUEUED_JOBS); retry later`, {
+        queued,
+        limit: max,
+      });
+    }
   }
 
   /** Whether the queue submits groups of jobs together (runGroup then beats run() per request). */
@@ -169,7 +196,7 @@ export class AnalysisService {
       paramsJson: job.paramsJson,
     };
     try {
-      const outcome = await executeJob(this.store, this.catalog, payload, progress, signal);
+      const outcome = await executeJob(this.store, this.catalog, payload, progress, signal, this.limits.limits);
       return { analysis: await this.get(record.id), result: outcome.result, cached: false };
     } catch (err) {
       throw await recordFailure(this.store, payload, err, signal);
@@ -184,6 +211,11 @@ export class AnalysisService {
       this.events.publish(id);
     }
     return this.get(id);
+  }
+
+  /** Removes the analysis row, and its result and artifacts when no other analysis shares them (CONFLICT while it is queued or running). */
+  delete(id: string): Promise<Deletion> {
+    return this.store.delete({ kind: 'analysis', id });
   }
 
   async get(id: string): Promise<AnalysisRecord> {

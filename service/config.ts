@@ -22,8 +22,18 @@ export interface Config {
   /** Largest accepted upload (models and datasets), bytes. */
   maxUploadBytes: number;
   maxQueryDepth: number;
+  /** Query cost limits beside the depth (service/http/queryCost.ts): fields selected in all, aliases, items in one list. */
+  maxQueryFields: number;
+  maxQueryAliases: number;
+  maxListItems: number;
   /** Worker processes running analyses. */
   workers: number;
+  /** V8 heap cap of every process that runs an analysis (pool workers, the CLI's child), MB (RESOURCE_LIMIT when reached). */
+  workerMaxHeapMb: number;
+  /** Resident memory cap of a pool worker, MB: the pool kills a worker past it (RESOURCE_LIMIT); also the largest single tensor a model may declare. */
+  workerMaxRssMb: number;
+  /** Jobs waiting in the queue at most (QUEUE_FULL past it); 0 = no limit. */
+  maxQueuedJobs: number;
   /** Time budget of one job attempt, ms (TIMEOUT when exceeded). */
   jobTimeoutMs: number;
   /** How many times a job is started before a crashed worker fails it (2 = retried once). */
@@ -80,7 +90,13 @@ export function loadConfig(overrides: Partial<Config> = {}, env: Env = process.e
     tokens,
     maxUploadBytes: int(env, 'ONNXSCOPE_MAX_UPLOAD_BYTES', 256 * 1024 * 1024, 1),
     maxQueryDepth: int(env, 'ONNXSCOPE_MAX_QUERY_DEPTH', 8, 1),
+    maxQueryFields: int(env, 'ONNXSCOPE_MAX_QUERY_FIELDS', 500, 1),
+    maxQueryAliases: int(env, 'ONNXSCOPE_MAX_QUERY_ALIASES', 30, 0),
+    maxListItems: int(env, 'ONNXSCOPE_MAX_LIST_ITEMS', 10_000, 1),
     workers: int(env, 'ONNXSCOPE_WORKERS', Math.max(1, Math.min(4, os.availableParallelism() - 1)), 1),
+    workerMaxHeapMb: int(env, 'ONNXSCOPE_WORKER_MAX_HEAP_MB', int(env, 'ONNXSCOPE_ANALYSIS_HEAP_MB', defaultHeapMb(), 8), 8),
+    workerMaxRssMb: int(env, 'ONNXSCOPE_WORKER_MAX_RSS_MB', defaultRssMb(), 32),
+    maxQueuedJobs: int(env, 'ONNXSCOPE_MAX_QUEUED_JOBS', 1000),
     jobTimeoutMs: int(env, 'ONNXSCOPE_JOB_TIMEOUT_MS', 60 * 60 * 1000, 1),
     jobAttempts: int(env, 'ONNXSCOPE_JOB_ATTEMPTS', 2, 1),
     shutdownGraceMs: int(env, 'ONNXSCOPE_SHUTDOWN_GRACE_MS', 30_000),
@@ -92,6 +108,24 @@ export function loadConfig(overrides: Partial<Config> = {}, env: Env = process.e
   };
   if (overrides.dataDir) merged.dataDir = path.resolve(overrides.dataDir);
   return { ...merged, host: resolveHost(merged.host, merged.tokens) };
+}
+
+const TOTAL_MB = Math.floor(os.totalmem() / (1024 * 1024));
+
+/**
+ * V8's own default for a 64-bit process is about 4 GB (2 GB on small machines); a quarter of the
+ * machine's memory, within 512 MB .. 4 GB, keeps a few workers from taking it all between them.
+ */
+function defaultHeapMb(): number {
+  return Math.max(512, Math.min(4096, Math.floor(TOTAL_MB / 4)));
+}
+
+/**
+ * Half the machine's memory: onnxruntime's tensors live outside the V8 heap, so the resident
+ * size is the real bound; past half the machine, one runaway analysis starves everything else.
+ */
+function defaultRssMb(): number {
+  return Math.max(1024, Math.floor(TOTAL_MB / 2));
 }
 
 /** Without tokens anyone who can connect may write, so only local clients may connect. */

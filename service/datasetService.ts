@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { AppError } from '../common/errors.js';
 import { sha256Hex, type BlobReader } from '../storage/blobs.js';
 import type { Store } from '../storage/store.js';
+import type { Deletion } from '../storage/deletion.js';
 import type { DatasetFormat, DatasetRecord, ModelRecord } from '../storage/records.js';
 import type { LoadedDataset } from '../analyzers/types.js';
 import type { Dim, Model } from '../native/onnx/ir.js';
@@ -47,7 +48,7 @@ export class DatasetService {
       conformDataset(declared ? loadDataset(bytes, format, sha256, { preprocessing: spec, modelPreprocessing: declared }) : dataset, ir);
     }
     await this.store.blobs.put(bytes, fileSha256);
-    return this.store.datasets.insertOrGet({
+    const record = await this.store.datasets.insertOrGet({
       id: randomUUID(),
       sha256,
       fileSha256,
@@ -57,6 +58,14 @@ export class DatasetService {
       sizeBytes: bytes.length,
       summary: summarize(dataset),
     });
+    // A delete of the same bytes may have removed the blob between our put and our row (storage/deletion.ts).
+    await this.store.blobs.put(bytes, fileSha256);
+    return record;
+  }
+
+  /** Removes the dataset, its analyses and their results, and the blobs only they used (CONFLICT while an analysis of it is queued or running). */
+  delete(id: string): Promise<Deletion> {
+    return this.store.delete({ kind: 'dataset', id });
   }
 
   async get(id: string): Promise<DatasetRecord> {

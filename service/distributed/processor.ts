@@ -8,9 +8,10 @@
  * reach the server (after retries) fails the BullMQ attempt.
  */
 import type { SandboxedJob } from 'bullmq';
-import { AppError, toAppError } from '../../common/errors.js';
+import { AppError } from '../../common/errors.js';
 import { AnalyzerCatalog } from '../analyzerCatalog.js';
 import { createLogger } from '../logger.js';
+import { jobError } from '../jobs/resourceGuard.js';
 import { abortError, computeJob, type ComputedJob, type JobSources } from '../jobs/execute.js';
 import { throttledProgress } from '../jobs/progress.js';
 import { loadStoredModel } from '../modelService.js';
@@ -64,7 +65,7 @@ export default async function processAnalysis(job: SandboxedJob<RemoteJobData>, 
   try {
     computed = await computeJob(sources, catalog, { ...job.data, attempt }, progress, controller.signal);
   } catch (err) {
-    const error = controller.signal.aborted ? abortError(controller.signal) : toAppError(err);
+    const error = controller.signal.aborted ? abortError(controller.signal) : jobError(err);
     const recorded = await server.failure(id, attempt, error.code, error.message);
     log.warn({ analysisId: id, attempt, code: error.code, err: error.message }, 'job failed');
     return { analysisId: id, attempt, recorded, code: error.code };

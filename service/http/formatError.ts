@@ -19,6 +19,11 @@ export function makeFormatError(log: Logger) {
     if (DESIGN_CODES.has(code)) return formatted;
     const original = unwrapResolverError(error);
     if (original instanceof AppError) return { ...formatted, extensions: { ...formatted.extensions, code: original.code } };
+    // A validation rule of ours (queryCost.ts) sets a design code; Apollo files its errors as GRAPHQL_VALIDATION_FAILED.
+    const ruleCode = (error as { originalError?: { extensions?: Record<string, unknown> } } | null)?.originalError?.extensions?.code;
+    if (typeof ruleCode === 'string' && DESIGN_CODES.has(ruleCode)) {
+      return { ...formatted, extensions: { ...formatted.extensions, code: ruleCode, graphqlCode: code } };
+    }
     if (/exceeds maximum operation depth/.test(formatted.message)) {
       return { ...formatted, extensions: { ...formatted.extensions, code: 'TOO_LARGE', graphqlCode: code } };
     }

@@ -1,6 +1,7 @@
 /**
  * HTTP front: Express 5 with /healthz, /readyz and /graphql (Apollo Server 5, multipart uploads
- * through graphql-upload, bearer auth, depth limit) plus graphql-ws subscriptions on the same path.
+ * through graphql-upload, bearer auth, depth and cost limits) plus graphql-ws subscriptions on the
+ * same path. Batched HTTP operations are off (Apollo's default): an array body is a 400.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,7 +10,7 @@ import { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import depthLimit from 'graphql-depth-limit';
-import { specifiedRules, validate, type ValidationRule } from 'graphql';
+import { GraphQLError, specifiedRules, validate, type ValidationRule } from 'graphql';
 import graphqlUploadExpress from 'graphql-upload/graphqlUploadExpress.mjs';
 import { WebSocketServer } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
@@ -25,6 +26,7 @@ import { metricsRoutes } from './metrics.js';
 import { webUiRoutes } from './webUi.js';
 import { httpErrorHandler } from './errorHandler.js';
 import { makeFormatError } from './formatError.js';
+import { queryCostRule, variablesTooLarge } from './queryCost.js';
 
 export interface HttpServer {
   server: http.Server;
@@ -42,12 +44,17 @@ export async function createHttpServer(app: App): Promise<HttpServer> {
   const server = http.createServer(ex);
   let shuttingDown = false;
   const depthRule = depthLimit(config.maxQueryDepth) as ValidationRule;
+  const costRule = queryCostRule({ maxFields: config.maxQueryFields, maxAliases: config.maxQueryAliases, maxListItems: config.maxListItems });
 
   const wsServer = new WebSocketServer({ server, path: '/graphql' });
   const wsCleanup = useServer(
     {
       schema,
-      validate: (s, doc) => validate(s, doc, [...specifiedRules, depthRule]),
+      validate: (s, doc) => validate(s, doc, [...specifiedRules, depthRule, costRule]),
+      onSubscribe: (_ctx, _id, payload) => {
+        const refused = variablesTooLarge(payload.variables, config.maxListItems);
+        return refused ? [refused] : undefined;
+      },
       onConnect: (ctx) => scopesFor(config.tokens, connectionAuthorization(ctx.connectionParams)) !== null,
       context: (ctx): GqlContext => ({
         app,
@@ -59,7 +66,7 @@ export async function createHttpServer(app: App): Promise<HttpServer> {
 
   const apollo = new ApolloServer<GqlContext>({
     schema,
-    validationRules: [depthRule],
+    validationRules: [depthRule, costRule],
     formatError: makeFormatError(log),
     // CSRF prevention stays on (the default): multipart uploads need `apollo-require-preflight: true`.
     csrfPrevention: true,
@@ -71,6 +78,16 @@ export async function createHttpServer(app: App): Promise<HttpServer> {
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer: server }),
       { async serverWillStart() { return { async drainServer() { await wsCleanup.dispose(); } }; } },
+      {
+        async requestDidStart() {
+          return {
+            async didResolveOperation({ request }) {
+              const refused = variablesTooLarge(request.variables, config.maxListItems);
+              if (refused) throw new GraphQLError(refused.message, { extensions: { ...refused.extensions, http: { status: 400 } } });
+            },
+          };
+        },
+      },
     ],
   });
   await apollo.start();

@@ -5,7 +5,7 @@
  */
 import type { Store } from '../../storage/store.js';
 import type { AnalyzerCatalog } from '../analyzerCatalog.js';
-import { AppError, toAppError } from '../../common/errors.js';
+import { AppError } from '../../common/errors.js';
 import { loadStoredModel } from '../modelService.js';
 import { loadStoredDataset, type DatasetSource } from '../datasetService.js';
 import type { JobPayload } from './payload.js';
@@ -15,6 +15,7 @@ import type { BlobReader, BlobWriter } from '../../storage/blobs.js';
 import type { ArtifactRecord } from '../../storage/records.js';
 import { runSpecialized } from '../../analyzers/common/fixed-dims.js';
 import { checkInputs } from '../../datasets/inputCheck.js';
+import { checkTensorSizes, jobError } from './resourceGuard.js';
 
 export type ProgressFn = (fraction: number, message?: string) => void;
 
@@ -32,6 +33,18 @@ export interface JobSources extends DatasetSource {
   resolveModel(ref: string): Promise<LoadedModel>;
 }
 
+/** The memory an analysis may use (config.workerMaxRssMb): no single tensor the graph fixes may be larger. */
+export interface JobLimits {
+  maxTensorBytes: number;
+  /** The setting that sets it, named in RESOURCE_LIMIT messages. */
+  setting: string;
+}
+
+export const jobLimitsOf = (config: { workerMaxRssMb: number }): JobLimits => ({
+  maxTensorBytes: config.workerMaxRssMb * 1024 * 1024,
+  setting: 'ONNXSCOPE_WORKER_MAX_RSS_MB',
+});
+
 export interface ComputedJob {
   result: unknown;
   durationMs: number;
@@ -45,6 +58,7 @@ export async function computeJob(
   job: JobPayload,
   progress: ProgressFn,
   signal: AbortSignal,
+  limits?: JobLimits,
 ): Promise<ComputedJob> {
   const started = performance.now();
   const analyzer = catalog.get(job.analyzer);
@@ -53,6 +67,7 @@ export async function computeJob(
     throw new AppError('INTERNAL', `job wants ${job.analyzer} v${job.analyzerVersion}, this build has v${analyzer.version}`);
   }
   const model = await loadStoredModel(sources, job.modelSha256);
+  if (limits) checkTensorSizes(model.ir, limits.maxTensorBytes, limits.setting);
   const dataset =
     job.datasetSha256 && job.datasetFormat ? await loadStoredDataset(sources, job.datasetSha256, job.datasetFormat, model.ir) : null;
   throwIfAborted(signal);
@@ -80,9 +95,10 @@ export async function executeJob(
   job: JobPayload,
   progress: ProgressFn,
   signal: AbortSignal,
+  limits?: JobLimits,
 ): Promise<JobOutcome> {
   const sources: JobSources = { blobs: store.blobs, datasets: store.datasets, resolveModel: (ref) => resolveStoredModel(store, ref) };
-  const { result, durationMs, artifacts } = await computeJob(sources, catalog, job, progress, signal);
+  const { result, durationMs, artifacts } = await computeJob(sources, catalog, job, progress, signal, limits);
   const recorded = await store.analyses.complete(
     { id: job.analysisId, attempt: job.attempt, cacheKey: job.cacheKey, modelSha256: job.modelSha256,
       datasetSha256: job.datasetSha256, analyzer: job.analyzer, analyzerVersion: job.analyzerVersion, paramsJson: job.paramsJson },
@@ -118,7 +134,7 @@ export async function resolveStoredModel(store: Store, ref: string): Promise<Loa
 
 /** Records a failed attempt (a no-op when the job already ended, e.g. by cancellation). */
 export async function recordFailure(store: Store, job: JobPayload, err: unknown, signal: AbortSignal): Promise<AppError> {
-  const error = signal.aborted ? abortError(signal) : toAppError(err);
+  const error = signal.aborted ? abortError(signal) : jobError(err);
   await store.analyses.fail(job.analysisId, job.attempt, error.code, error.message);
   return error;
 }

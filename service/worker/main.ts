@@ -6,7 +6,7 @@ import { AppError } from '../../common/errors.js';
 import { openStore } from '../../storage/store.js';
 import { AnalyzerCatalog } from '../analyzerCatalog.js';
 import { createLogger } from '../logger.js';
-import { executeJob, recordFailure } from '../jobs/execute.js';
+import { executeJob, jobLimitsOf, recordFailure } from '../jobs/execute.js';
 import type { JobPayload } from '../jobs/payload.js';
 import { throttledProgress } from '../jobs/progress.js';
 import { probeRuntime } from './runtimeProbe.js';
@@ -20,6 +20,7 @@ setRuntimeLogger((line) => log.info(line));
 
 const store = await openStore(setup.dataDir);
 const catalog = await AnalyzerCatalog.load(setup.analyzerModules ?? []);
+const limits = jobLimitsOf({ workerMaxRssMb: setup.maxRssMb });
 let current: { job: JobPayload; controller: AbortController } | null = null;
 
 process.on('message', (m: ToWorker) => {
@@ -46,7 +47,7 @@ async function run(job: JobPayload): Promise<void> {
     send({ type: 'progress', analysisId: job.analysisId, attempt: job.attempt, progress: p, message }),
   );
   try {
-    const outcome = await executeJob(store, catalog, job, progress, controller.signal);
+    const outcome = await executeJob(store, catalog, job, progress, controller.signal, limits);
     log.info({ analysisId: job.analysisId, durationMs: outcome.durationMs, recorded: outcome.recorded }, 'job finished');
     send({ type: 'finished', analysisId: job.analysisId, attempt: job.attempt, ok: true });
   } catch (err) {

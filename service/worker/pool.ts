@@ -3,9 +3,16 @@
  * the queue for idle workers, relays progress into the database, enforces each job's time
  * budget, and turns a worker that dies into a retry (once, by default) or a FAILED job; the
  * worker is replaced and the service carries on.
+ *
+ * Memory: each worker runs with a V8 heap cap (--max-old-space-size = maxHeapMb), and the pool
+ * watches a busy worker's resident size (onnxruntime's tensors live outside the V8 heap) and
+ * kills it past maxRssMb. A worker that died of either (V8's fatal "heap out of memory" report
+ * on its stderr, a native std::bad_alloc, or our kill) fails its job with RESOURCE_LIMIT naming
+ * the limit, and is not retried: the same job would only exhaust the next worker the same way.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fork, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import type { Store } from '../../storage/store.js';
@@ -13,6 +20,7 @@ import type { AnalysisEvents } from '../events.js';
 import type { JobQueue, JobRunners } from '../jobs/queue.js';
 import type { JobPayload } from '../jobs/payload.js';
 import { runtimeInfo, type RuntimeInfo } from '../../native/runtime/session.js';
+import { FatalReportWatcher, heapLimitArgv } from '../../common/fatalReport.js';
 import { WORKER_SETUP_ENV, type FromWorker, type ToWorker, type WorkerSetup } from './protocol.js';
 
 export interface PoolOptions {
@@ -23,6 +31,12 @@ export interface PoolOptions {
   jobAttempts: number;
   /** How long an aborted job may take to stop before its worker is killed. */
   abortGraceMs?: number;
+  /** V8 heap cap of each worker, MB (--max-old-space-size). */
+  maxHeapMb: number;
+  /** Resident size past which a busy worker is killed, MB. */
+  maxRssMb: number;
+  /** How often busy workers' resident size is read (default 250 ms). */
+  rssCheckMs?: number;
   store: Store;
   queue: JobQueue;
   events: AnalysisEvents;
@@ -36,6 +50,10 @@ interface Slot {
   budgetTimer?: NodeJS.Timeout;
   killTimer?: NodeJS.Timeout;
   exited: Promise<void>;
+  /** The worker's stderr, watched for V8's (or the C++ runtime's) out-of-memory report. */
+  stderr: FatalReportWatcher;
+  /** Set when the pool killed the worker for its memory: the job's RESOURCE_LIMIT message. */
+  overLimit?: string;
 }
 
 const WORKER_ENTRY = fileURLToPath(new URL('./main.js', import.meta.url));
@@ -47,6 +65,7 @@ export class WorkerPool implements JobRunners {
   private pumpAgain = false;
   private unsubscribe?: () => void;
   private poller?: NodeJS.Timeout;
+  private rssWatch?: NodeJS.Timeout;
   private nextRequestId = 1;
   private readonly runtimeRequests = new Map<number, (info: RuntimeInfo) => void>();
   private knownRuntime: RuntimeInfo | undefined;
@@ -62,6 +81,8 @@ export class WorkerPool implements JobRunners {
     // Jobs can also appear from elsewhere (another process on the same database).
     this.poller = setInterval(() => void this.pump(), 1000);
     this.poller.unref();
+    this.rssWatch = setInterval(() => void this.checkResidentSizes(), this.opts.rssCheckMs ?? 250);
+    this.rssWatch.unref();
   }
 
   /** Workers alive and ready to take or running a job. */
@@ -123,6 +144,7 @@ export class WorkerPool implements JobRunners {
     this.stopping = true;
     this.unsubscribe?.();
     clearInterval(this.poller);
+    clearInterval(this.rssWatch);
     const deadline = Date.now() + graceMs;
     while ([...this.slots].some((s) => s.job) && Date.now() < deadline) await sleep(50);
     const exits = [...this.slots].map((s) => s.exited);
@@ -142,15 +164,19 @@ export class WorkerPool implements JobRunners {
   private spawn(): void {
     const child = fork(WORKER_ENTRY, [], {
       env: { ...process.env, [WORKER_SETUP_ENV]: JSON.stringify(this.opts.setup) },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      execArgv: heapLimitArgv(process.execArgv, this.opts.maxHeapMb),
+      stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
     });
     let onExit!: () => void;
-    const slot: Slot = { child, ready: false, job: null, exited: new Promise((r) => (onExit = r)) };
+    const stderr = new FatalReportWatcher((text) => process.stderr.write(text));
+    child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk.toString('utf8')));
+    const slot: Slot = { child, ready: false, job: null, exited: new Promise((r) => (onExit = r)), stderr };
     this.slots.add(slot);
     // Handlers touch the database; a failure there is logged, never an unhandled rejection that would take the service down.
     child.on('message', (m: FromWorker) => this.onMessage(slot, m).catch((err: Error) => this.logFailure('worker message', err)));
     child.on('error', (err) => this.opts.log.error({ err: err.message, pid: child.pid }, 'worker process error'));
-    child.on('exit', (code, signal) => {
+    // 'close', not 'exit': by then stderr is read to its end, fatal report included.
+    child.on('close', (code, signal) => {
       this.onExit(slot, code, signal)
         .catch((err: Error) => this.logFailure('worker exit', err))
         .finally(onExit);
@@ -190,7 +216,11 @@ export class WorkerPool implements JobRunners {
     } else if (job) {
       const how = signal ? `signal ${signal}` : `exit code ${code}`;
       const { store, queue, events, log, jobAttempts } = this.opts;
-      if (job.attempt < jobAttempts) {
+      const overLimit = slot.overLimit ?? (slot.stderr.outOfMemory ? this.heapMessage() : undefined);
+      if (overLimit) {
+        log.error({ analysisId: job.analysisId, pid: slot.child.pid, how, report: slot.stderr.firstLine || undefined }, 'worker out of memory; job failed');
+        await store.analyses.fail(job.analysisId, job.attempt, 'RESOURCE_LIMIT', overLimit);
+      } else if (job.attempt < jobAttempts) {
         log.warn({ analysisId: job.analysisId, pid: slot.child.pid, how }, 'worker died; job re-queued');
         await queue.release(job);
       } else {
@@ -204,6 +234,24 @@ export class WorkerPool implements JobRunners {
       setTimeout(() => {
         if (!this.stopping) this.spawn();
       }, 200).unref();
+    }
+  }
+
+  private heapMessage(): string {
+    return `the analysis ran out of memory: it reached the worker's V8 heap limit of ${this.opts.maxHeapMb} MB (ONNXSCOPE_WORKER_MAX_HEAP_MB)`;
+  }
+
+  /** Kills a busy worker whose resident size is past maxRssMb (its job fails with RESOURCE_LIMIT when it exits). */
+  private async checkResidentSizes(): Promise<void> {
+    for (const slot of this.slots) {
+      if (!slot.job || slot.overLimit || slot.child.pid === undefined) continue;
+      const mb = await residentMb(slot.child.pid);
+      if (mb === undefined || mb <= this.opts.maxRssMb || !slot.job) continue;
+      slot.overLimit =
+        `the analysis ran out of memory: its worker's resident size reached ${Math.round(mb)} MB, ` +
+        `over the limit of ${this.opts.maxRssMb} MB (ONNXSCOPE_WORKER_MAX_RSS_MB)`;
+      this.opts.log.warn({ analysisId: slot.job.analysisId, pid: slot.child.pid, residentMb: Math.round(mb) }, 'worker over its memory limit; killing it');
+      slot.child.kill('SIGKILL');
     }
   }
 
@@ -281,3 +329,13 @@ export class WorkerPool implements JobRunners {
   }
 }
 
+/** A process's resident size in MB from /proc (Linux); undefined elsewhere or once it is gone. */
+async function residentMb(pid: number): Promise<number | undefined> {
+  try {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    const kb = /^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1];
+    return kb === undefined ? undefined : Number(kb) / 1024;
+  } catch {
+    return undefined;
+  }
+}

@@ -8,6 +8,8 @@ export interface WorkerSetup {
   analyzerModules: string[];
   progressIntervalMs: number;
   logLevel: string;
+  /** config.workerMaxRssMb: no tensor the graph fixes may be larger (jobs/resourceGuard.ts). */
+  maxRssMb: number;
 }
 
 export type ToWorker =
