@@ -23,6 +23,8 @@ export function loadModel(bytes: Uint8Array, limits: LoadLimits = {}): Model {
   } catch (err) {
     throw badModel(`not a valid ONNX protobuf: ${(err as Error).message}`);
   }
+  // ONNX requires one opset import; the IR would assume opset 1, the runtime refuses the file.
+  if (!proto.opsetImport || proto.opsetImport.length === 0) throw badModel('the model imports no opset (opset_import is empty); ONNX requires at least one');
   let model: Model;
   try {
     model = modelFromProto(proto);
@@ -32,6 +34,7 @@ export function loadModel(bytes: Uint8Array, limits: LoadLimits = {}): Model {
     throw badModel(`the model does not decode: ${(err as Error).message}`);
   }
   checkVersions(model);
+  checkDeclaredDims(model);
   if (model.graph.nodes.length === 0) throw badModel('the graph has no nodes');
   if (model.graph.outputs.length === 0) throw badModel('the graph has no outputs');
   validateTopology(model);
@@ -53,6 +56,20 @@ function checkVersions(model: Model): void {
     if (!Number.isSafeInteger(version) || version < 1) throw badModel(`opset ${version} of domain "${domain || 'ai.onnx'}" is not a valid version`);
     if ((domain === '' || domain === 'ai.onnx') && version > MAX_ONNX_OPSET) {
       throw badModel(`opset ${version} of ai.onnx is newer than the runtime supports (${MAX_ONNX_OPSET})`);
+    }
+  }
+}
+
+/**
+ * Declared input/output dims: -1 is what some exporters write for "unknown" (accepted as such);
+ * anything below it, or beyond 2^53 where the number is no longer exact, is not a dimension.
+ */
+function checkDeclaredDims(model: Model): void {
+  for (const v of [...model.graph.inputs, ...model.graph.outputs]) {
+    for (const d of v.shape ?? []) {
+      if (typeof d === 'number' && (!Number.isSafeInteger(d) || d < -1)) {
+        throw badModel(`"${v.name}" declares the dimension ${d}; a dimension is a size >= 0 (or -1 for unknown) below 2^53`);
+      }
     }
   }
 }

@@ -51,6 +51,8 @@ export function tensorFromProto(proto: TensorProto): Tensor {
   // declares [1e5, 1e5] over 48 bytes must be refused, not make us allocate 40 GB first.
   const raw = proto.rawData;
   if (raw && raw.length > 0) {
+    // ONNX: when raw_data is present the typed field must not be; which one would be meant?
+    if (pickTypedField(proto, dtype).length > 0) throw badModel(`tensor "${name}" holds both raw_data and typed values`);
     const expected = n * dtypeSize(dtype);
     if (raw.length !== expected) {
       throw badModel(`tensor "${name}" has ${raw.length} bytes of raw data, expected ${expected} for dims [${dims}]`);

@@ -7,7 +7,7 @@
 import { AppError } from '../../common/errors.js';
 
 const UNSUPPORTED = /No Op registered for|is not a registered function\/op|Could not find an implementation for/;
-const BAD_MODEL = /This is an invalid model|Unsupported model IR version|ValidateOpsetForDomain|INVALID_PROTOBUF|INVALID_GRAPH|ShapeInferenceError|TypeInferenceError|Type Error:|Load model from .* failed|Failed to load model/;
+const BAD_MODEL = /This is an invalid model|Missing opset in the model|Unsupported model IR version|ValidateOpsetForDomain|INVALID_PROTOBUF|INVALID_GRAPH|ShapeInferenceError|TypeInferenceError|Type Error:|Load model from .* failed|Failed to load model/;
 const MISMATCH = /Got invalid dimensions for input|Invalid rank for input|Unexpected input data type|Missing Input:|input '.*' is missing/i;
 
 const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));

@@ -1,8 +1,10 @@
 /**
  * A plain HTTP client for a running onnxscope (in-process harness or a spawned `serve`): JSON
- * GraphQL, multipart uploads, polling. fetch with a time limit, so a hang is reported as one
+ * GraphQL, multipart uploads, polling. Each request has a time limit, so a hang is reported as one
  * instead of stalling the suite.
  */
+import http from 'node:http';
+
 export interface GqlError {
   message: string;
   extensions?: { code?: string; [k: string]: unknown };
@@ -37,16 +39,43 @@ export function makeClient(url: string, token?: string): Client {
     return use ? { authorization: `Bearer ${use}` } : {};
   };
   const raw: Client['raw'] = async (path, init = {}) => {
-    const { timeoutMs = DEFAULT_TIMEOUT_MS, ...rest } = init;
+    const { timeoutMs = DEFAULT_TIMEOUT_MS, method = 'GET', headers = {}, body } = init;
+    // A FormData body is serialized by the platform (boundary and all) before it is sent.
+    let bytes: Uint8Array | undefined;
+    const head: Record<string, string> = { ...(headers as Record<string, string>) };
+    if (body instanceof FormData) {
+      const encoded = new Response(body);
+      bytes = new Uint8Array(await encoded.arrayBuffer());
+      head['content-type'] = encoded.headers.get('content-type')!;
+    } else if (typeof body === 'string') bytes = new TextEncoder().encode(body);
+    else if (body !== undefined && body !== null) throw new Error('raw: body must be a string or FormData');
+    if (bytes) head['content-length'] = String(bytes.length);
     const start = performance.now();
-    try {
-      const res = await fetch(url + path, { ...rest, signal: AbortSignal.timeout(timeoutMs) });
-      const text = await res.text();
-      return { status: res.status, text, ms: performance.now() - start };
-    } catch (err) {
-      if ((err as Error).name === 'TimeoutError') throw new HangError(`${path}: no answer in ${timeoutMs} ms`);
-      throw err;
-    }
+    // One connection per request (agent: false): a reused keep-alive socket that the server
+    // closed while the suite was busy building a case would read as a crash.
+    return new Promise((resolve, reject) => {
+      const req = http.request(url + path, { method, headers: head, agent: false }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          clearTimeout(timer);
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), ms: performance.now() - start });
+        });
+        res.on('error', (err) => {
+          clearTimeout(timer);
+          reject(err);
+        });
+      });
+      const timer = setTimeout(() => {
+        req.destroy();
+        reject(new HangError(`${path}: no answer in ${timeoutMs} ms`));
+      }, timeoutMs);
+      req.on('error', (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
+      req.end(bytes ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) : undefined);
+    });
   };
   const parse = (r: { status: number; text: string; ms: number }): GqlReply => {
     let body: GqlReply['body'];

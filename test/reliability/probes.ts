@@ -80,7 +80,7 @@ export async function runProbes(): Promise<ProbeResult[]> {
     record('read token: runAnalysis', 'FORBIDDEN', await gqlAs(READ, RUN_ANALYSIS, { input: { modelId, analyzer: 'test-slow', params: { ms: 1 } } }), (a) => codeIn(a.text) === 'FORBIDDEN');
     record('read token: cancelAnalysis', 'FORBIDDEN', await gqlAs(READ, `mutation($id: ID!) { cancelAnalysis(id: $id) { id } }`, { id: analysisId }), (a) => codeIn(a.text) === 'FORBIDDEN');
     for (const m of ['deleteModel', 'deleteDataset', 'deleteAnalysis']) {
-      record(`read token: ${m}`, 'FORBIDDEN', await gqlAs(READ, `mutation($id: ID!) { ${m}(id: $id) }`, { id: modelId }), (a) => codeIn(a.text) === 'FORBIDDEN', true);
+      record(`read token: ${m}`, 'FORBIDDEN', await gqlAs(READ, `mutation($id: ID!) { ${m}(id: $id) { id } }`, { id: modelId }), (a) => codeIn(a.text) === 'FORBIDDEN', true);
     }
     record('read token: worker API', '403 FORBIDDEN', await c.raw('/worker/v1/hello', { headers: { authorization: `Bearer ${READ}` } }), is(403, 'FORBIDDEN'));
 

@@ -38,6 +38,26 @@ export const DEFECTS: Array<{ found: string; by: string; fix: string }> = [
     by: 'onnx-huge-dims (input declared [2^31, 4])',
     fix: 'native/runtime/errors.ts: runtime input-shape/rank/type refusals are DATASET_MISMATCH.',
   },
+  {
+    found: 'A model with no opset_import was accepted (the IR assumed opset 1) and every analysis failed inside the runtime as INTERNAL ("Missing opset in the model").',
+    by: 'onnx-truncated (a cut that drops the trailing opset_import)',
+    fix: 'loadModel refuses an empty opset_import with BAD_MODEL; the runtime message maps to BAD_MODEL as well.',
+  },
+  {
+    found: 'An initializer holding both raw_data and typed values (float_data) was accepted; which of the two is meant is undefined (ONNX forbids both).',
+    by: 'onnx-tensor-bytes',
+    fix: 'tensorFromProto refuses it with BAD_MODEL.',
+  },
+  {
+    found: 'Declared input/output dims below -1 (e.g. -12345) or beyond 2^53 were accepted as sizes.',
+    by: 'onnx-huge-dims',
+    fix: 'loadModel refuses them with BAD_MODEL (-1, which exporters write for "unknown", stays accepted).',
+  },
+  {
+    found: 'Guards area (branch reliability-guards, merged): a tiny model that expands to 10^10 elements at run time, a 1,000-alias query, and the missing delete mutations.',
+    by: 'onnx-huge-dims (ConstantOfShape), probes',
+    fix: 'Fixed there: RESOURCE_LIMIT from the static tensor-size pre-flight and the worker heap cap; QUERY_TOO_COMPLEX; deleteModel/deleteDataset/deleteAnalysis with the write scope. The suite now expects these.',
+  },
 ];
 
 const table = (rows: Record<string, string | number>[]): string => {
@@ -113,6 +133,7 @@ export function renderReliability(run: SuiteRun): string {
     `${run.crash.length} rounds: queue test-slow jobs (each writes an artifact), kill -9 the server when a quarter to a half are done,`,
     `check the SQLite file, restart on the same data dir and wait for every job. ${lost} results lost, ${stuck} jobs stuck, integrity_check: ${[...new Set(run.crash.map((r) => r.integrity))].join(', ')}.`,
     'Blobs are checked after the final stop: each file\'s sha256 must be its name (truncated) and some row must refer to it (orphan).',
+    'Temp files are writes the kill interrupted in blobs/tmp (write, fsync, rename): never visible as blobs, removed by gc once 60 s old.',
     '',
     table(crashRows(run.crash)),
     '',
