@@ -11,15 +11,20 @@ const BAD_MODEL = /This is an invalid model|Missing opset in the model|Unsupport
 const MISMATCH = /Got invalid dimensions for input|Invalid rank for input|Unexpected input data type|Missing Input:|input '.*' is missing/i;
 
 const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
-/** The runtime's first line, without its source path prefix (/onnxruntime_src/...cc:202 fn(...)). */
-const firstLine = (m: string) => m.split('\n')[0]!.replace(/^\/onnxruntime_src\/\S+ [^)]*\)\s*/, '').trim();
+/** The runtime's text on one line, without its source-path prefixes (/onnxruntime_src/...cc:202 fn(...)). */
+const oneLine = (m: string) =>
+  m
+    .split('\n')
+    .map((l) => l.replace(/^\/onnxruntime_src\/\S+ [^)]*\)\s*/, '').trim())
+    .filter(Boolean)
+    .join(' ');
 
 /** A session that the runtime would not create. */
 export function sessionCreateError(err: unknown): unknown {
   if (err instanceof AppError) return err;
   const m = messageOf(err);
-  if (UNSUPPORTED.test(m)) return new AppError('UNSUPPORTED_OP', `the runtime has no kernel for an op of this model: ${firstLine(m)}`);
-  if (BAD_MODEL.test(m)) return new AppError('BAD_MODEL', `the runtime refuses this model: ${firstLine(m)}`);
+  if (UNSUPPORTED.test(m)) return new AppError('UNSUPPORTED_OP', `the runtime has no kernel for an op of this model: ${oneLine(m)}`);
+  if (BAD_MODEL.test(m)) return new AppError('BAD_MODEL', `the runtime refuses this model: ${oneLine(m)}`);
   return err;
 }
 
@@ -27,6 +32,6 @@ export function sessionCreateError(err: unknown): unknown {
 export function sessionRunError(err: unknown): unknown {
   if (err instanceof AppError) return err;
   const m = messageOf(err);
-  if (MISMATCH.test(m)) return new AppError('DATASET_MISMATCH', `the data does not fit the model's inputs: ${firstLine(m)}`);
+  if (MISMATCH.test(m)) return new AppError('DATASET_MISMATCH', `the data does not fit the model's inputs: ${oneLine(m)}`);
   return err;
 }

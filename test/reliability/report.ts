@@ -31,7 +31,7 @@ export const DEFECTS: Array<{ found: string; by: string; fix: string }> = [
   {
     found: 'Unknown ops / unknown domains were accepted at upload and every analysis failed with INTERNAL ("No Op registered for NoSuchOp").',
     by: 'onnx-unknown-op',
-    fix: 'native/runtime/errors.ts: session-creation failures caused by the model are UNSUPPORTED_OP (no kernel) or BAD_MODEL (invalid graph), with the runtime\'s first line and no source paths.',
+    fix: 'native/runtime/errors.ts: session-creation failures caused by the model are UNSUPPORTED_OP (no kernel) or BAD_MODEL (invalid graph), with the runtime\'s message and no source paths.',
   },
   {
     found: 'Data that does not fit a fixed input dim or rank failed as INTERNAL ("Got invalid dimensions for input", the issue\'s "Invalid rank for input: labels").',
