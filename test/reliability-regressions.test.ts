@@ -9,6 +9,7 @@ import { loadModel, MAX_IR_VERSION, MAX_ONNX_OPSET } from '../native/onnx/load.j
 import { createSession, runSession } from '../native/runtime/session.js';
 import { tensor } from '../native/onnx/tensor.js';
 import { baseModelProto, encodeModel } from './reliability/fixtures.js';
+import { loadCsv } from '../datasets/csv.js';
 
 const code = (fn: () => unknown): string | undefined => {
   try {
@@ -121,4 +122,15 @@ test('declared dims below -1 or beyond 2^53 are BAD_MODEL; -1 (an exporter\'s "u
   };
   for (const d of [-2, -12345, 2 ** 62]) assert.equal(code(() => loadModel(withInputDim(d))), 'BAD_MODEL', `dim ${d}`);
   for (const d of [-1, 1, 2 ** 31]) assert.equal(code(() => loadModel(withInputDim(d))), undefined, `dim ${d}`);
+});
+
+test('a CSV with one 50 MB line is TOO_LARGE at once, before parsing', () => {
+  const line = '0.5,'.repeat(12_500_000);
+  const bytes = new TextEncoder().encode(`0,${line}1\n1,0.1,0.2\n`);
+  const t0 = performance.now();
+  assert.equal(code(() => loadCsv(bytes, 'x')), 'TOO_LARGE');
+  assert.ok(performance.now() - t0 < 5000, 'refused without parsing');
+  // Ordinary rows still load, and a line just under the limit is not refused for its length.
+  assert.equal(loadCsv(new TextEncoder().encode('0,0.1,0.2\n1,0.3,0.4\n'), 'y').count, 2);
+  assert.equal(code(() => loadCsv(new TextEncoder().encode(`0,${'1,'.repeat(1000)}1\n`), 'z', { maxCsvLineBytes: 1_000_000 })), undefined);
 });

@@ -54,6 +54,11 @@ export const DEFECTS: Array<{ found: string; by: string; fix: string }> = [
     fix: 'loadModel refuses them with BAD_MODEL (-1, which exporters write for "unknown", stays accepted).',
   },
   {
+    found: 'A CSV with one 50 MB line held the server for over a minute in csv-parse (3 of 3 cases answered nothing in 60 s), blocking every other request meanwhile.',
+    by: 'csv-long-line',
+    fix: 'datasets/csv.ts measures line lengths on the bytes before parsing: a line over maxCsvLineBytes (default 4 MiB, datasets/limits.ts) is TOO_LARGE at once.',
+  },
+  {
     found: 'Guards area (branch reliability-guards, merged): a tiny model that expands to 10^10 elements at run time, a 1,000-alias query, and the missing delete mutations.',
     by: 'onnx-huge-dims (ConstantOfShape), probes',
     fix: 'Fixed there: RESOURCE_LIMIT from the static tensor-size pre-flight and the worker heap cap; QUERY_TOO_COMPLEX; deleteModel/deleteDataset/deleteAnalysis with the write scope. The suite now expects these.',
