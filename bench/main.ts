@@ -13,6 +13,7 @@ import { saliencySection } from './saliency.js';
 import { gateSection } from './gate.js';
 import { modelsSection } from './models.js';
 import { weightsSection } from './weights.js';
+import { reliabilitySection } from './reliability.js';
 
 const SECTIONS: { name: string; run: () => Promise<BenchSection> | BenchSection }[] = [
   { name: 'evaluate', run: evaluateSection },
@@ -26,6 +27,7 @@ const SECTIONS: { name: string; run: () => Promise<BenchSection> | BenchSection 
   { name: 'gate', run: gateSection },
   { name: 'models', run: modelsSection },
   { name: 'weights', run: weightsSection },
+  { name: 'reliability', run: reliabilitySection },
 ];
 
 async function main(): Promise<void> {

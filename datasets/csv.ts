@@ -49,9 +49,21 @@ function readRows(text: string): Row[] {
   }
 }
 
+/** The longest line (by raw newlines: a quoted multi-line field only makes lines shorter) within the limit. */
+function checkLineLengths(bytes: Uint8Array, limit: number): void {
+  let start = 0;
+  for (let line = 1; start < bytes.length; line++) {
+    let end = bytes.indexOf(10, start);
+    if (end < 0) end = bytes.length;
+    checkLimit(`CSV line ${line}: length in bytes`, end - start, limit);
+    start = end + 1;
+  }
+}
+
 export function loadCsv(bytes: Uint8Array, sha256: string, opts: CsvOptions = {}): LoadedDataset {
   const lim = resolveLimits(opts);
   const hasLabels = opts.labels !== false;
+  checkLineLengths(bytes, lim.maxCsvLineBytes);
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);

@@ -12,12 +12,18 @@ export interface DatasetLimits {
   maxValues?: number;
   /** Samples (rows, images). Default 1,000,000. */
   maxSamples?: number;
+  /**
+   * Bytes in one CSV line. Default 4 MiB (a 224x224x3 image as text is ~1.5 MB). Checked before
+   * parsing: a 50 MB line would otherwise hold the server's event loop for minutes in csv-parse.
+   */
+  maxCsvLineBytes?: number;
 }
 
 export const DEFAULT_LIMITS: Required<DatasetLimits> = {
   maxUncompressedBytes: 1 << 30,
   maxValues: 256 * 1024 * 1024,
   maxSamples: 1_000_000,
+  maxCsvLineBytes: 4 * 1024 * 1024,
 };
 
 export function resolveLimits(limits: DatasetLimits = {}): Required<DatasetLimits> {

@@ -47,13 +47,17 @@ export function tensorFromProto(proto: TensorProto): Tensor {
   const dims = (proto.dims ?? []).map((d) => Number(d));
   if (dims.some((d) => !Number.isInteger(d) || d < 0)) throw badModel(`tensor "${name}" has invalid dims [${dims}]`);
   const n = numel(dims);
-  const out = allocTyped(dtype, n);
+  // The data present is checked against the dims before anything is allocated: a tensor that
+  // declares [1e5, 1e5] over 48 bytes must be refused, not make us allocate 40 GB first.
   const raw = proto.rawData;
   if (raw && raw.length > 0) {
+    // ONNX: when raw_data is present the typed field must not be; which one would be meant?
+    if (pickTypedField(proto, dtype).length > 0) throw badModel(`tensor "${name}" holds both raw_data and typed values`);
     const expected = n * dtypeSize(dtype);
     if (raw.length !== expected) {
-      throw badModel(`tensor "${name}" has ${raw.length} bytes of raw data, expected ${expected}`);
+      throw badModel(`tensor "${name}" has ${raw.length} bytes of raw data, expected ${expected} for dims [${dims}]`);
     }
+    const out = allocTyped(dtype, n);
     // Copy through a fresh aligned buffer: raw_data is little-endian and may be unaligned.
     new Uint8Array(out.buffer, out.byteOffset, expected).set(raw);
     return { dtype, dims, data: out };
@@ -62,6 +66,7 @@ export function tensorFromProto(proto: TensorProto): Tensor {
   if (source.length !== n) {
     throw badModel(`tensor "${name}" has ${source.length} values, expected ${n} for dims [${dims}]`);
   }
+  const out = allocTyped(dtype, n);
   if (out instanceof BigInt64Array || out instanceof BigUint64Array) {
     for (let i = 0; i < n; i++) out[i] = BigInt(String(source[i]));
   } else if (dtype === 'float16' || dtype === 'bfloat16') {

@@ -13,6 +13,7 @@ import type { Tensor } from '../onnx/tensor.js';
 import { serializeModel, type Model } from '../onnx/ir.js';
 import type { DType } from '../onnx/dtype.js';
 import { inputsOverwrittenByRun } from './in-place.js';
+import { sessionCreateError, sessionRunError } from './errors.js';
 import { chooseProviders, onSessionCreated, onSessionFailed, type ProviderPlan } from './providers.js';
 
 export { ort };
@@ -67,7 +68,9 @@ async function createProviderSession(bytes: Uint8Array, opts: SessionOptions): P
       if (isProviderLoadFailure(err)) onSessionFailed('cuda', (err as Error).message);
     }
   }
-  const session = await ort.InferenceSession.create(bytes, { ...base, executionProviders: ['cpu'] });
+  const session = await ort.InferenceSession.create(bytes, { ...base, executionProviders: ['cpu'] }).catch((err: unknown) => {
+    throw sessionCreateError(err);
+  });
   onSessionCreated('cpu', intra, inter);
   return session;
 }
@@ -113,7 +116,9 @@ export async function runSession(
   const ortFeeds: Record<string, ort.Tensor> = {};
   const copied = copiedInputs.get(session);
   for (const [k, v] of Object.entries(feeds)) ortFeeds[k] = toOrt(copied?.has(k) ? { ...v, data: v.data.slice() as Tensor['data'] } : v);
-  const result = outputs ? await session.run(ortFeeds, outputs) : await session.run(ortFeeds);
+  const result = await (outputs ? session.run(ortFeeds, outputs) : session.run(ortFeeds)).catch((err: unknown) => {
+    throw sessionRunError(err);
+  });
   const out: Record<string, Tensor> = {};
   for (const [k, v] of Object.entries(result)) out[k] = fromOrt(v);
   return out;
