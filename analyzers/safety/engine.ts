@@ -407,6 +407,7 @@ async function proveGroupBatched(
   const t0 = Date.now();
   const r = await inputSplitBab(dense, runner, prop, group, margins, state, {
     deadline: opts.deadline,
+    seed: opts.seed,
     signal: opts.signal,
     onProgress: (domains, queued) => opts.progress?.(Math.min(1, (Date.now() - opts.start) / opts.timeoutMs), `input splitting: ${domains} domains, ${queued} open`),
   });

@@ -14,7 +14,7 @@
  * falsify.ts:confirm, the only thing that can make a verdict "violated".
  */
 import { batchLayerBounds, batchOutputBounds, reluCount } from './dense-bounds.js';
-import { descendDense } from './dense-attack.js';
+import { DenseAttack, descendDense } from './dense-attack.js';
 import { denseForward, type DenseNet } from './dense.js';
 import { confirm, type Counterexample, type SearchState } from './falsify.js';
 import { float32AtLeast, float32AtMost, type ModelRunner } from './runner.js';
@@ -27,6 +27,8 @@ const DESCENTS = 4;
 const DESCENT_STEPS = 12;
 /** Bisections tried per box by strong branching (the largest smears). */
 const SB_CANDIDATES = 3;
+/** Share of the search's time given to interleaved multi-start PGD (1_6/prop_2: found after ~6 s of it). */
+const ATTACK_SHARE = 0.15;
 /** About 1.3 KB a domain on ACAS Xu (its parent's bounds shared with a sibling): ~250 MB. */
 const MAX_QUEUED = 200_000;
 /** Largest group handled (open disjuncts are a bit mask). */
@@ -50,6 +52,8 @@ interface Domain {
 
 export interface InputSplitOptions {
   deadline: number;
+  /** Seed of the interleaved multi-start PGD (dense-attack.ts). */
+  seed?: number;
   signal?: AbortSignal;
   onProgress?: (domains: number, queued: number) => void;
 }
@@ -129,8 +133,11 @@ export async function inputSplitBab(
   const numOut = net.numOutputs;
   const P = reluCount(net);
   const pending = new Map<Domain, Array<[number, number]>>();
+  const attacks = group.map((i) => new DenseAttack(net, runner, prop.disjuncts[i]!, i, state, (opts.seed ?? 0) + 1));
+  let batches = 0;
   while (heap.size > 0 || stack.length > 0) {
     if (Date.now() > opts.deadline || opts.signal?.aborted) break;
+    const tBatch = Date.now();
     let batch: Domain[] = [];
     while (batch.length < BATCH && stack.length > 0) batch.push(stack.pop()!);
     while (batch.length < BATCH && heap.size > 0) batch.push(heap.pop()!);
@@ -251,6 +258,11 @@ export async function inputSplitBab(
       const cex = await descendDense(net, runner, prop.disjuncts[group[g]!]!, group[g]!, dom.lo, dom.hi, x0, DESCENT_STEPS, state);
       if (cex) return { ...finish(), counterexample: cex };
     }
+    // Interleaved falsification: ATTACK_SHARE of the time this batch took goes to more PGD
+    // starts on the group's disjuncts in turn.
+    const attack = attacks[batches++ % attacks.length]!;
+    const cexA = await attack.run(Math.min(opts.deadline, Date.now() + ATTACK_SHARE * (Date.now() - tBatch)), opts.signal);
+    if (cexA) return { ...finish(), counterexample: cexA };
     if (children.length > 0) result.branched = true;
     for (const c of children) {
       if (heap.size >= MAX_QUEUED) stack.push(c);
