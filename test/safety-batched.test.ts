@@ -10,6 +10,8 @@
  *  - ACAS Xu: 1_1 prop_1 holds (published: prop_1 holds on all 45 networks, Katz et al. 2017,
  *    VNN-COMP 2021) and the test's own sampling finds no violation; 2_1 prop_2 is violated with a
  *    counterexample a fresh ORT session confirms;
+ *  - the dense multi-start PGD (dense-attack.ts) finds 2_1 prop_2's violation, confirmed by a fresh
+ *    ORT session, and nothing on 1_1 prop_1 (which holds), its best score staying above 0;
  *  - the VNN-COMP result text and score, and the instance-list reader.
  */
 import { test } from 'node:test';
@@ -24,6 +26,9 @@ import { batchLayerBounds, batchOutputBounds, reluCount } from '../analyzers/saf
 import { parseVnnlib, satisfiesAll } from '../analyzers/safety/vnnlib.js';
 import { vnncompResultText, vnncompScore } from '../analyzers/safety/vnncomp.js';
 import { readInstances } from '../bench/vnncomp.js';
+import { attackDense } from '../analyzers/safety/dense-attack.js';
+import { newSearchState } from '../analyzers/safety/falsify.js';
+import { ModelRunner } from '../analyzers/safety/runner.js';
 import { randomMlp } from './helpers/safety-nets.js';
 import { freshForward, runSafety } from './helpers/safety-run.js';
 import { readTestData, testData } from './helpers/test-data.js';
@@ -221,4 +226,24 @@ test('VNN-COMP verdict words, score, and the instance list', () => {
   assert.ok(list.every((i) => i.timeout > 0 && i.onnx.endsWith('.onnx') && i.vnnlib.endsWith('.vnnlib')));
   // The mnistfc list names 256x2, 256x4 and 256x6; only 256x2 is in test/data.
   assert.equal(readInstances(testData('vnncomp2021/mnistfc/mnistfc_instances.csv')).filter((i) => i.onnx.endsWith('mnist-net_256x2.onnx')).length, 30);
+});
+
+test('dense PGD: finds the 2_1 prop_2 violation (a fresh ORT session agrees), nothing on 1_1 prop_1 (holds)', async () => {
+  for (const [name, p, violated] of [['2_1', 2, true], ['1_1', 1, false]] as const) {
+    const ir = acasModel(name);
+    const bytes = readTestData(`${ACAS}/ACASXU_run2a_${name}_batch_2000.onnx`);
+    const net = toDense(lowerNetwork(upgradeOpset(ir)))!;
+    const runner = await ModelRunner.create(ir, bytes, { gradients: false });
+    const d = parseVnnlib(acasProp(p)).disjuncts[0]!;
+    const state = newSearchState(1);
+    const cex = await attackDense(net, runner, d, 0, state, { deadline: Date.now() + 20_000, seed: 1, starts: violated ? 100_000 : 200 });
+    if (!violated) {
+      assert.equal(cex, null);
+      assert.ok(state.best[0]! > 0, `best score ${state.best[0]}`);
+      continue;
+    }
+    assert.ok(cex, 'a counterexample within 20 s');
+    cex.input.forEach((v, i) => assert.ok(v >= d.lo[i]! && v <= d.hi[i]!, `X_${i} inside the box`));
+    assert.ok(satisfiesAll(d, await freshForward(ir, Array.from(cex.input), [1, 1, 1, 5], bytes)), 'the fresh session output lies in the unsafe set');
+  }
 });

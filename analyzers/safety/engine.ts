@@ -29,6 +29,7 @@ import { countBinaries, encodingSize, milpEncodable, solveMilp } from './milp.js
 import { forward, type Network } from './network.js';
 import { toDense, type DenseNet } from './dense.js';
 import { inputSplitBab, MAX_GROUP } from './inputsplit.js';
+import { attackDense } from './dense-attack.js';
 import { confirm, falsify, newSearchState, type Counterexample, type SearchState } from './falsify.js';
 import type { ModelRunner } from './runner.js';
 import { violationScore, type Disjunct, type Property } from './vnnlib.js';
@@ -36,6 +37,13 @@ import { violationScore, type Disjunct, type Property } from './vnnlib.js';
 export const MARGIN_ABS = 1e-4;
 export const MARGIN_REL = 1e-4;
 const INPUT_SPLIT_MAX_DIM = 8;
+/**
+ * First falsification pass of the batched path: 5 % of the budget, at most 2 s (PGD in Float64 on
+ * the dense form; the violated ACAS Xu instances fall within the first hundred starts, while
+ * the 20 % the general path spends would be 12 s of a 60 s budget taken from the proofs).
+ */
+const DENSE_FALSIFY_SHARE = 0.05;
+const DENSE_FALSIFY_MAX_MS = 2000;
 
 export type Verdict = 'holds' | 'violated' | 'unknown';
 
@@ -139,13 +147,18 @@ export async function verifyProperty(net: Network | null, runner: ModelRunner, p
   }
   if (!runner.hasGradients) notes.push(`no input gradients (${runner.gradientIssue}); falsification uses sampling only`);
 
-  // 1. Falsify.
+  // 1. Falsify. Small-input ReLU chains (the batched search below) get a short multi-start PGD in
+  //    Float64 on the dense form instead (dense-attack.ts, thousands of steps a second); the
+  //    search itself keeps descending from its bounds' minimizers, and whatever time it leaves
+  //    goes to more starts.
   const f0 = Date.now();
-  const share = opts.falsifyShare ?? 0.2;
-  const falsifyEnd = net && !opts.proveOff ? start + share * opts.timeoutMs : deadline;
+  const dense = net && !opts.proveOff && (opts.batched ?? true) && net.numInputs <= INPUT_SPLIT_MAX_DIM ? toDense(net) : null;
+  const share = opts.falsifyShare ?? (dense ? DENSE_FALSIFY_SHARE : 0.2);
+  const falsifyEnd = net && !opts.proveOff ? start + Math.min(share * opts.timeoutMs, dense ? DENSE_FALSIFY_MAX_MS : Infinity) : deadline;
   for (let i = 0; i < prop.disjuncts.length; i++) {
     const slice = (falsifyEnd - Date.now()) / (prop.disjuncts.length - i);
-    const cex = await falsify(runner, prop.disjuncts[i]!, i, state, { deadline: Date.now() + slice, seed: opts.seed, signal: opts.signal });
+    const fopts = { deadline: Date.now() + slice, seed: opts.seed, signal: opts.signal };
+    const cex = dense ? await attackDense(dense, runner, prop.disjuncts[i]!, i, state, fopts) : await falsify(runner, prop.disjuncts[i]!, i, state, fopts);
     opts.progress?.(Math.min(1, (Date.now() - start) / opts.timeoutMs), `falsifying disjunct ${i + 1}/${prop.disjuncts.length}`);
     if (cex) {
       out.falsifyMs = Date.now() - f0;
@@ -173,7 +186,6 @@ export async function verifyProperty(net: Network | null, runner: ModelRunner, p
   const margins = prop.disjuncts.map((d) => marginFor(net, d));
   out.margin = Math.max(...margins);
   const groups = groupByBox(prop.disjuncts);
-  const dense = (opts.batched ?? true) && net.numInputs <= INPUT_SPLIT_MAX_DIM ? toDense(net) : null;
   const disjunctLB = new Float64Array(prop.disjuncts.length).fill(Infinity);
   let usedBab = false;
   let usedMilp = false;
@@ -210,7 +222,8 @@ export async function verifyProperty(net: Network | null, runner: ModelRunner, p
   for (let i = 0; i < prop.disjuncts.length && Date.now() < deadline && !opts.signal?.aborted; i++) {
     if (disjunctLB[i]! > margins[i]!) continue;
     const slice = (deadline - Date.now()) / (prop.disjuncts.length - i);
-    const cex = await falsify(runner, prop.disjuncts[i]!, i, state, { deadline: Date.now() + slice, seed: opts.seed + 1000, signal: opts.signal, restarts: 1000 });
+    const fopts = { deadline: Date.now() + slice, seed: opts.seed + 1000, signal: opts.signal };
+    const cex = dense ? await attackDense(dense, runner, prop.disjuncts[i]!, i, state, fopts) : await falsify(runner, prop.disjuncts[i]!, i, state, { ...fopts, restarts: 1000 });
     if (cex) {
       out.status = 'violated';
       out.method = 'falsification';
@@ -394,6 +407,7 @@ async function proveGroupBatched(
   const t0 = Date.now();
   const r = await inputSplitBab(dense, runner, prop, group, margins, state, {
     deadline: opts.deadline,
+    seed: opts.seed,
     signal: opts.signal,
     onProgress: (domains, queued) => opts.progress?.(Math.min(1, (Date.now() - opts.start) / opts.timeoutMs), `input splitting: ${domains} domains, ${queued} open`),
   });
