@@ -36,16 +36,17 @@ export async function buildHvp(
   const tangentInputs = new Map<string, string>();
   for (const w of wrt) {
     const info = shapes.get(w)!;
-    const name = `v/${w}`;
+    const name = b.claim(`v/${w}`);
     b.addInput({ name, dtype: info.dtype, shape: info.dims.map((d, i) => d ?? `d${i}`) });
     tangents.set(w, name);
     tangentInputs.set(w, name);
   }
+  const hvNames = new Map(wrt.map((w) => [w, b.claim(`hv/${w}`)]));
   pushTangents(b, model, gradShapes, [...model.graph.nodes], tangents, new Set(wrt));
   const hvps = new Map<string, string>();
   for (const w of wrt) {
     const info = shapes.get(w)!;
-    const name = `hv/${w}`;
+    const name = hvNames.get(w)!;
     const t = tangents.get(grad.grads.get(w)!) ?? zerosOfShape(b, b.shape(w), info.dtype);
     model.graph.nodes.push({ opType: 'Identity', domain: '', name: b.fresh('out'), inputs: [t], outputs: [name], attrs: {} });
     model.graph.outputs.push({ name, dtype: info.dtype, shape: info.dims.map((d, i) => d ?? `d${i}`) });
