@@ -64,6 +64,7 @@ export async function autodiffSection(): Promise<BenchSection> {
     notes: [
       'goal: gradient <= 3x and HVP <= 5x the forward time of the same batch',
       'the first four rows are the model shapes of bench/model-shapes.ts, random weights and data',
+      'hvp: the products-only HVP graph (H v alone, no loss or gradient outputs), the one the Hessian analyses run',
       'cpu ratios: process CPU time of the same runs (all threads), steadier than wall time when the machine is shared',
       torch.note,
     ],

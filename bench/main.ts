@@ -6,7 +6,7 @@ import type { BenchSection } from './section.js';
 import { formatSection } from './section.js';
 import { evaluateSection } from './evaluate-section.js';
 import { autodiffSection, hvpMemorySection, perExampleSection } from './autodiff-report.js';
-import { hessianSection } from './hessian.js';
+import { hessianSection, smallCnnHessianSection } from './hessian.js';
 import { zooSection } from './zoo.js';
 import { safetySection } from './safety.js';
 import { saliencySection } from './saliency.js';
@@ -21,6 +21,7 @@ const SECTIONS: { name: string; run: () => Promise<BenchSection> | BenchSection 
   { name: 'hvp-memory', run: hvpMemorySection },
   { name: 'per-example', run: perExampleSection },
   { name: 'hessian', run: hessianSection },
+  { name: 'hessian-small-cnn', run: smallCnnHessianSection },
   { name: 'saliency', run: saliencySection },
   { name: 'safety', run: safetySection },
   { name: 'zoo', run: zooSection },

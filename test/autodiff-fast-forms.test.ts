@@ -2,7 +2,8 @@
  * The faster rule forms of issue 16, each against finite differences (test/helpers/gradcheck.ts)
  * and, where finite differences cannot speak (tied maxima), against a hand computation:
  *  - Conv with >= 32 input channels: dW as one GEMM per kernel tap, dX (stride 1) as a Conv with
- *    the flipped kernel (native/autodiff/rules/conv.ts);
+ *    the flipped kernel (native/autodiff/rules/conv.ts); with fewer channels dW as one GEMM over a
+ *    stacked patch matrix, and the flipped-kernel dX from 16 channels;
  *  - MaxPool with non-overlapping windows in float32: dX = MaxUnpool(dY, Indices), and the
  *    MaxUnpool rule itself (native/autodiff/rules/pool.ts).
  * Each case also asserts that the graph uses the form under test, so a change of the selection
@@ -71,6 +72,36 @@ for (const c of convCases) {
     assert.ok(ops.has('Gemm'), 'dW is formed by GEMMs');
     assert.equal(ops.has('ConvTranspose'), !c.convDx, c.convDx ? 'dX is a Conv' : 'dX is a ConvTranspose');
     // A single Conv is bilinear in (x, w): H v = (conv(v_x, w) + conv(x, v_w)) paired back, non-zero.
+    await assertGradientAndHvp(model, feeds, c.name, { rtol: RTOL });
+  });
+}
+
+// ---------------------------------------------------------------- Conv, narrow
+
+/**
+ * Fewer than 32 input channels: dW from one patch matrix (the taps' strided Slices stacked by
+ * Concat) and one GEMM; from 16 channels on, dX at stride 1 is the flipped-kernel Conv.
+ */
+const narrowCases: (ConvCase & { c: number })[] = [
+  { name: '3 channels, 3x3, pads 1', c: 3, x: [2, 3, 5, 5], w: [4, 3, 3, 3], attrs: { pads: ints([1, 1, 1, 1]) }, convDx: false },
+  { name: '1 channel, 5x5, stride 2', c: 1, x: [2, 1, 9, 8], w: [3, 1, 5, 5], attrs: { strides: ints([2, 2]) }, convDx: false },
+  { name: '16 channels, 3x3, pads 1 (flipped-kernel dX)', c: 16, x: [2, 16, 4, 5], w: [8, 16, 3, 3], attrs: { pads: ints([1, 1, 1, 1]) }, convDx: true },
+  { name: '10 channels, dilation 2, asymmetric pads', c: 10, x: [1, 10, 7, 6], w: [3, 10, 3, 2], attrs: { pads: ints([2, 0, 1, 1]), dilations: ints([2, 1]) }, convDx: false },
+  { name: '2 channels, 1-D, stride 2, pads 1', c: 2, x: [2, 2, 9], w: [3, 2, 3], attrs: { strides: ints([2]), pads: ints([1, 1]) }, convDx: false },
+];
+
+for (const c of narrowCases) {
+  test(`Conv with ${c.name}: patch-matrix dW, gradient and HVP (x and w)`, async () => {
+    const specs = [
+      { name: 'x', dtype: 'float32' as const, dims: c.x },
+      { name: 'w', dtype: 'float32' as const, dims: c.w },
+      { name: 'b', dtype: 'float32' as const, dims: [c.w[0]!] },
+    ];
+    const model = singleOp('Conv', specs, c.attrs);
+    const feeds = { x: rand32(c.x), w: rand32(c.w, 0.3), b: rand32([c.w[0]!]) };
+    const ops = await gradientOps(model, feeds, ['x', 'w', 'b']);
+    assert.ok(ops.has('Gemm') && ops.has('Concat'), `dW is one GEMM over a stacked patch matrix, got ${[...ops]}`);
+    assert.equal(ops.has('ConvTranspose'), !c.convDx, c.convDx ? 'dX is a Conv' : 'dX is a ConvTranspose');
     await assertGradientAndHvp(model, feeds, c.name, { rtol: RTOL });
   });
 }

@@ -65,7 +65,7 @@ test('cross-entropy head: loss, gradient and H v of a softmax regression match c
   assert.equal(prepared.dtype, 'float64');
   assert.deepEqual(prepared.params.sort(), ['W', 'b']);
   assert.equal(prepared.parameterCount, D * C + C);
-  const runner = await LossRunner.create(prepared, { gradient: true, hvp: true });
+  const runner = await LossRunner.create(prepared, { gradient: true, hvp: true, hvpProducts: true });
   const batch = batchOf(x, y);
   const p = softmaxRows(x.data as Float64Array, W.data as Float64Array, b.data as Float64Array);
 
@@ -111,6 +111,9 @@ test('cross-entropy head: loss, gradient and H v of a softmax regression match c
   }
   const h = await runner.hvp(batch, v);
   order.flatMap((name) => hvExpected.get(name)!).forEach((e, i) => assert.ok(Math.abs(h.hv[i]! - e) < 1e-12, `hv[${i}] ${h.hv[i]} vs ${e}`));
+  // The products-only graph (no loss or gradient outputs) gives the same closed-form H v.
+  const lean = await runner.hvpProduct(batch, v);
+  order.flatMap((name) => hvExpected.get(name)!).forEach((e, i) => assert.ok(Math.abs(lean[i]! - e) < 1e-12, `products-only hv[${i}] ${lean[i]} vs ${e}`));
   await runner.release();
 });
 

@@ -1,5 +1,6 @@
 /**
- * Times one batch through the forward pass, the loss gradient and one exact HVP: the
+ * Times one batch through the forward pass, the loss gradient and one exact HVP (the products-only
+ * graph the Hessian analyses run: H v without the loss and gradient outputs): the
  * `onnxscope bench` measurement and the autodiff section of `npm run bench`.
  * Median of `repeats` runs after `warmup` runs (the three interleaved); all three share the same batch.
  */
@@ -56,7 +57,7 @@ export async function timeAutodiff(
   const requested = opts.batch ?? Math.min(256, dataset.count);
   const setup = await setupDifferentiable(model, dataset, { batchSize: requested, precision: opts.precision ?? 'float32' });
   const batch = datasetBatches(dataset, setup, { maxSamples: setup.batchSize }).next().value!;
-  const runner = await LossRunner.create(setup.prepared, { gradient: true, hvp: true, fixedParameters: true });
+  const runner = await LossRunner.create(setup.prepared, { gradient: true, hvpProducts: true, fixedParameters: true });
   // The forward pass is the model itself, as a user would run it.
   const forward = await createSession(serializeModel(setup.model));
   const feeds = { ...batch.inputs };
@@ -66,7 +67,7 @@ export async function timeAutodiff(
   const repeats = opts.repeats ?? 10;
   try {
     const times = await timeInterleaved(
-      [() => runSession(forward, feeds), () => runner.gradient(batch), () => runner.hvp(batch, v)],
+      [() => runSession(forward, feeds), () => runner.gradient(batch), () => runner.hvpProduct(batch, v)],
       warmup,
       repeats,
     );
@@ -75,7 +76,7 @@ export async function timeAutodiff(
     const nodes = {
       forward: setup.model.graph.nodes.length,
       gradient: parameterGradientGraph(setup.prepared).model.graph.nodes.length,
-      hvp: (await hvpGraph(setup.prepared)).model.graph.nodes.length,
+      hvp: (await hvpGraph(setup.prepared, setup.prepared.params, { productsOnly: true })).model.graph.nodes.length,
     };
     return { batch: batch.labels.dims[0]!, forwardMs, gradientMs, hvpMs, parameterCount: runner.dim, precision: setup.prepared.dtype, cpu: { forwardMs: cpuF, gradientMs: cpuG, hvpMs: cpuH }, nodes };
   } finally {

@@ -104,7 +104,7 @@ export const hessianAnalyzer: Analyzer<HessianParams, HessianResult> = {
       batchSize: params.batchSize,
       ...lossModelOptions(params),
     });
-    const runner = await LossRunner.create(setup.prepared, { gradient: false, hvp: true, fixedParameters: true });
+    const runner = await LossRunner.create(setup.prepared, { gradient: true, hvp: false, hvpProducts: true, fixedParameters: true });
     try {
       const notes = [...setup.notes];
       const dim = runner.dim;

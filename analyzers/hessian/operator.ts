@@ -80,6 +80,16 @@ export class DatasetHessian implements LinearOperator {
         // A time budget aborts with its own AppError (TIMEOUT); anything else is a cancellation.
         throw this.signal.reason instanceof AppError ? this.signal.reason : new AppError('CANCELLED', 'hessian analysis cancelled');
       }
+      if (this.runner.hasProducts) {
+        // The lean H v graph; the loss and gradient come once, from the gradient graph.
+        axpy(out, 1, await this.runner.hvpProduct(batch, v));
+        if (grad) {
+          const g = await this.runner.gradient(batch);
+          axpy(grad, 1, g.grad);
+          loss += g.loss;
+        }
+        continue;
+      }
       const r = await this.runner.hvp(batch, v);
       axpy(out, 1, r.hv);
       if (grad) {

@@ -21,7 +21,7 @@ export interface GradientSpec {
   extraSeeds?: { of: string; seed: string }[];
   /** Tensors to differentiate with respect to. */
   wrt: string[];
-  /** Output name for each gradient; default `grad/<name>`. */
+  /** Output name for each gradient; default `grad/<name>` (suffixed `_<k>` when the model already uses it: read `grads`). */
   gradName?: (wrt: string) => string;
 }
 
@@ -64,6 +64,8 @@ export function buildGradient(source: Model, spec: GradientSpec, shapes: ShapeMa
   const model = cloneModel(source);
   const g = model.graph;
   const b = new GraphBuilder(g, onnxOpset(model), 'grad');
+  // Output names first, so nothing emitted below (the seed, fresh intermediates) can take them.
+  const outNames = new Map(spec.wrt.map((w) => [w, b.claim(spec.gradName ? spec.gradName(w) : `grad/${w}`)]));
   const variables = new Set(spec.wrt);
   const live = descendants(model, spec.wrt);
   const extra = spec.extraSeeds ?? [];
@@ -122,7 +124,7 @@ export function buildGradient(source: Model, spec: GradientSpec, shapes: ShapeMa
   for (const w of spec.wrt) {
     const info = shapes.get(w);
     if (!info) throw new Error(`autodiff: unknown tensor ${w}`);
-    const name = spec.gradName ? spec.gradName(w) : `grad/${w}`;
+    const name = outNames.get(w)!;
     const total = collect(w) ?? zerosOfShape(b, b.shape(w), info.dtype);
     g.nodes.push({ opType: 'Identity', domain: '', name: b.fresh('out'), inputs: [total], outputs: [name], attrs: {} });
     g.outputs.push({ name, dtype: info.dtype, shape: info.dims.map((d, i) => d ?? `d${i}`) });

@@ -120,9 +120,12 @@ export function parameterGradientGraph(p: PreparedModel, wrt: string[] = p.param
   return g;
 }
 
-/** Exact H v of the loss w.r.t. the parameters. */
-export async function hvpGraph(p: PreparedModel, wrt: string[] = p.params): Promise<HvpGraph> {
-  return buildHvp(p.model, p.loss, wrt, { shapes: p.shapes });
+/**
+ * Exact H v of the loss w.r.t. the parameters; also outputs the loss and gradient unless
+ * `productsOnly` (then H v alone, a smaller graph).
+ */
+export async function hvpGraph(p: PreparedModel, wrt: string[] = p.params, opts: { productsOnly?: boolean } = {}): Promise<HvpGraph> {
+  return buildHvp(p.model, p.loss, wrt, { shapes: p.shapes, ...opts });
 }
 
 /**

@@ -73,6 +73,7 @@ export class LossRunner {
     private readonly hvpSession: ort.InferenceSession | null,
     private readonly hvpNames: { grads: Map<string, string>; v: Map<string, string>; hv: Map<string, string> } | null,
     private readonly gradNames: Map<string, string> | null,
+    private readonly products: { session: ort.InferenceSession; v: Map<string, string>; hv: Map<string, string> } | null = null,
   ) {
     let offset = 0;
     for (const p of prepared.params) {
@@ -92,7 +93,7 @@ export class LossRunner {
    */
   static async create(
     prepared: PreparedModel,
-    what: { gradient?: boolean; hvp?: boolean; fixedParameters?: boolean } = {},
+    what: { gradient?: boolean; hvp?: boolean; hvpProducts?: boolean; fixedParameters?: boolean } = {},
   ): Promise<LossRunner> {
     const fixed = what.fixedParameters ?? false;
     const open = (m: Model) => createSession(serializeModel(fixed ? bakeParameters(m, prepared.values) : m));
@@ -111,7 +112,12 @@ export class LossRunner {
       hvpSession = await open(h.model);
       hvpNames = { grads: h.grads, v: h.tangentInputs, hv: h.hvps };
     }
-    return new LossRunner(prepared, fixed, lossSession, gradSession, hvpSession, hvpNames, gradNames);
+    let products = null;
+    if (what.hvpProducts) {
+      const h = await hvpGraph(prepared, prepared.params, { productsOnly: true });
+      products = { session: await open(h.model), v: h.tangentInputs, hv: h.hvps };
+    }
+    return new LossRunner(prepared, fixed, lossSession, gradSession, hvpSession, hvpNames, gradNames, products);
   }
 
   /** Current parameters as one flat float64 vector (in prepared.params order). */
@@ -149,6 +155,24 @@ export class LossRunner {
       grad: this.flatten((p) => out[names.grads.get(p)!]!),
       hv: this.flatten((p) => out[names.hv.get(p)!]!),
     };
+  }
+
+  /**
+   * H v alone for one batch, from the products-only graph (create with hvpProducts: true): no
+   * loss or gradient is computed, so each product costs less than hvp()'s.
+   */
+  async hvpProduct(batch: Batch, v: Float64Array): Promise<Float64Array> {
+    if (!this.products) throw new Error('LossRunner created without hvpProducts');
+    const { session, v: vNames, hv } = this.products;
+    const feeds = this.feeds(batch);
+    for (const [p, t] of this.unflatten(v)) feeds[vNames.get(p)!] = t;
+    const out = await runSession(session, feeds);
+    return this.flatten((p) => out[hv.get(p)!]!);
+  }
+
+  /** Whether hvpProduct() is available. */
+  get hasProducts(): boolean {
+    return this.products !== null;
   }
 
   /**
@@ -244,6 +268,7 @@ export class LossRunner {
       this.lossSession.release(),
       this.gradSession?.release(),
       this.hvpSession?.release(),
+      this.products?.session.release(),
       this.perExample?.session.release(),
     ]);
   }

@@ -49,6 +49,18 @@ export class GraphBuilder {
     return name;
   }
 
+  /**
+   * `name` itself when nothing in the graph uses it yet, else `name_<k>`; reserved either way.
+   * For the names derived graphs promise their callers (grad/<w>, v/<w>, hv/<w>), which a
+   * model's own tensors may already hold: callers read the chosen name from the result.
+   */
+  claim(name: string): string {
+    let chosen = name;
+    while (this.taken.has(chosen)) chosen = `${name}_${++this.counter}`;
+    this.taken.add(chosen);
+    return chosen;
+  }
+
   /** Emits one node and returns its outputs. */
   node(opType: string, inputs: string[], attrs: Record<string, AttrInput> = {}, outputCount = 1, hint?: string): string[] {
     const outputs = Array.from({ length: outputCount }, (_, i) => this.fresh(`${hint ?? opType}${outputCount > 1 ? `_o${i}` : ''}`));

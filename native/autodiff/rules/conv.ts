@@ -22,12 +22,19 @@ import { range, staticSpatial, sumTerms } from '../emit.js';
 import type { RuleContext } from '../types.js';
 
 /**
- * Input channels from which the GEMM-shaped weight gradient and the Conv-shaped input gradient
- * are used. Measured (bench/model-shapes.ts, CPU): faster at 32 and 64 channels, even at 16 (the
- * small CNN) and slower at 1 and 10 with 5x5 kernels (cnn_mnist_pytorch), where the per-tap
- * GEMMs are too narrow and the dX Conv misses ONNX Runtime's NCHWc kernels.
+ * Input channels from which the weight gradient is one GEMM per kernel tap; below, the taps
+ * are stacked into one patch matrix first (per-tap GEMMs with 1-16 columns are too narrow).
+ * Stacking at 32 and 64 channels measured slower on the wider CNN (the copy costs more than
+ * the wider GEMM saves).
  */
 const WIDE_CHANNELS = 32;
+
+/**
+ * Input channels from which dX is a forward Conv with the flipped kernel rather than a
+ * ConvTranspose. Measured on the small CNN (16 -> 32 channels): its dX kernel 0.84 -> 0.57 ms
+ * (single thread, batch 256); cnn_mnist_pytorch's 10-channel conv stays a ConvTranspose.
+ */
+const FLIP_CHANNELS = 16;
 
 interface Geometry {
   /** Spatial rank. */
@@ -139,15 +146,17 @@ function correlate(ctx: RuleContext, P: string, Q: string, geo: Geometry, Pg: nu
 }
 
 /**
- * dW of an ungrouped Conv as one GEMM per kernel tap (im2col without the patch matrix):
+ * dW of an ungrouped Conv as GEMMs over batch x output positions (im2col, as PyTorch and TF.js
+ * do on CPU):
  *   dW[m, c, kk] = sum_{n,o} dY[n, m, o] X[n, c, o*s + kk*d - pB]
  *               = Gemm(dY as [M, N*O], S_kk as [C, N*O], transB=1),
  * where S_kk is a strided Slice of X, transposed once to [C, N, in...] and zero-padded by the
- * forward's pads, so each slice is already in GEMM layout. Each GEMM contracts over batch x
- * output positions at once, as PyTorch's and TF.js's im2col + GEMM do on CPU, where correlate()
+ * forward's pads, so each slice is already in GEMM layout. With few input channels the taps
+ * are stacked into one patch matrix [C*K, N*O] (Concat) and contracted by one GEMM; from
+ * WIDE_CHANNELS on, one GEMM per tap is wide enough and skips the copy. correlate() instead
  * runs C narrow convolutions whose outputs are only the K kernel taps.
  */
-function weightGradPerTap(ctx: RuleContext, x: string, dy: string, geo: Geometry, C: number, M: number): string {
+function weightGradGemm(ctx: RuleContext, x: string, dy: string, geo: Geometry, C: number, M: number): string {
   const { nd, k, s, d, pB, inSp, outSp } = geo;
   const b = ctx.b;
   const sp = range(nd, 2);
@@ -156,8 +165,8 @@ function weightGradPerTap(ctx: RuleContext, x: string, dy: string, geo: Geometry
   const pE = range(nd).map((i) => Math.max(0, d[i]! * (k[i]! - 1) + s[i]! * (outSp[i]! - 1) + 1 - pB[i]! - inSp[i]!));
   const padded = [...pB, ...pE].some((v) => v > 0) ? b.op('Pad', [xt, b.int64s([0, 0, ...pB, 0, 0, ...pE], 'pads')]) : xt;
   const dyMat = b.op('Reshape', [b.op('Transpose', [dy], { perm: [1, 0, ...sp] }), b.int64s([M, -1], 'shape')]);
-  const taps: string[] = [];
   const K = k.reduce((acc, v) => acc * v, 1);
+  const slices: string[] = [];
   for (let t = 0; t < K; t++) {
     // Row-major tap index -> per-axis offsets.
     const offs: number[] = new Array<number>(nd);
@@ -167,10 +176,15 @@ function weightGradPerTap(ctx: RuleContext, x: string, dy: string, geo: Geometry
     }
     const starts = offs.map((o, i) => o * d[i]!);
     const ends = starts.map((st, i) => st + s[i]! * (outSp[i]! - 1) + 1);
-    const slice = b.op('Slice', [padded, b.int64s(starts, 'starts'), b.int64s(ends, 'ends'), b.int64s(sp, 'axes'), b.int64s(s, 'steps')]);
-    const sMat = b.op('Reshape', [slice, b.int64s([C, -1], 'shape')]);
-    taps.push(b.unsqueeze(b.op('Gemm', [dyMat, sMat], { transB: 1 }), [2]));
+    slices.push(b.op('Slice', [padded, b.int64s(starts, 'starts'), b.int64s(ends, 'ends'), b.int64s(sp, 'axes'), b.int64s(s, 'steps')]));
   }
+  if (C < WIDE_CHANNELS && K > 1) {
+    // [C, N, out...] per tap -> [C, K, N, out...] -> [C*K, N*O]: rows in W's (c, kk) order.
+    const patches = b.op('Concat', slices.map((sl) => b.unsqueeze(sl, [1])), { axis: 1 });
+    const pMat = b.op('Reshape', [patches, b.int64s([C * K, -1], 'shape')]);
+    return b.op('Reshape', [b.op('Gemm', [dyMat, pMat], { transB: 1 }), b.int64s([M, C, ...k], 'shape')]);
+  }
+  const taps = slices.map((sl) => b.unsqueeze(b.op('Gemm', [dyMat, b.op('Reshape', [sl, b.int64s([C, -1], 'shape')])], { transB: 1 }), [2]));
   const stacked = taps.length === 1 ? taps[0]! : b.op('Concat', taps, { axis: 2 });
   return b.op('Reshape', [stacked, b.int64s([M, C, ...k], 'shape')]);
 }
@@ -186,7 +200,7 @@ function weightGradPerTap(ctx: RuleContext, x: string, dy: string, geo: Geometry
 function flippedConvInputGrad(ctx: RuleContext, dy: string, w: string, geo: Geometry): string | null {
   const { nd, group, k, s, d, pB, inSp, outSp } = geo;
   const C = ctx.info(ctx.node.inputs[0]!).dims[1];
-  if (group !== 1 || typeof C !== 'number' || C < WIDE_CHANNELS || s.some((v) => v !== 1)) return null;
+  if (group !== 1 || typeof C !== 'number' || C < FLIP_CHANNELS || s.some((v) => v !== 1)) return null;
   const begin = range(nd).map((i) => (k[i]! - 1) * d[i]! - pB[i]!);
   const end = range(nd).map((i) => inSp[i]! - outSp[i]! + pB[i]!);
   if ([...begin, ...end].some((v) => v < 0)) return null;
@@ -237,7 +251,7 @@ registerRule({
     const C = ctx.info(x).dims[1];
     if (C === null || C === undefined) throw new AppError('UNSUPPORTED_OP', `Conv "${ctx.node.name}": channel count must be static`, { ops: [ctx.node.opType] });
     const M = ctx.info(w).dims[0]!;
-    const dw = group === 1 && C >= WIDE_CHANNELS ? weightGradPerTap(ctx, x, dy!, geo, C, M) : correlate(ctx, x, dy!, geo, C / group, inSp, outSp);
+    const dw = group === 1 ? weightGradGemm(ctx, x, dy!, geo, C, M) : correlate(ctx, x, dy!, geo, C / group, inSp, outSp);
     return [dx, dw, bias ? biasGrad(ctx, dy!, nd) : null];
   },
   jvp: bilinearJvp,
