@@ -59,6 +59,7 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
         progressIntervalMs: config.progressIntervalMs,
         logLevel: config.logLevel,
         maxRssMb: config.workerMaxRssMb,
+        nice: config.workerNice,
       },
       jobTimeoutMs: config.jobTimeoutMs,
       jobAttempts: config.jobAttempts,

@@ -32,6 +32,8 @@ export interface Config {
   workerMaxHeapMb: number;
   /** Resident memory cap of a pool worker, MB: the pool kills a worker past it (RESOURCE_LIMIT); also the largest single tensor a model may declare. */
   workerMaxRssMb: number;
+  /** Scheduling niceness of worker processes (0-19): analyses yield the CPU to the API process, so reads stay fast while models run. */
+  workerNice: number;
   /** Jobs waiting in the queue at most (QUEUE_FULL past it); 0 = no limit. */
   maxQueuedJobs: number;
   /** Time budget of one job attempt, ms (TIMEOUT when exceeded). */
@@ -59,6 +61,12 @@ const int = (env: Env, key: string, fallback: number, min = 0): number => {
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min) throw new AppError('BAD_PARAMS', `${key} must be an integer >= ${min}, got "${raw}"`);
+  return n;
+};
+
+// Linux niceness runs 0 (normal) to 19 (lowest); a worker never asks for more priority than the server.
+const niceness = (n: number): number => {
+  if (n > 19) throw new AppError('BAD_PARAMS', `ONNXSCOPE_WORKER_NICE must be 0-19, got ${n}`);
   return n;
 };
 
@@ -96,6 +104,7 @@ export function loadConfig(overrides: Partial<Config> = {}, env: Env = process.e
     workers: int(env, 'ONNXSCOPE_WORKERS', Math.max(1, Math.min(4, os.availableParallelism() - 1)), 1),
     workerMaxHeapMb: int(env, 'ONNXSCOPE_WORKER_MAX_HEAP_MB', int(env, 'ONNXSCOPE_ANALYSIS_HEAP_MB', defaultHeapMb(), 8), 8),
     workerMaxRssMb: int(env, 'ONNXSCOPE_WORKER_MAX_RSS_MB', defaultRssMb(), 32),
+    workerNice: niceness(int(env, 'ONNXSCOPE_WORKER_NICE', 10, 0)),
     maxQueuedJobs: int(env, 'ONNXSCOPE_MAX_QUEUED_JOBS', 1000),
     jobTimeoutMs: int(env, 'ONNXSCOPE_JOB_TIMEOUT_MS', 60 * 60 * 1000, 1),
     jobAttempts: int(env, 'ONNXSCOPE_JOB_ATTEMPTS', 2, 1),

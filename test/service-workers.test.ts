@@ -5,6 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { WebSocket } from 'ws';
 import request from 'supertest';
@@ -51,6 +52,17 @@ describe('one attempt per job', () => {
   });
   after(async () => {
     if (!tornDown) await svc?.stop();
+  });
+
+  test('workers run niced (ONNXSCOPE_WORKER_NICE, default 10), so the API process keeps the CPU it needs', async () => {
+    const id = await runSlow(svc, modelId, { ms: 1500, tag: 'niced' });
+    const pid = await waitForRunning(svc, id);
+    // /proc/<pid>/stat: the niceness is field 19; fields after the parenthesised command name start at field 3.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    assert.equal(Number(fields[19 - 3]), Math.max(10, os.getPriority()));
+    assert.notEqual(pid, process.pid);
+    assert.equal((await svc.waitFor(id, 60_000)).status, 'SUCCEEDED');
   });
 
   test('a subscription follows an analysis to SUCCEEDED', async () => {

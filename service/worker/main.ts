@@ -2,6 +2,7 @@
  * Worker process entry (forked by WorkerPool). Runs one job at a time: a native crash or a
  * runaway model here fails only this process's job, never the GraphQL process.
  */
+import os from 'node:os';
 import { AppError } from '../../common/errors.js';
 import { openStore } from '../../storage/store.js';
 import { AnalyzerCatalog } from '../analyzerCatalog.js';
@@ -14,6 +15,10 @@ import { setRuntimeLogger } from '../../native/runtime/session.js';
 import { WORKER_SETUP_ENV, type FromWorker, type ToWorker, type WorkerSetup } from './protocol.js';
 
 const setup = JSON.parse(process.env[WORKER_SETUP_ENV] ?? '{}') as WorkerSetup;
+// Analyses yield the CPU to the API process (reads stay fast on a small machine while models run).
+// Linux niceness is per thread: set here, before onnxruntime starts its thread pools, which inherit it.
+// Never below the niceness we were started with (raising priority needs privileges).
+if (setup.nice) os.setPriority(Math.max(setup.nice, os.getPriority()));
 const log = createLogger(setup.logLevel ?? 'info', 2).child({ role: 'worker' });
 const send = (m: FromWorker) => process.send?.(m);
 setRuntimeLogger((line) => log.info(line));

@@ -10,6 +10,8 @@ export interface WorkerSetup {
   logLevel: string;
   /** config.workerMaxRssMb: no tensor the graph fixes may be larger (jobs/resourceGuard.ts). */
   maxRssMb: number;
+  /** config.workerNice: set by the worker on itself before it creates any runtime threads (they inherit it). */
+  nice: number;
 }
 
 export type ToWorker =
