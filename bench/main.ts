@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: runs each section in turn and prints its table (--json: one JSON array).
- * Add a section by appending its function to SECTIONS.
+ * Add a section by adding its name and function to SECTIONS.
  */
 import type { BenchSection } from './section.js';
 import { formatSection } from './section.js';
@@ -15,29 +15,32 @@ import { modelsSection } from './models.js';
 import { weightsSection } from './weights.js';
 import { reliabilitySection } from './reliability.js';
 
-const SECTIONS: { name: string; run: () => Promise<BenchSection> | BenchSection }[] = [
-  { name: 'evaluate', run: evaluateSection },
-  { name: 'autodiff', run: autodiffSection },
-  { name: 'hvp-memory', run: hvpMemorySection },
-  { name: 'per-example', run: perExampleSection },
-  { name: 'hessian', run: hessianSection },
-  { name: 'hessian-small-cnn', run: smallCnnHessianSection },
-  { name: 'saliency', run: saliencySection },
-  { name: 'safety', run: safetySection },
-  { name: 'zoo', run: zooSection },
-  { name: 'gate', run: gateSection },
-  { name: 'models', run: modelsSection },
-  { name: 'weights', run: weightsSection },
-  { name: 'reliability', run: reliabilitySection },
-];
+/** Section name -> the function that measures it (run in this order). */
+const SECTIONS: Record<string, () => Promise<BenchSection> | BenchSection> = {
+  'evaluate': evaluateSection,
+  'autodiff': autodiffSection,
+  'hvp-memory': hvpMemorySection,
+  'per-example': perExampleSection,
+  'hessian': hessianSection,
+  'hessian-small-cnn': smallCnnHessianSection,
+  'saliency': saliencySection,
+  'safety': safetySection,
+  'zoo': zooSection,
+  'gate': gateSection,
+  'models': modelsSection,
+  'weights': weightsSection,
+  'reliability': reliabilitySection,
+};
 
 async function main(): Promise<void> {
   const json = process.argv.includes('--json');
   const only = process.argv.slice(2).filter((a) => !a.startsWith('--'));
   const results: BenchSection[] = [];
-  for (const s of SECTIONS) {
-    if (only.length > 0 && !only.includes(s.name)) continue;
-    const section = await s.run();
+  const unknown = only.filter((name) => !(name in SECTIONS));
+  if (unknown.length > 0) throw new Error(`unknown bench section(s) ${unknown.join(', ')}; known: ${Object.keys(SECTIONS).join(', ')}`);
+  for (const [name, run] of Object.entries(SECTIONS)) {
+    if (only.length > 0 && !only.includes(name)) continue;
+    const section = await run();
     results.push(section);
     if (!json) console.log(`${formatSection(section)}\n`);
   }

@@ -59,15 +59,20 @@ const convCases: ConvCase[] = [
   { name: '1x1', x: [2, C, 3, 4], w: [4, C, 1, 1], attrs: {}, convDx: true },
 ];
 
+
+/** A float32 Conv (x, w, b) with random feeds, the weights kept small. */
+function convWithFeeds(c: { x: number[]; w: number[]; attrs: Parameters<typeof singleOp>[2] }) {
+  const specs = [
+    { name: 'x', dtype: 'float32' as const, dims: c.x },
+    { name: 'w', dtype: 'float32' as const, dims: c.w },
+    { name: 'b', dtype: 'float32' as const, dims: [c.w[0]!] },
+  ];
+  return { model: singleOp('Conv', specs, c.attrs), feeds: { x: rand32(c.x), w: rand32(c.w, 0.3), b: rand32([c.w[0]!]) } };
+}
+
 for (const c of convCases) {
   test(`Conv with ${C} input channels, ${c.name}: gradient and HVP (x and w)`, async () => {
-    const specs = [
-      { name: 'x', dtype: 'float32' as const, dims: c.x },
-      { name: 'w', dtype: 'float32' as const, dims: c.w },
-      { name: 'b', dtype: 'float32' as const, dims: [c.w[0]!] },
-    ];
-    const model = singleOp('Conv', specs, c.attrs);
-    const feeds = { x: rand32(c.x), w: rand32(c.w, 0.3), b: rand32([c.w[0]!]) };
+    const { model, feeds } = convWithFeeds(c);
     const ops = await gradientOps(model, feeds, ['x', 'w', 'b']);
     assert.ok(ops.has('Gemm'), 'dW is formed by GEMMs');
     assert.equal(ops.has('ConvTranspose'), !c.convDx, c.convDx ? 'dX is a Conv' : 'dX is a ConvTranspose');
@@ -92,13 +97,7 @@ const narrowCases: (ConvCase & { c: number })[] = [
 
 for (const c of narrowCases) {
   test(`Conv with ${c.name}: patch-matrix dW, gradient and HVP (x and w)`, async () => {
-    const specs = [
-      { name: 'x', dtype: 'float32' as const, dims: c.x },
-      { name: 'w', dtype: 'float32' as const, dims: c.w },
-      { name: 'b', dtype: 'float32' as const, dims: [c.w[0]!] },
-    ];
-    const model = singleOp('Conv', specs, c.attrs);
-    const feeds = { x: rand32(c.x), w: rand32(c.w, 0.3), b: rand32([c.w[0]!]) };
+    const { model, feeds } = convWithFeeds(c);
     const ops = await gradientOps(model, feeds, ['x', 'w', 'b']);
     assert.ok(ops.has('Gemm') && ops.has('Concat'), `dW is one GEMM over a stacked patch matrix, got ${[...ops]}`);
     assert.equal(ops.has('ConvTranspose'), !c.convDx, c.convDx ? 'dX is a Conv' : 'dX is a ConvTranspose');

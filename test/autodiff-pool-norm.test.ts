@@ -80,6 +80,14 @@ const maxPoolCases: { name: string; x: number[]; attrs: Record<string, Attr> }[]
   { name: 'auto_pad SAME_UPPER s2', x: [1, 2, 5, 6], attrs: { kernel_shape: ints([3, 2]), strides: ints([2, 2]), auto_pad: str('SAME_UPPER') } },
   { name: '1-D k3 s2', x: [2, 3, 9], attrs: { kernel_shape: ints([3]), strides: ints([2]) } },
 ];
+
+/** BatchNormalization's five inputs for x of dims [N, C, ...]: the variance kept positive. */
+function batchNormInputs(dims: number[]): { specs: InputSpec[]; feeds: Record<string, Tensor> } {
+  const C = dims[1]!;
+  const specs: InputSpec[] = ['x', 'scale', 'bias', 'mean', 'var'].map((name) => ({ name, dims: name === 'x' ? dims : [C] }));
+  return { specs, feeds: { x: rand(dims), scale: rand([C]), bias: rand([C]), mean: rand([C]), var: rand([C], 'float64', 0.5, 2) } };
+}
+
 for (const c of maxPoolCases) {
   test(`MaxPool ${c.name}`, async () => {
     const m = models('MaxPool', [{ name: 'x', dims: c.x }], c.attrs);
@@ -230,16 +238,8 @@ test('BatchNormalization (inference): all five inputs, 4-D and 2-D, epsilon', as
     [[4, 3], 0.1],
     [[2, 3, 5], 1e-3],
   ] as [number[], number][]) {
-    const C = dims[1]!;
-    const specs: InputSpec[] = [
-      { name: 'x', dims },
-      { name: 'scale', dims: [C] },
-      { name: 'bias', dims: [C] },
-      { name: 'mean', dims: [C] },
-      { name: 'var', dims: [C] },
-    ];
+    const { specs, feeds } = batchNormInputs(dims);
     const m = models('BatchNormalization', specs, { epsilon: float(eps) });
-    const feeds = { x: rand(dims), scale: rand([C]), bias: rand([C]), mean: rand([C]), var: rand([C], 'float64', 0.5, 2) };
     await checkOp(`BN ${JSON.stringify(dims)}`, m, feeds);
     // Hessian of BN itself (not only through y*y): non-zero in (x, scale, mean, var).
     const h = await checkHvp(m.plain, feeds);
@@ -434,15 +434,7 @@ test('BatchNormalization training mode: Y, running mean and running var, gradien
     [4, 3],
     [2, 2, 3, 3],
   ]) {
-    const C = dims[1]!;
-    const specs: InputSpec[] = [
-      { name: 'x', dims },
-      { name: 'scale', dims: [C] },
-      { name: 'bias', dims: [C] },
-      { name: 'mean', dims: [C] },
-      { name: 'var', dims: [C] },
-    ];
-    const feeds = { x: rand(dims), scale: rand([C]), bias: rand([C]), mean: rand([C]), var: rand([C], 'float64', 0.5, 2) };
+    const { specs, feeds } = batchNormInputs(dims);
     const attrs = { training_mode: int(1), momentum: float(0.7), epsilon: float(1e-3) };
     const all = buildModel({
       inputs: specs,

@@ -155,6 +155,17 @@ function fromOutcome(name: string, o: PropertyOutcome, started: number, extra: P
   };
 }
 
+/** The fields of a check that no bound search ran for (enumerated manipulations, empty checks). */
+const NO_BOUND_SEARCH = {
+  margin: null,
+  disjuncts: null,
+  disjunctsProved: null,
+  domains: 0,
+  domainsPerSecond: null,
+  milpCalls: 0,
+  maxBinaries: 0,
+} as const satisfies Partial<SafetyCheck>;
+
 function fromManipulation(name: string, index: number, label: number, predicted: number, o: ManipulationOutcome, started: number): SafetyCheck {
   return {
     name,
@@ -168,13 +179,7 @@ function fromManipulation(name: string, index: number, label: number, predicted:
       : null,
     lowerBound: o.status === 'holds' ? o.minMargin : null,
     searchBest: Number.isFinite(o.minMargin) ? o.minMargin : null,
-    margin: null,
-    disjuncts: null,
-    disjunctsProved: null,
-    domains: 0,
-    domainsPerSecond: null,
-    milpCalls: 0,
-    maxBinaries: 0,
+    ...NO_BOUND_SEARCH,
     evaluations: o.evaluated,
     gradientSteps: o.pixels ? 1 : 0,
     familySize: o.familySize,
@@ -346,13 +351,7 @@ function emptyCheck(name: string, started: number): SafetyCheck {
     counterexample: null,
     lowerBound: null,
     searchBest: null,
-    margin: null,
-    disjuncts: null,
-    disjunctsProved: null,
-    domains: 0,
-    domainsPerSecond: null,
-    milpCalls: 0,
-    maxBinaries: 0,
+    ...NO_BOUND_SEARCH,
     evaluations: 1,
     gradientSteps: 0,
     familySize: null,

@@ -6,6 +6,7 @@ import { mkdtempSync, readdirSync, rmSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { after, before } from 'node:test';
 import request from 'supertest';
 import { loadConfig, type Config } from '../../service/config.js';
 import { createLogger } from '../../service/logger.js';
@@ -100,3 +101,25 @@ export async function startTestService(overrides: Partial<Config> = {}, env: Rec
 }
 
 export const removeDir = (dir: string) => rmSync(dir, { recursive: true, force: true });
+
+/**
+ * One service for a whole test file: started in before(), stopped and its data dir removed in
+ * after(). Read it as `suite.svc` inside tests (it exists once before() has run).
+ */
+export function serviceForSuite(overrides: Partial<Config> = {}): { readonly svc: TestService } {
+  let started: TestService | undefined;
+  before(async () => {
+    started = await startTestService(overrides);
+  });
+  after(async () => {
+    if (!started) return;
+    await started.stop();
+    removeDir(started.dataDir);
+  });
+  return {
+    get svc(): TestService {
+      if (!started) throw new Error('serviceForSuite: the service is read before before() ran');
+      return started;
+    },
+  };
+}
