@@ -7,29 +7,22 @@
  *   memory limit is refused with RESOURCE_LIMIT. A 1 kB model can ask for 10^10 elements; ORT
  *   would try to allocate them.
  * - `jobError`: a failed allocation the analysis could catch (onnxruntime's "Failed to allocate
- *   memory", a JS RangeError for a huge typed array) is RESOURCE_LIMIT, not INTERNAL.
+ *   memory", a JS RangeError for a huge typed array) is RESOURCE_LIMIT, not INTERNAL; the one
+ *   classifier of such messages is native/runtime/errors.ts `allocationFailure`.
  */
 import { AppError, toAppError } from '../../common/errors.js';
 import type { Model } from '../../native/onnx/ir.js';
 import { dtypeSize, type DType } from '../../native/onnx/dtype.js';
 import { constantTensor, staticShapes } from '../../native/onnx/static-shapes.js';
+import { allocationFailure } from '../../native/runtime/errors.js';
 import { toNumberArray } from '../../native/onnx/tensor.js';
 
 const MB = 1024 * 1024;
 
-/** Messages of allocations that failed for want of memory (onnxruntime, V8, the C++ runtime). */
-const ALLOCATION_FAILED = /Failed to allocate memory|bad_alloc|Array buffer allocation failed|Invalid typed array length|Invalid array length|out of memory/i;
-
-/** The AppError a job ends with: an AppError as it is, a failed allocation as RESOURCE_LIMIT, anything else INTERNAL. */
+/** The AppError a job ends with: an AppError as it is, a failed allocation as RESOURCE_LIMIT (native/runtime/errors.ts), anything else INTERNAL. */
 export function jobError(err: unknown): AppError {
   if (err instanceof AppError) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  if (!ALLOCATION_FAILED.test(message)) return toAppError(err);
-  // onnxruntime's message quotes its own source paths; the size and the node are what matter.
-  const size = /requested buffer of size (\d+)/.exec(message)?.[1];
-  const node = /running (\w+) node\. Name:'([^']*)'/.exec(message);
-  const what = size ? `a buffer of ${(Number(size) / MB).toFixed(0)} MB${node ? ` (${node[1]} node "${node[2]}")` : ''}` : 'the memory it needs';
-  return new AppError('RESOURCE_LIMIT', `the analysis could not allocate ${what}: the machine or the process's memory limit does not allow it`, size ? { bytes: Number(size) } : undefined);
+  return allocationFailure(err) ?? toAppError(err);
 }
 
 /** A tensor the graph fixes and its size. */
