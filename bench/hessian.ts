@@ -67,7 +67,7 @@ export async function smallCnnHessianRows(samples = 256): Promise<Record<string,
   ours('top-5 lanczos + trace hutch++ 1% (maxProbes 500)', both, `${both.topEigenvalues!.map((e) => e.value.toPrecision(4)).join(' ')}; trace ${both.trace!.estimate.toPrecision(4)} +- ${both.trace!.stdErr.toPrecision(2)}`);
   const power = await run({ compute: ['top'], method: 'power', topK: 5 });
   ours('top-5 power tol 1e-3 (PyHessian settings)', power, power.topEigenvalues!.map((e) => e.value.toPrecision(4)).join(' '));
-  const t = torchHessian(samples);
+  const t = torchHessian(shape.model, dataset);
   if (t.parts) {
     for (const [task, p] of Object.entries(t.parts)) {
       const res = Array.isArray(p.result) ? p.result.map((x) => Number(x).toPrecision(4)).join(' ') : String(p.result);
