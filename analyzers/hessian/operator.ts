@@ -127,8 +127,7 @@ export class DatasetHessian implements LinearOperator {
       const hs = await this.runner.hvpProducts(batch, rest);
       hs.forEach((h, j) => axpy(sums[j]!, 1, h));
     }
-    this.hvps += rest.length;
-    this.onProduct(this.hvps);
+    for (let j = 0; j < rest.length; j++) this.onProduct(++this.hvps);
     return out.concat(sums);
   }
 
