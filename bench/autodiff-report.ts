@@ -27,6 +27,7 @@ function timingRow(label: string, t: AutodiffTiming, torch?: TorchTiming): Recor
     'hvp ms': round(t.hvpMs, 3),
     'gradient/forward': round(t.gradientMs / t.forwardMs),
     'hvp/forward': round(t.hvpMs / t.forwardMs),
+    ...(t.hvpPerProbeMs !== undefined ? { 'hvp/forward per probe, block 8': round(t.hvpPerProbeMs / t.forwardMs) } : {}),
     'cpu grad/fwd': round(t.cpu.gradientMs / t.cpu.forwardMs),
     'cpu hvp/fwd': round(t.cpu.hvpMs / t.cpu.forwardMs),
     'nodes fwd/grad/hvp': `${t.nodes.forward}/${t.nodes.gradient}/${t.nodes.hvp}`,
@@ -46,7 +47,7 @@ export async function autodiffSection(): Promise<BenchSection> {
   const rows: Record<string, string | number>[] = [];
   const torch = torchTimings(256);
   for (const shape of modelShapes()) {
-    const t = await timeAutodiff(shape.model, randomDataset(shape.sample, 256), { batch: 256 });
+    const t = await timeAutodiff(shape.model, randomDataset(shape.sample, 256), { batch: 256, probeBlock: 8 });
     rows.push(timingRow(shape.label, t, torch.timings?.[shape.label]));
   }
   const models: [string, string, number[]][] = [
@@ -65,6 +66,7 @@ export async function autodiffSection(): Promise<BenchSection> {
       'goal: gradient <= 3x and HVP <= 5x the forward time of the same batch',
       'the first four rows are the model shapes of bench/model-shapes.ts, random weights and data',
       'hvp: the products-only HVP graph (H v alone, no loss or gradient outputs), the one the Hessian analyses run',
+      'per probe, block 8: one run of the 8-probe graph (8 tangent passes over one primal forward and backward, what the trace probes use) / 8',
       'cpu ratios: process CPU time of the same runs (all threads), steadier than wall time when the machine is shared',
       torch.note,
     ],

@@ -65,9 +65,12 @@ export async function smallCnnHessianRows(samples = 256): Promise<Record<string,
     rows.push({ engine: 'onnxscope', task, hvps: r.hvpCount, seconds: round(r.durationMs / 1000), 'ms/HVP': round(r.durationMs / r.hvpCount), result });
   const both = await run({ compute: ['top', 'trace'], method: 'lanczos', topK: 5, traceTol: 0.01 });
   ours('top-5 lanczos + trace hutch++ 1% (maxProbes 500)', both, `${both.topEigenvalues!.map((e) => e.value.toPrecision(4)).join(' ')}; trace ${both.trace!.estimate.toPrecision(4)} +- ${both.trace!.stdErr.toPrecision(2)}`);
+  // The same analysis with every product in its own run: what the probe blocks save.
+  const single = await run({ compute: ['top', 'trace'], method: 'lanczos', topK: 5, traceTol: 0.01, probeBlock: 1 });
+  ours('same, probeBlock 1 (one product per run)', single, `trace ${single.trace!.estimate.toPrecision(4)} +- ${single.trace!.stdErr.toPrecision(2)}`);
   const power = await run({ compute: ['top'], method: 'power', topK: 5 });
   ours('top-5 power tol 1e-3 (PyHessian settings)', power, power.topEigenvalues!.map((e) => e.value.toPrecision(4)).join(' '));
-  const t = torchHessian(samples);
+  const t = torchHessian(shape.model, dataset);
   if (t.parts) {
     for (const [task, p] of Object.entries(t.parts)) {
       const res = Array.isArray(p.result) ? p.result.map((x) => Number(x).toPrecision(4)).join(' ') : String(p.result);

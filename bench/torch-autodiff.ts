@@ -4,9 +4,12 @@
  * torch is missing the section says so in a note and prints our numbers alone.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import type { Model } from '../native/onnx/ir.js';
+import type { LoadedDataset } from '../analyzers/types.js';
 
 export interface TorchTiming {
   forwardMs: number;
@@ -46,11 +49,37 @@ export interface TorchHessianPart {
  * power iteration with deflation, the default Hutchinson trace, and Hutchinson to 1% standard
  * error. Null with a note when torch is missing or the run fails.
  */
-export function torchHessian(samples: number, threads = 2): { parts: Record<string, TorchHessianPart> | null; note: string } {
+export function torchHessian(model: Model, dataset: LoadedDataset, threads = 2): { parts: Record<string, TorchHessianPart> | null; note: string } {
   const probe = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
   if (probe.status !== 0) return { parts: null, note: `PyTorch rows left out: ${PYTHON} cannot import torch (apt-get install python3-torch)` };
-  const r = spawnSync(PYTHON, [scriptPath(), 'hessian', String(samples), String(threads)], { encoding: 'utf8' });
-  if (r.status !== 0) return { parts: null, note: `PyTorch run failed: ${r.stderr.trim().split('\n').slice(-2).join(' ')}` };
-  const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { version: string; threads: number; hessian: Record<string, TorchHessianPart> };
-  return { parts: out.hessian, note: `torch ${out.version} on ${out.threads} threads, its own random init and data (other curvature, so compare s per HVP as well as totals)` };
+  const dir = mkdtempSync(path.join(tmpdir(), 'onnxscope-torch-'));
+  try {
+    const fixture = path.join(dir, 'fixture.json');
+    writeFileSync(fixture, JSON.stringify(torchFixture(model, dataset)));
+    const r = spawnSync(PYTHON, [scriptPath(), 'hessian', fixture, String(threads)], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    if (r.status !== 0) return { parts: null, note: `PyTorch run failed: ${(r.stderr || String(r.error ?? r.signal)).trim().split('\n').slice(-2).join(' ')}` };
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { version: string; threads: number; hessian: Record<string, TorchHessianPart> };
+    return { parts: out.hessian, note: `torch ${out.version} on ${out.threads} threads, same weights and samples as ours (the eigenvalues should agree to float32 rounding)` };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The model's initializers in order of first use by its nodes (Conv W, B; BatchNormalization
+ * scale, B, mean, var; Gemm W, B: the order of torch's state_dict for the same Sequential) and
+ * the dataset, as JSON for torch_autodiff.py.
+ */
+function torchFixture(model: Model, dataset: LoadedDataset) {
+  const seen = new Set<string>();
+  const tensors: { dims: number[]; data: number[] }[] = [];
+  for (const node of model.graph.nodes) {
+    for (const name of node.inputs) {
+      const t = model.graph.initializers.get(name);
+      if (!t || seen.has(name) || t.dims.length === 0) continue;
+      seen.add(name);
+      tensors.push({ dims: t.dims, data: Array.from(t.data as ArrayLike<number>) });
+    }
+  }
+  return { tensors, x: Array.from(dataset.x), y: Array.from(dataset.y as ArrayLike<number>) };
 }

@@ -53,17 +53,33 @@ def time_interleaved(fns, warmup=3, repeats=10):
     return [statistics.median(t) for t in times]
 
 
-def pyhessian(samples, trace_tol_stderr=0.01, max_probes=500):
+def load_fixture(path, model, sample):
+    """The TypeScript side's weights (state_dict order, num_batches_tracked left out) and data,
+    so both engines differentiate the same function at the same point."""
+    with open(path) as f:
+        fx = json.load(f)
+    keys = [k for k in model.state_dict() if not k.endswith('num_batches_tracked')]
+    if len(keys) != len(fx['tensors']):
+        raise SystemExit(f'fixture has {len(fx["tensors"])} tensors, the torch model {len(keys)}')
+    state = model.state_dict()
+    for k, t in zip(keys, fx['tensors']):
+        state[k] = torch.tensor(t['data'], dtype=torch.float32).reshape(t['dims'])
+    model.load_state_dict(state)
+    x = torch.tensor(fx['x'], dtype=torch.float32).reshape(-1, *sample)
+    return x, torch.tensor(fx['y'], dtype=torch.int64)
+
+
+def pyhessian(fixture, trace_tol_stderr=0.01, max_probes=500):
     """PyHessian's (Yao et al. 2020) top-5 power iteration with deflation (maxIter 100, tol 1e-3)
     and its default Hutchinson trace (maxIter 100, stop when the running mean changes by < 1e-3),
-    written out from the paper's algorithms on the small CNN over `samples` random samples in one
-    batch; plus Hutchinson to a 1% standard error (our stopping rule) for the same products."""
+    written out from the paper's algorithms on the small CNN with the weights and samples of
+    `fixture` (bench/hessian.ts writes it) in one batch; plus Hutchinson to a 1% standard error
+    (our stopping rule) for the same products."""
     sample, make = SHAPES['small CNN 8x8 (16, 32 ch)']
     model = make()
     model.eval()
     params = [p for p in model.parameters() if p.requires_grad]
-    x = torch.randn(samples, *sample)
-    y = torch.randint(0, 10, (samples,))
+    x, y = load_fixture(fixture, model, sample)
     loss_fn = nn.CrossEntropyLoss()
     count = [0]
 
@@ -139,7 +155,7 @@ def pyhessian(samples, trace_tol_stderr=0.01, max_probes=500):
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == 'hessian':
         torch.set_num_threads(int(sys.argv[3]) if len(sys.argv) > 3 else 2)
-        r = pyhessian(int(sys.argv[2]) if len(sys.argv) > 2 else 256)
+        r = pyhessian(sys.argv[2])
         print(json.dumps({'version': torch.__version__, 'threads': torch.get_num_threads(), 'hessian': r}))
         return
     batch = int(sys.argv[1]) if len(sys.argv) > 1 else 256

@@ -92,29 +92,45 @@ test('cross-entropy head: loss, gradient and H v of a softmax regression match c
   flatExpected.forEach((e, i) => assert.ok(Math.abs(g.grad[i]! - e) < 1e-12, `grad[${i}] ${g.grad[i]} vs ${e}`));
 
   // H = 1/N sum_i (diag(p_i) - p_i p_i^T) (x) [x_i; 1][x_i; 1]^T, applied to v.
-  const v = Float64Array.from({ length: runner.dim }, () => rng.normal());
-  const vOf = (name: string, k: number) => v[runner.offsets[order.indexOf(name)]! + k]!;
-  const hvExpected = new Map<string, number[]>([
-    ['W', new Array(D * C).fill(0)],
-    ['b', new Array(C).fill(0)],
-  ]);
-  for (let i = 0; i < N; i++) {
-    const xi = [...(x.data as Float64Array).subarray(i * D, (i + 1) * D), 1];
-    // u_c = sum_d xi_d V[d, c] (V = [vW; vb]); then (diag(p) - p p^T) u; then outer with xi.
-    const u = Array.from({ length: C }, (_, c) => xi.reduce((s, xd, d) => s + xd * (d < D ? vOf('W', d * C + c) : vOf('b', c)), 0));
-    const pu = p[i]!.reduce((s, pc, c) => s + pc * u[c]!, 0);
-    const a = u.map((uc, c) => p[i]![c]! * (uc - pu));
-    for (let c = 0; c < C; c++) {
-      hvExpected.get('b')![c] += a[c]! / N;
-      for (let d = 0; d < D; d++) hvExpected.get('W')![d * C + c] += (xi[d]! * a[c]!) / N;
+  const closedFormHv = (v: Float64Array): number[] => {
+    const vOf = (name: string, k: number) => v[runner.offsets[order.indexOf(name)]! + k]!;
+    const hvExpected = new Map<string, number[]>([
+      ['W', new Array(D * C).fill(0)],
+      ['b', new Array(C).fill(0)],
+    ]);
+    for (let i = 0; i < N; i++) {
+      const xi = [...(x.data as Float64Array).subarray(i * D, (i + 1) * D), 1];
+      // u_c = sum_d xi_d V[d, c] (V = [vW; vb]); then (diag(p) - p p^T) u; then outer with xi.
+      const u = Array.from({ length: C }, (_, c) => xi.reduce((s, xd, d) => s + xd * (d < D ? vOf('W', d * C + c) : vOf('b', c)), 0));
+      const pu = p[i]!.reduce((s, pc, c) => s + pc * u[c]!, 0);
+      const a = u.map((uc, c) => p[i]![c]! * (uc - pu));
+      for (let c = 0; c < C; c++) {
+        hvExpected.get('b')![c] += a[c]! / N;
+        for (let d = 0; d < D; d++) hvExpected.get('W')![d * C + c] += (xi[d]! * a[c]!) / N;
+      }
     }
-  }
+    return order.flatMap((name) => hvExpected.get(name)!);
+  };
+  const v = Float64Array.from({ length: runner.dim }, () => rng.normal());
   const h = await runner.hvp(batch, v);
-  order.flatMap((name) => hvExpected.get(name)!).forEach((e, i) => assert.ok(Math.abs(h.hv[i]! - e) < 1e-12, `hv[${i}] ${h.hv[i]} vs ${e}`));
+  closedFormHv(v).forEach((e, i) => assert.ok(Math.abs(h.hv[i]! - e) < 1e-12, `hv[${i}] ${h.hv[i]} vs ${e}`));
   // The products-only graph (no loss or gradient outputs) gives the same closed-form H v.
   const lean = await runner.hvpProduct(batch, v);
-  order.flatMap((name) => hvExpected.get(name)!).forEach((e, i) => assert.ok(Math.abs(lean[i]! - e) < 1e-12, `products-only hv[${i}] ${lean[i]} vs ${e}`));
+  closedFormHv(v).forEach((e, i) => assert.ok(Math.abs(lean[i]! - e) < 1e-12, `products-only hv[${i}] ${lean[i]} vs ${e}`));
   await runner.release();
+
+  // A block graph of 3 probes per run: 7 products = two full blocks and one left over, each
+  // the closed form of its own v (a swapped or shared tangent would fail).
+  const blocked = await LossRunner.create(prepared, { gradient: false, hvpProducts: true, hvpBlock: 3 });
+  assert.equal(blocked.blockSize, 3);
+  const vs = Array.from({ length: 7 }, () => Float64Array.from({ length: runner.dim }, () => rng.normal()));
+  const hs = await blocked.hvpProducts(batch, vs);
+  assert.equal(hs.length, 7);
+  hs.forEach((hk, k) => closedFormHv(vs[k]!).forEach((e, i) => assert.ok(Math.abs(hk[i]! - e) < 1e-12, `block probe ${k} hv[${i}] ${hk[i]} vs ${e}`)));
+  // A partial block (2 of 3, padded with a zero probe) too.
+  const two = await blocked.hvpProducts(batch, vs.slice(0, 2));
+  two.forEach((hk, k) => closedFormHv(vs[k]!).forEach((e, i) => assert.ok(Math.abs(hk[i]! - e) < 1e-12, `partial block probe ${k} hv[${i}]`)));
+  await blocked.release();
 });
 
 test('dataset-mean weights: gradients summed over batches equal the full-batch gradient', async () => {

@@ -381,7 +381,8 @@ test('MLP: top-5 and smallest eigenvalues equal those of the assembled Hessian; 
   result.topEigenvalues!.forEach((e) => assert.ok(e.residual < 1e-5 * exact[0]!, `residual ${e.residual}`));
   const t = result.trace!;
   assert.ok(Math.abs(t.estimate - trace) <= 3 * t.stdErr, `trace ${t.estimate} vs ${trace} (stdErr ${t.stdErr})`);
-  assert.equal(t.probes, result.trace!.hvps);
+  // Probes go in blocks of probeBlock (8) per run; products past the stopping point are dropped.
+  assert.ok(t.hvps >= t.probes && t.hvps < t.probes + 8, `trace hvps ${t.hvps}, probes ${t.probes}`);
   // Sharpness against the edge of stability 2/lr.
   close(result.sharpness!.value, exact[0]!, 1e-6);
   close(result.sharpness!.edgeOfStability!, 20, 1e-15);
@@ -437,6 +438,18 @@ test('MLP: SLQ density with steps >= dimension has the exact spectrum as nodes; 
   const points = /points="([^"]+)"/.exec(svg)![1]!.split(' ');
   assert.ok(points.length > 100 && points.every((p) => /^\d+(\.\d)?,\d+(\.\d)?$/.test(p)), 'polyline points');
   assert.ok(svg.trimEnd().endsWith('</svg>'));
+});
+
+test('probes in blocks (one run, shared forward and backward) give the results of one at a time', async () => {
+  const strip = (r: HessianResult) => ({ ...r, durationMs: 0, hvpCount: 0, trace: { ...r.trace!, hvps: 0 }, perLayer: r.perLayer!.map((l) => ({ ...l, hvps: 0 })) });
+  const params = { compute: ['top', 'trace', 'perLayer'], traceTol: 0.05, maxProbes: 150, exactBlockSize: 64, seed: 4 };
+  const one = (await analyze(mlp, mlpData, { ...params, probeBlock: 1 })).result;
+  assert.equal(one.trace!.hvps, one.trace!.probes, 'one at a time: every product is a probe');
+  for (const probeBlock of [3, 8]) {
+    const r = (await analyze(mlp, mlpData, { ...params, probeBlock })).result;
+    assert.deepEqual(strip(r), strip(one), `probeBlock ${probeBlock}`);
+    assert.ok(r.trace!.hvps - r.trace!.probes < probeBlock, `probeBlock ${probeBlock}: ${r.trace!.hvps} products for ${r.trace!.probes} probes`);
+  }
 });
 
 test('deterministic for a seed, different for another; progress grows to 1', async () => {

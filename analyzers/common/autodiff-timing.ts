@@ -23,6 +23,8 @@ export interface AutodiffTiming {
   precision: string;
   /** Process CPU time (all threads) of the same runs, medians: steadier than wall time on a loaded machine. */
   cpu: { forwardMs: number; gradientMs: number; hvpMs: number };
+  /** With opts.probeBlock k > 1: one run of k probes (the block graph the trace uses) / k. */
+  hvpPerProbeMs?: number;
   /** Node counts of the forward model and of the derived gradient and HVP graphs as emitted. */
   nodes: { forward: number; gradient: number; hvp: number };
 }
@@ -52,22 +54,24 @@ async function timeInterleaved(fns: (() => Promise<unknown>)[], warmup: number, 
 export async function timeAutodiff(
   model: Model,
   dataset: LoadedDataset,
-  opts: { batch?: number; warmup?: number; repeats?: number; precision?: 'auto' | 'float32' | 'float64' } = {},
+  opts: { batch?: number; warmup?: number; repeats?: number; precision?: 'auto' | 'float32' | 'float64'; probeBlock?: number } = {},
 ): Promise<AutodiffTiming> {
   const requested = opts.batch ?? Math.min(256, dataset.count);
   const setup = await setupDifferentiable(model, dataset, { batchSize: requested, precision: opts.precision ?? 'float32' });
   const batch = datasetBatches(dataset, setup, { maxSamples: setup.batchSize }).next().value!;
-  const runner = await LossRunner.create(setup.prepared, { gradient: true, hvpProducts: true, fixedParameters: true });
+  const block = Math.max(1, opts.probeBlock ?? 1);
+  const runner = await LossRunner.create(setup.prepared, { gradient: true, hvpProducts: true, hvpBlock: block, fixedParameters: true });
   // The forward pass is the model itself, as a user would run it.
   const forward = await createSession(serializeModel(setup.model));
   const feeds = { ...batch.inputs };
   const rng = new Rng(1);
   const v = Float64Array.from({ length: runner.dim }, () => rng.normal());
+  const vs = Array.from({ length: block }, () => Float64Array.from({ length: runner.dim }, () => rng.normal()));
   const warmup = opts.warmup ?? 3;
   const repeats = opts.repeats ?? 10;
   try {
     const times = await timeInterleaved(
-      [() => runSession(forward, feeds), () => runner.gradient(batch), () => runner.hvpProduct(batch, v)],
+      [() => runSession(forward, feeds), () => runner.gradient(batch), () => runner.hvpProduct(batch, v), ...(block > 1 ? [() => runner.hvpProducts(batch, vs)] : [])],
       warmup,
       repeats,
     );
@@ -78,7 +82,8 @@ export async function timeAutodiff(
       gradient: parameterGradientGraph(setup.prepared).model.graph.nodes.length,
       hvp: (await hvpGraph(setup.prepared, setup.prepared.params, { productsOnly: true })).model.graph.nodes.length,
     };
-    return { batch: batch.labels.dims[0]!, forwardMs, gradientMs, hvpMs, parameterCount: runner.dim, precision: setup.prepared.dtype, cpu: { forwardMs: cpuF, gradientMs: cpuG, hvpMs: cpuH }, nodes };
+    const perProbe = block > 1 ? { hvpPerProbeMs: times.wall[3]! / block } : {};
+    return { ...perProbe, batch: batch.labels.dims[0]!, forwardMs, gradientMs, hvpMs, parameterCount: runner.dim, precision: setup.prepared.dtype, cpu: { forwardMs: cpuF, gradientMs: cpuG, hvpMs: cpuH }, nodes };
   } finally {
     await runner.release();
     await forward.release();

@@ -5,7 +5,7 @@
  * residual reported is measured, not a bound.
  */
 import type { Rng } from '../../common/random.js';
-import type { LinearOperator } from './operator.js';
+import { applyAll, type LinearOperator } from './operator.js';
 import { lanczos, ritzVector } from './lanczos.js';
 import { tridiagonalEigen } from './tridiag.js';
 import { axpy, dot, gaussian, norm, normalize, orthogonalize } from './vec.js';
@@ -36,10 +36,18 @@ export interface EigenOptions {
 
 /** value = y^T H y and residual ||H y - value y|| with one product. */
 export async function checkPair(op: LinearOperator, y: Float64Array): Promise<Eigenpair> {
-  const hy = await op.apply(y);
-  const value = dot(y, hy);
-  axpy(hy, -value, y);
-  return { value, residual: norm(hy), vector: y };
+  return (await checkPairs(op, [y]))[0]!;
+}
+
+/** checkPair for several vectors, their products in blocks (applyAll). */
+async function checkPairs(op: LinearOperator, ys: Float64Array[]): Promise<Eigenpair[]> {
+  const hs = await applyAll(op, ys);
+  return ys.map((y, i) => {
+    const hy = hs[i]!;
+    const value = dot(y, hy);
+    axpy(hy, -value, y);
+    return { value, residual: norm(hy), vector: y };
+  });
 }
 
 /**
@@ -81,10 +89,10 @@ export async function lanczosEigen(op: LinearOperator, opts: EigenOptions): Prom
   const m = run.alpha.length;
   const t = tridiagonalEigen(run.alpha, run.beta);
   const requested = opts.which === 'largest' ? range(m - 1, m - 1 - k) : range(0, k);
-  const pairs: Eigenpair[] = [];
-  for (const i of requested) pairs.push(await checkPair(op, ritzVector(run.basis, t.vectors[i]!)));
   const at = requested.indexOf(m - 1);
-  const top = at >= 0 ? pairs[at]! : await checkPair(op, ritzVector(run.basis, t.vectors[m - 1]!));
+  const checked = await checkPairs(op, [...requested, ...(at >= 0 ? [] : [m - 1])].map((i) => ritzVector(run.basis, t.vectors[i]!)));
+  const pairs = checked.slice(0, requested.length);
+  const top = at >= 0 ? pairs[at]! : checked[requested.length]!;
   return { pairs, top, iterations: m, converged };
 }
 
@@ -130,16 +138,12 @@ export async function powerEigen(op: LinearOperator, opts: EigenOptions): Promis
     return found;
   };
   if (opts.which === 'largest') {
-    const vectors = await iterate(0, k);
-    const pairs: Eigenpair[] = [];
-    for (const v of vectors) pairs.push(await checkPair(op, v));
+    const pairs = await checkPairs(op, await iterate(0, k));
     return { pairs, top: pairs[0]!, iterations, converged };
   }
   const [dominant] = await iterate(0, 1);
   const top = await checkPair(op, dominant!);
-  const vectors = await iterate(Math.abs(top.value), k);
-  const pairs: Eigenpair[] = [];
-  for (const v of vectors) pairs.push(await checkPair(op, v));
+  const pairs = await checkPairs(op, await iterate(Math.abs(top.value), k));
   return { pairs, top, iterations, converged };
 }
 

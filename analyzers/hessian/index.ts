@@ -9,7 +9,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Analyzer } from '../types.js';
 import { LOSS_MODEL_PARAMS, lossModelOptions, type LossModelParams } from '../common/loss-params.js';
-import { LossRunner, type Batch } from '../../native/autodiff/runner.js';
+import { LossRunner, probeBlockSize, type Batch } from '../../native/autodiff/runner.js';
 import { datasetBatches, sampleIndices, setupDifferentiable } from '../common/differentiable.js';
 import { AppError, badParams } from '../../common/errors.js';
 import { Rng } from '../../common/random.js';
@@ -39,6 +39,7 @@ export interface HessianParams extends LossModelParams {
   traceTol: number;
   maxProbes: number;
   sketchSize: number;
+  probeBlock: number;
   slqRuns: number;
   slqSteps: number;
   densityBins: number;
@@ -81,6 +82,7 @@ export const hessianAnalyzer: Analyzer<HessianParams, HessianResult> = {
     { name: 'traceTol', type: 'float', default: 0.01, min: 0, max: 1, description: 'Stop the trace estimate when its standard error is at most this fraction of it.' },
     { name: 'maxProbes', type: 'int', default: 500, min: 2, max: 100_000, description: 'Most Hessian-vector products for one trace estimate.' },
     { name: 'sketchSize', type: 'int', default: 20, min: 1, max: 10_000, description: 'Hutch++ sketch size (at most a third of maxProbes is used).' },
+    { name: 'probeBlock', type: 'int', default: 8, min: 1, max: 64, description: 'Independent products (trace probes, the Hutch++ sketch, exact per-tensor blocks) per runtime run, sharing its forward and backward pass; cut to fit 256 MiB of tangents; 1 = one at a time. Results do not depend on it.' },
     { name: 'slqRuns', type: 'int', default: 1, min: 1, max: 1000, description: 'SLQ runs (PyHessian n_v: 1).' },
     { name: 'slqSteps', type: 'int', default: 100, min: 2, max: 1000, description: 'Lanczos steps per SLQ run (PyHessian iter: 100).' },
     { name: 'densityBins', type: 'int', default: 10_000, min: 10, max: 1_000_000, description: 'Grid points of the broadened density (PyHessian: 10000).' },
@@ -104,7 +106,11 @@ export const hessianAnalyzer: Analyzer<HessianParams, HessianResult> = {
       batchSize: params.batchSize,
       ...lossModelOptions(params),
     });
-    const runner = await LossRunner.create(setup.prepared, { gradient: true, hvp: false, hvpProducts: true, fixedParameters: true });
+    // Only the trace and the exact per-tensor blocks take independent products in blocks; the
+    // block graph costs a session of its own, so it is built only for them.
+    const blocked = parts.has('trace') || parts.has('perLayer');
+    const hvpBlock = blocked ? probeBlockSize(setup.prepared, setup.batchSize, params.probeBlock) : 1;
+    const runner = await LossRunner.create(setup.prepared, { gradient: true, hvp: false, hvpProducts: true, hvpBlock, fixedParameters: true });
     try {
       const notes = [...setup.notes];
       const dim = runner.dim;

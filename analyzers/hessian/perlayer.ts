@@ -8,7 +8,7 @@
  */
 import { Matrix } from 'ml-matrix';
 import type { Rng } from '../../common/random.js';
-import { blockOperator, type LinearOperator } from './operator.js';
+import { applyAll, blockOperator, type LinearOperator } from './operator.js';
 import { lanczosEigen } from './eigen.js';
 import { hutchinson, hutchpp, type TraceEstimate } from './trace.js';
 import { symmetricEigen } from './tridiag.js';
@@ -49,12 +49,17 @@ export async function layerCurvature(
   const n = tensor.size;
   if (n <= opts.exactBlockSize) {
     const a = new Matrix(n, n);
-    for (let j = 0; j < n; j++) {
-      const e = new Float64Array(n);
-      e[j] = 1;
-      const col = await op.apply(e);
+    const cols = await applyAll(
+      op,
+      Array.from({ length: n }, (_, j) => {
+        const e = new Float64Array(n);
+        e[j] = 1;
+        return e;
+      }),
+    );
+    cols.forEach((col, j) => {
       for (let i = 0; i < n; i++) a.set(i, j, col[i]!);
-    }
+    });
     let trace = 0;
     for (let i = 0; i < n; i++) trace += a.get(i, i);
     // Decompose the symmetric part; the residual is measured on the block as assembled.

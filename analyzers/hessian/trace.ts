@@ -15,7 +15,7 @@
  * second term, conditional on the sketch (the first term has no sampling error given Q).
  */
 import type { Rng } from '../../common/random.js';
-import type { LinearOperator } from './operator.js';
+import { applyAll, type LinearOperator } from './operator.js';
 import { dot, norm, normalize, orthogonalize, rademacher } from './vec.js';
 
 export interface TraceEstimate {
@@ -65,13 +65,22 @@ async function hutchinsonLoop(
 ): Promise<Moments> {
   const m = new Moments();
   const minProbes = Math.min(MIN_PROBES, budget);
-  while (m.n < budget) {
-    const z = rademacher(opts.rng, op.dim);
-    project(z);
-    m.add(dot(z, await op.apply(z)));
-    if (m.n >= minProbes && m.stdErr() <= opts.tol * Math.abs(offset + m.mean)) break;
+  const block = Math.max(1, op.blockSize ?? 1);
+  for (;;) {
+    // A block of probes per run; the stopping rule is still checked after each probe, in order,
+    // and products past the stopping point are dropped, so the estimate and its probe count are
+    // those of one-at-a-time Hutchinson with the same random stream (they cost < one block).
+    const zs = Array.from({ length: Math.min(block, budget - m.n) }, () => {
+      const z = rademacher(opts.rng, op.dim);
+      project(z);
+      return z;
+    });
+    const hs = await applyAll(op, zs);
+    for (let j = 0; j < zs.length; j++) {
+      m.add(dot(zs[j]!, hs[j]!));
+      if (m.n >= budget || (m.n >= minProbes && m.stdErr() <= opts.tol * Math.abs(offset + m.mean))) return m;
+    }
   }
-  return m;
 }
 
 export async function hutchinson(op: LinearOperator, opts: TraceOptions): Promise<TraceEstimate> {
@@ -84,8 +93,9 @@ export async function hutchpp(op: LinearOperator, opts: TraceOptions): Promise<T
   const k = Math.min(opts.sketchSize ?? 20, op.dim, Math.floor(opts.maxProbes / 3));
   const q: Float64Array[] = [];
   let used = 0;
-  for (let i = 0; i < k; i++) {
-    const y = await op.apply(rademacher(opts.rng, op.dim));
+  // The sketch H S and the exact part Q^T H Q are blocks of independent products.
+  const sketch = await applyAll(op, Array.from({ length: k }, () => rademacher(opts.rng, op.dim)));
+  for (const y of sketch) {
     used++;
     const before = norm(y);
     orthogonalize(y, q);
@@ -93,10 +103,11 @@ export async function hutchpp(op: LinearOperator, opts: TraceOptions): Promise<T
     if (normalize(y) > 1e-10 * before) q.push(y);
   }
   let exact = 0;
-  for (const v of q) {
-    exact += dot(v, await op.apply(v));
+  const hq = await applyAll(op, q);
+  q.forEach((v, i) => {
+    exact += dot(v, hq[i]!);
     used++;
-  }
+  });
   if (q.length === op.dim) return { estimate: exact, stdErr: 0, probes: used, sketch: q.length, exact: true };
   const m = await hutchinsonLoop(op, opts, Math.max(2, opts.maxProbes - used), exact, (z) => orthogonalize(z, q));
   return { estimate: exact + m.mean, stdErr: m.n > 1 ? m.stdErr() : NaN, probes: used + m.n, sketch: q.length, exact: false };

@@ -122,9 +122,9 @@ export function parameterGradientGraph(p: PreparedModel, wrt: string[] = p.param
 
 /**
  * Exact H v of the loss w.r.t. the parameters; also outputs the loss and gradient unless
- * `productsOnly` (then H v alone, a smaller graph).
+ * `productsOnly` (then H v alone, a smaller graph); `probes` k products per run (buildHvp).
  */
-export async function hvpGraph(p: PreparedModel, wrt: string[] = p.params, opts: { productsOnly?: boolean } = {}): Promise<HvpGraph> {
+export async function hvpGraph(p: PreparedModel, wrt: string[] = p.params, opts: { productsOnly?: boolean; probes?: number } = {}): Promise<HvpGraph> {
   return buildHvp(p.model, p.loss, wrt, { shapes: p.shapes, ...opts });
 }
 

@@ -50,6 +50,24 @@ export function bakeParameters(source: Model, values: Map<string, Tensor>): Mode
   return model;
 }
 
+/** Memory the tangents of one block of probes may take (bytes); see probeBlockSize. */
+export const MAX_PROBE_BLOCK_BYTES = 256 * 1024 ** 2;
+
+/**
+ * How many probes one HVP run may carry (hvpBlock): `wanted`, cut so that the block's tangents
+ * fit MAX_PROBE_BLOCK_BYTES. Each probe carries a tangent for every forward activation and about
+ * as many in the backward pass: 2 x the forward graph's batch-dependent tensors, per sample.
+ */
+export function probeBlockSize(prepared: PreparedModel, batchSize: number, wanted: number): number {
+  let perSample = 0;
+  for (const info of prepared.shapes.values()) {
+    if (info.dims[0] !== null) continue;
+    perSample += info.dims.slice(1).reduce<number>((a, d) => a * (d ?? 1), 1) * (info.dtype === 'float64' ? 8 : 4);
+  }
+  const perProbe = Math.max(1, 2 * perSample * batchSize);
+  return Math.max(1, Math.min(Math.floor(wanted), Math.floor(MAX_PROBE_BLOCK_BYTES / perProbe)));
+}
+
 export class LossRunner {
   readonly offsets: number[] = [];
   readonly dim: number;
@@ -74,6 +92,7 @@ export class LossRunner {
     private readonly hvpNames: { grads: Map<string, string>; v: Map<string, string>; hv: Map<string, string> } | null,
     private readonly gradNames: Map<string, string> | null,
     private readonly products: { session: ort.InferenceSession; v: Map<string, string>; hv: Map<string, string> } | null = null,
+    private readonly block: { session: ort.InferenceSession; probes: { tangentInputs: Map<string, string>; hvps: Map<string, string> }[] } | null = null,
   ) {
     let offset = 0;
     for (const p of prepared.params) {
@@ -93,7 +112,7 @@ export class LossRunner {
    */
   static async create(
     prepared: PreparedModel,
-    what: { gradient?: boolean; hvp?: boolean; hvpProducts?: boolean; fixedParameters?: boolean } = {},
+    what: { gradient?: boolean; hvp?: boolean; hvpProducts?: boolean; hvpBlock?: number; fixedParameters?: boolean } = {},
   ): Promise<LossRunner> {
     const fixed = what.fixedParameters ?? false;
     const open = (m: Model) => createSession(serializeModel(fixed ? bakeParameters(m, prepared.values) : m));
@@ -117,7 +136,12 @@ export class LossRunner {
       const h = await hvpGraph(prepared, prepared.params, { productsOnly: true });
       products = { session: await open(h.model), v: h.tangentInputs, hv: h.hvps };
     }
-    return new LossRunner(prepared, fixed, lossSession, gradSession, hvpSession, hvpNames, gradNames, products);
+    let block = null;
+    if (what.hvpBlock !== undefined && what.hvpBlock > 1) {
+      const h = await hvpGraph(prepared, prepared.params, { productsOnly: true, probes: what.hvpBlock });
+      block = { session: await open(h.model), probes: h.probes };
+    }
+    return new LossRunner(prepared, fixed, lossSession, gradSession, hvpSession, hvpNames, gradNames, products, block);
   }
 
   /** Current parameters as one flat float64 vector (in prepared.params order). */
@@ -168,6 +192,41 @@ export class LossRunner {
     for (const [p, t] of this.unflatten(v)) feeds[vNames.get(p)!] = t;
     const out = await runSession(session, feeds);
     return this.flatten((p) => out[hv.get(p)!]!);
+  }
+
+  /**
+   * H v_1 .. H v_m for one batch. With a block graph (create with hvpBlock: k) each run takes k
+   * probes over one shared primal forward and backward; a last partial block is padded with
+   * zero vectors, one left over goes to the one-probe graph (hvpProducts) when there is one.
+   */
+  async hvpProducts(batch: Batch, vs: Float64Array[]): Promise<Float64Array[]> {
+    const out: Float64Array[] = [];
+    if (!this.block) {
+      for (const v of vs) out.push(await this.hvpProduct(batch, v));
+      return out;
+    }
+    const { session, probes } = this.block;
+    const k = probes.length;
+    for (let start = 0; start < vs.length; start += k) {
+      const chunk = vs.slice(start, start + k);
+      if (chunk.length === 1 && this.products) {
+        out.push(await this.hvpProduct(batch, chunk[0]!));
+        continue;
+      }
+      const feeds = this.feeds(batch);
+      const zero = chunk.length < k ? new Float64Array(this.dim) : null;
+      probes.forEach((probe, j) => {
+        for (const [p, t] of this.unflatten(chunk[j] ?? zero!)) feeds[probe.tangentInputs.get(p)!] = t;
+      });
+      const res = await runSession(session, feeds);
+      for (let j = 0; j < chunk.length; j++) out.push(this.flatten((p) => res[probes[j]!.hvps.get(p)!]!));
+    }
+    return out;
+  }
+
+  /** Probes per run of hvpProducts (1 without a block graph). */
+  get blockSize(): number {
+    return this.block?.probes.length ?? 1;
   }
 
   /** Whether hvpProduct() is available. */
@@ -269,6 +328,7 @@ export class LossRunner {
       this.gradSession?.release(),
       this.hvpSession?.release(),
       this.products?.session.release(),
+      this.block?.session.release(),
       this.perExample?.session.release(),
     ]);
   }
