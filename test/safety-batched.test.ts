@@ -23,6 +23,7 @@ import { loadModel } from '../native/onnx/load.js';
 import { forward, lowerNetwork } from '../analyzers/safety/network.js';
 import { denseForward, denseGradient, toDense, type DenseNet } from '../analyzers/safety/dense.js';
 import { batchLayerBounds, batchOutputBounds, reluCount } from '../analyzers/safety/dense-bounds.js';
+import { boundsOfBatch, DensePool, type BoundsJob } from '../analyzers/safety/dense-pool.js';
 import { parseVnnlib, satisfiesAll } from '../analyzers/safety/vnnlib.js';
 import { vnncompResultText, vnncompScore } from '../analyzers/safety/vnncomp.js';
 import { readInstances } from '../bench/vnncomp.js';
@@ -176,6 +177,51 @@ test('soundness: batched bounds of random boxes and of sub-boxes with inherited 
   assert.ok(alphaGained > 0, 'alpha-CROWN tightens some row (else the optimization is not exercised)');
 });
 
+test('threads: a batch split over worker threads (dense-pool.ts) gives the bounds one thread gives, bit for bit', async () => {
+  const net = toDense(lowerNetwork(upgradeOpset(acasModel('2_1'))))!;
+  const rng = new Rng(23);
+  const d = net.numInputs;
+  const P = reluCount(net);
+  const k = net.numOutputs;
+  const box = parseVnnlib(acasProp(1)).disjuncts[0]!;
+  const B = 23;
+  const boxLo = new Float64Array(B * d);
+  const boxHi = new Float64Array(B * d);
+  for (let b = 0; b < B; b++) {
+    for (let i = 0; i < d; i++) {
+      const w = (box.hi[i]! - box.lo[i]!) * rng.uniform(0.05, 0.5);
+      boxLo[b * d + i] = rng.uniform(box.lo[i]!, box.hi[i]! - w);
+      boxHi[b * d + i] = boxLo[b * d + i]! + w;
+    }
+  }
+  // Uneven rows per box (0 to 3, some boxes none) so the parts' row cuts are exercised.
+  const dom: number[] = [];
+  for (let b = 0; b < B; b++) for (let t = 0; t < b % 4; t++) dom.push(b);
+  const C = Float64Array.from({ length: dom.length * k }, () => rng.uniform(-1, 1));
+  const parents = new Float64Array(B * 2 * P);
+  for (let b = 0; b < B; b++) parents.fill(-Infinity, b * 2 * P, b * 2 * P + P), parents.fill(Infinity, b * 2 * P + P, (b + 1) * 2 * P);
+  const job = (crown: boolean, inherited: Float64Array): BoundsJob => ({ B, boxLo: boxLo.slice(), boxHi: boxHi.slice(), inherited: inherited.slice(), crown, dom: Int32Array.from(dom), C: C.slice() });
+  // Round 0 from no parents (CROWN), round 1 inheriting round 0's bounds (cheap pass and CROWN).
+  const root = boundsOfBatch(net, job(true, parents)).inherited;
+  for (const threads of [2, 3]) {
+    const pool = new DensePool(net, threads);
+    try {
+      assert.equal(pool.threads, threads);
+      for (const [crown, inherited] of [[true, parents], [false, root], [true, root]] as const) {
+        const one = boundsOfBatch(net, job(crown, inherited));
+        const many = await pool.run(job(crown, inherited));
+        for (const key of ['inherited', 'lower', 'inputCoef'] as const) {
+          assert.equal(many[key].length, one[key].length);
+          assert.ok(one[key].some((v) => Number.isFinite(v) && v !== 0), `${key} holds numbers`);
+          close(many[key], one[key], 0, `${threads} threads, crown ${crown}: ${key}`);
+        }
+      }
+    } finally {
+      await pool.close();
+    }
+  }
+});
+
 test('ACAS Xu 1_1 prop_1 holds (published verdict), and the test\'s own sampling finds no violation', async () => {
   const text = acasProp(1);
   const r = await runSafety(acasModel('1_1'), { vnnlib: text, timeout: 60 });
@@ -184,6 +230,11 @@ test('ACAS Xu 1_1 prop_1 holds (published verdict), and the test\'s own sampling
   assert.equal(c.method, 'branch-and-bound');
   assert.ok(c.domains > 1 && c.domainsPerSecond !== null && c.domainsPerSecond > 0);
   assert.ok(c.lowerBound! > c.margin!, 'the proven bound clears the margin');
+  // Two threads: the same search (bounds equal bit for bit), so the same domains and bound.
+  const two = (await runSafety(acasModel('1_1'), { vnnlib: text, timeout: 60, threads: 2 })).checks[0]!;
+  assert.equal(two.status, 'holds');
+  assert.equal(two.domains, c.domains);
+  assert.equal(two.lowerBound, c.lowerBound);
   const net = lowerNetwork(upgradeOpset(acasModel('1_1')));
   const d = parseVnnlib(text).disjuncts[0]!;
   const rng = new Rng(5);

@@ -392,10 +392,14 @@ function optimizeSlopes(
     for (let q = 0; q < last; q++) {
       const L = net.layers[q]!;
       const { nIn: m, nOut: n, W } = L;
-      // Through z_q = W h + b: dG/d(coef on z_q)_j = b_j + sum_i W_ji G_i.
+      // Through z_q = W h + b: dG/d(coef on z_q)_j = b_j + sum_i W_ji G_i; not needed (left 0)
+      // for a ReLU input that is inactive on the row's box (its Gh below is 0 whatever it is).
       const Gz = new Float64Array(R * n);
+      const hiQ = L.relu ? bounds.hi[q]! : null;
       for (let r = 0; r < R; r++) {
+        const ob = dom[r]! * n;
         for (let j = 0; j < n; j++) {
+          if (hiQ && hiQ[ob + j]! <= 0) continue;
           let v = L.b[j]!;
           for (let i = 0; i < m; i++) v += W[j * m + i]! * G[r * m + i]!;
           Gz[r * n + j] = v;

@@ -66,6 +66,8 @@ export interface EngineOptions {
   proveOff?: boolean;
   /** Batched dense input splitting for small-input ReLU chains (default true; false: the general search). */
   batched?: boolean;
+  /** Threads for the batched search's bounds (dense-pool.ts; default 1). */
+  threads?: number;
 }
 
 export interface PropertyOutcome {
@@ -409,6 +411,7 @@ async function proveGroupBatched(
     deadline: opts.deadline,
     seed: opts.seed,
     signal: opts.signal,
+    threads: opts.threads,
     onProgress: (domains, queued) => opts.progress?.(Math.min(1, (Date.now() - opts.start) / opts.timeoutMs), `input splitting: ${domains} domains, ${queued} open`),
   });
   out.domains += r.domains;

@@ -13,7 +13,8 @@
  * batch with the lowest bounds seed a few signed-gradient steps inside them; anything that violates in Float64 goes to
  * falsify.ts:confirm, the only thing that can make a verdict "violated".
  */
-import { batchLayerBounds, batchOutputBounds, reluCount } from './dense-bounds.js';
+import { reluCount } from './dense-bounds.js';
+import { DensePool } from './dense-pool.js';
 import { DenseAttack, descendDense } from './dense-attack.js';
 import { denseForward, type DenseNet } from './dense.js';
 import { confirm, type Counterexample, type SearchState } from './falsify.js';
@@ -55,6 +56,8 @@ export interface InputSplitOptions {
   /** Seed of the interleaved multi-start PGD (dense-attack.ts). */
   seed?: number;
   signal?: AbortSignal;
+  /** Threads computing the batched bounds (dense-pool.ts; default 1: this thread only). */
+  threads?: number;
   onProgress?: (domains: number, queued: number) => void;
 }
 
@@ -134,146 +137,155 @@ export async function inputSplitBab(
   const P = reluCount(net);
   const pending = new Map<Domain, Array<[number, number]>>();
   const attacks = group.map((i) => new DenseAttack(net, runner, prop.disjuncts[i]!, i, state, (opts.seed ?? 0) + 1));
-  let batches = 0;
-  while (heap.size > 0 || stack.length > 0) {
-    if (Date.now() > opts.deadline || opts.signal?.aborted) break;
-    const tBatch = Date.now();
-    let batch: Domain[] = [];
-    while (batch.length < BATCH && stack.length > 0) batch.push(stack.pop()!);
-    while (batch.length < BATCH && heap.size > 0) batch.push(heap.pop()!);
-    result.domains += batch.length;
-    // Cheap pass first: the parents' intermediate bounds (with IBP) and only the output rows;
-    // boxes it closes skip the intermediate CROWN passes, which cost ~20x more.
-    const unscreened = batch.filter((dom) => !dom.screened);
-    if (unscreened.length > 0) {
-      const pre = boundBatch(unscreened, false);
-      for (let b = 0; b < pre.B; b++) unscreened[b]!.open = openAfter(pre, b, unscreened[b]!.open);
-    }
-    batch = batch.filter((dom) => dom.open !== 0);
-    if (batch.length === 0) continue;
-    const { B, inherited, rowDom, rowG, rowK, lower, inputCoef } = boundBatch(batch, true);
-    const R = rowDom.length;
-    // Per box and open disjunct: the best row (largest lower bound of a.y - b).
-    let r = 0;
-    const openBoxes: Array<[number, number]> = [];
-    const children: Domain[] = [];
-    /** Per open box: its candidate bisections (left, right). */
-    const candidates: Domain[][][] = [];
-    const worstRowOf = new Int32Array(B).fill(-1);
-    const worstGOf = new Int32Array(B).fill(-1);
-    for (let b = 0; b < B; b++) {
-      const dom = batch[b]!;
-      let open = 0;
-      let boxWorst = Infinity;
-      while (r < R && rowDom[r] === b) {
-        const g = rowG[r]!;
-        const i = group[g]!;
-        let best = -Infinity;
-        let bestRow = r;
-        for (; r < R && rowDom[r] === b && rowG[r] === g; r++) {
-          const v = lower[r]! - prop.disjuncts[i]!.constraints[rowK[r]!]!.b;
-          if (v > best) (best = v), (bestRow = r);
+  const pool = new DensePool(net, opts.threads ?? 1);
+  try {
+    return await search();
+  } finally {
+    await pool.close();
+  }
+
+  async function search(): Promise<InputSplitResult> {
+    let batches = 0;
+    while (heap.size > 0 || stack.length > 0) {
+      if (Date.now() > opts.deadline || opts.signal?.aborted) break;
+      const tBatch = Date.now();
+      let batch: Domain[] = [];
+      while (batch.length < BATCH && stack.length > 0) batch.push(stack.pop()!);
+      while (batch.length < BATCH && heap.size > 0) batch.push(heap.pop()!);
+      result.domains += batch.length;
+      // Cheap pass first: the parents' intermediate bounds (with IBP) and only the output rows;
+      // boxes it closes skip the intermediate CROWN passes, which cost ~20x more.
+      const unscreened = batch.filter((dom) => !dom.screened);
+      if (unscreened.length > 0) {
+        const pre = await boundBatch(unscreened, false);
+        for (let b = 0; b < pre.B; b++) unscreened[b]!.open = openAfter(pre, b, unscreened[b]!.open);
+      }
+      batch = batch.filter((dom) => dom.open !== 0);
+      if (batch.length === 0) continue;
+      const { B, inherited, rowDom, rowG, rowK, lower, inputCoef } = await boundBatch(batch, true);
+      const R = rowDom.length;
+      // Per box and open disjunct: the best row (largest lower bound of a.y - b).
+      let r = 0;
+      const openBoxes: Array<[number, number]> = [];
+      const children: Domain[] = [];
+      /** Per open box: its candidate bisections (left, right). */
+      const candidates: Domain[][][] = [];
+      const worstRowOf = new Int32Array(B).fill(-1);
+      const worstGOf = new Int32Array(B).fill(-1);
+      for (let b = 0; b < B; b++) {
+        const dom = batch[b]!;
+        let open = 0;
+        let boxWorst = Infinity;
+        while (r < R && rowDom[r] === b) {
+          const g = rowG[r]!;
+          const i = group[g]!;
+          let best = -Infinity;
+          let bestRow = r;
+          for (; r < R && rowDom[r] === b && rowG[r] === g; r++) {
+            const v = lower[r]! - prop.disjuncts[i]!.constraints[rowK[r]!]!.b;
+            if (v > best) (best = v), (bestRow = r);
+          }
+          if (best > margins[i]!) {
+            closedLB.set(i, Math.min(closedLB.get(i)!, best));
+            continue;
+          }
+          open |= 1 << g;
+          if (best < boxWorst) (boxWorst = best), (worstRowOf[b] = bestRow), (worstGOf[b] = g);
         }
-        if (best > margins[i]!) {
-          closedLB.set(i, Math.min(closedLB.get(i)!, best));
+        if (open === 0) continue;
+        const lb = Math.max(boxWorst, dom.lb);
+        // The relaxation's minimizer of the worst row is a cheap candidate.
+        const wr = worstRowOf[b]!;
+        const disjunct = prop.disjuncts[group[worstGOf[b]!]!]!;
+        const x = new Float64Array(d);
+        for (let j = 0; j < d; j++) x[j] = inputCoef[wr * d + j]! > 0 ? dom.lo[j]! : dom.hi[j]!;
+        if (violationScore(disjunct, denseForward(net, x)) <= 0) {
+          const cex = await confirm(runner, disjunct, group[worstGOf[b]!]!, x, state);
+          if (cex) return { ...finish(), counterexample: cex };
+        }
+        openBoxes.push([lb, b]);
+        // Candidate dimensions: the largest smears |coefficient| x width.
+        const ranked: Array<[number, number]> = [];
+        for (let j = 0; j < d; j++) {
+          const w = dom.hi[j]! - dom.lo[j]!;
+          if (!(w > 1e-12 * (1 + Math.abs(dom.lo[j]!)))) continue;
+          ranked.push([Math.abs(inputCoef[wr * d + j]!) * w + 1e-12 * w, j]);
+        }
+        if (ranked.length === 0) {
+          // Nothing left to split (a point box the bounds cannot close): stays open.
+          stuck.push({ ...dom, open, lb });
           continue;
         }
-        open |= 1 << g;
-        if (best < boxWorst) (boxWorst = best), (worstRowOf[b] = bestRow), (worstGOf[b] = g);
+        ranked.sort((p, q) => q[0] - p[0]);
+        const parent = new Float32Array(2 * P);
+        for (let t = 0; t < P; t++) {
+          parent[t] = float32AtMost(inherited[b * 2 * P + t]!);
+          parent[P + t] = float32AtLeast(inherited[b * 2 * P + P + t]!);
+        }
+        const pairs: Domain[][] = [];
+        for (const [, j] of ranked.slice(0, SB_CANDIDATES)) {
+          const mid = 0.5 * (dom.lo[j]! + dom.hi[j]!);
+          const left: Domain = { lo: dom.lo, hi: dom.hi.slice(), open, lb, parent };
+          left.hi[j] = mid;
+          const right: Domain = { lo: dom.lo.slice(), hi: dom.hi, open, lb, parent };
+          right.lo[j] = mid;
+          pairs.push([left, right]);
+        }
+        candidates.push(pairs);
       }
-      if (open === 0) continue;
-      const lb = Math.max(boxWorst, dom.lb);
-      // The relaxation's minimizer of the worst row is a cheap candidate.
-      const wr = worstRowOf[b]!;
-      const disjunct = prop.disjuncts[group[worstGOf[b]!]!]!;
-      const x = new Float64Array(d);
-      for (let j = 0; j < d; j++) x[j] = inputCoef[wr * d + j]! > 0 ? dom.lo[j]! : dom.hi[j]!;
-      if (violationScore(disjunct, denseForward(net, x)) <= 0) {
-        const cex = await confirm(runner, disjunct, group[worstGOf[b]!]!, x, state);
+      // Strong branching (the input-split counterpart of FSB, De Palma et al. 2021): each candidate
+      // bisection's children get the cheap pass (this box's fresh intermediate bounds, IBP, the
+      // output rows); the split with the highest sum of its children's bounds, each capped at the
+      // proof margin (a closed child counts as the margin), wins, and its children keep that pass's
+      // result (children it closes are done). Taking the split whose worse child is highest
+      // instead (uncapped) cut 5_7/prop_1 from >3,129 domains to 422 but took 1_7/prop_1 from 47
+      // to >1,045; the capped sum: 551 and 37.
+      // Bounds above every margin all mean "closed": capped there.
+      const cap = Math.max(...group.map((i) => margins[i]!));
+      if (candidates.length > 0) {
+        const flat = candidates.flat(2);
+        const pass = flat.length > 2 * candidates.length ? await boundBatch(flat, false) : null;
+        let t = 0;
+        for (const pairs of candidates) {
+          let best = pairs[0]!;
+          let bestKey = -Infinity;
+          for (const pair of pairs) {
+            if (pass) for (const c of pair) screen(pass, t++, c);
+            const key = pair.reduce((t, c) => t + (c.open === 0 ? cap : Math.min(cap, c.lb)), 0);
+            if (key > bestKey) (best = pair), (bestKey = key);
+          }
+          for (const c of best) {
+            if (c.screened) commit(c);
+            if (c.open !== 0) children.push(c);
+          }
+        }
+      }
+      openBoxes.sort((p, q) => p[0] - q[0]);
+      for (const [, b] of openBoxes.slice(0, DESCENTS)) {
+        const g = worstGOf[b]!;
+        const dom = batch[b]!;
+        const x0 = new Float64Array(d);
+        for (let j = 0; j < d; j++) x0[j] = inputCoef[worstRowOf[b]! * d + j]! > 0 ? dom.lo[j]! : dom.hi[j]!;
+        const cex = await descendDense(net, runner, prop.disjuncts[group[g]!]!, group[g]!, dom.lo, dom.hi, x0, DESCENT_STEPS, state);
         if (cex) return { ...finish(), counterexample: cex };
       }
-      openBoxes.push([lb, b]);
-      // Candidate dimensions: the largest smears |coefficient| x width.
-      const ranked: Array<[number, number]> = [];
-      for (let j = 0; j < d; j++) {
-        const w = dom.hi[j]! - dom.lo[j]!;
-        if (!(w > 1e-12 * (1 + Math.abs(dom.lo[j]!)))) continue;
-        ranked.push([Math.abs(inputCoef[wr * d + j]!) * w + 1e-12 * w, j]);
+      // Interleaved falsification: ATTACK_SHARE of the time this batch took goes to more PGD
+      // starts on the group's disjuncts in turn.
+      const attack = attacks[batches++ % attacks.length]!;
+      const cexA = await attack.run(Math.min(opts.deadline, Date.now() + ATTACK_SHARE * (Date.now() - tBatch)), opts.signal);
+      if (cexA) return { ...finish(), counterexample: cexA };
+      if (children.length > 0) result.branched = true;
+      for (const c of children) {
+        if (heap.size >= MAX_QUEUED) stack.push(c);
+        else heap.push(c);
       }
-      if (ranked.length === 0) {
-        // Nothing left to split (a point box the bounds cannot close): stays open.
-        stuck.push({ ...dom, open, lb });
-        continue;
-      }
-      ranked.sort((p, q) => q[0] - p[0]);
-      const parent = new Float32Array(2 * P);
-      for (let t = 0; t < P; t++) {
-        parent[t] = float32AtMost(inherited[b * 2 * P + t]!);
-        parent[P + t] = float32AtLeast(inherited[b * 2 * P + P + t]!);
-      }
-      const pairs: Domain[][] = [];
-      for (const [, j] of ranked.slice(0, SB_CANDIDATES)) {
-        const mid = 0.5 * (dom.lo[j]! + dom.hi[j]!);
-        const left: Domain = { lo: dom.lo, hi: dom.hi.slice(), open, lb, parent };
-        left.hi[j] = mid;
-        const right: Domain = { lo: dom.lo.slice(), hi: dom.hi, open, lb, parent };
-        right.lo[j] = mid;
-        pairs.push([left, right]);
-      }
-      candidates.push(pairs);
+      if (result.domains % (BATCH * 16) < B) opts.onProgress?.(result.domains, heap.size + stack.length);
     }
-    // Strong branching (the input-split counterpart of FSB, De Palma et al. 2021): each candidate
-    // bisection's children get the cheap pass (this box's fresh intermediate bounds, IBP, the
-    // output rows); the split with the highest sum of its children's bounds, each capped at the
-    // proof margin (a closed child counts as the margin), wins, and its children keep that pass's
-    // result (children it closes are done). Taking the split whose worse child is highest
-    // instead (uncapped) cut 5_7/prop_1 from >3,129 domains to 422 but took 1_7/prop_1 from 47
-    // to >1,045; the capped sum: 551 and 37.
-    // Bounds above every margin all mean "closed": capped there.
-    const cap = Math.max(...group.map((i) => margins[i]!));
-    if (candidates.length > 0) {
-      const flat = candidates.flat(2);
-      const pass = flat.length > 2 * candidates.length ? boundBatch(flat, false) : null;
-      let t = 0;
-      for (const pairs of candidates) {
-        let best = pairs[0]!;
-        let bestKey = -Infinity;
-        for (const pair of pairs) {
-          if (pass) for (const c of pair) screen(pass, t++, c);
-          const key = pair.reduce((t, c) => t + (c.open === 0 ? cap : Math.min(cap, c.lb)), 0);
-          if (key > bestKey) (best = pair), (bestKey = key);
-        }
-        for (const c of best) {
-          if (c.screened) commit(c);
-          if (c.open !== 0) children.push(c);
-        }
-      }
-    }
-    openBoxes.sort((p, q) => p[0] - q[0]);
-    for (const [, b] of openBoxes.slice(0, DESCENTS)) {
-      const g = worstGOf[b]!;
-      const dom = batch[b]!;
-      const x0 = new Float64Array(d);
-      for (let j = 0; j < d; j++) x0[j] = inputCoef[worstRowOf[b]! * d + j]! > 0 ? dom.lo[j]! : dom.hi[j]!;
-      const cex = await descendDense(net, runner, prop.disjuncts[group[g]!]!, group[g]!, dom.lo, dom.hi, x0, DESCENT_STEPS, state);
-      if (cex) return { ...finish(), counterexample: cex };
-    }
-    // Interleaved falsification: ATTACK_SHARE of the time this batch took goes to more PGD
-    // starts on the group's disjuncts in turn.
-    const attack = attacks[batches++ % attacks.length]!;
-    const cexA = await attack.run(Math.min(opts.deadline, Date.now() + ATTACK_SHARE * (Date.now() - tBatch)), opts.signal);
-    if (cexA) return { ...finish(), counterexample: cexA };
-    if (children.length > 0) result.branched = true;
-    for (const c of children) {
-      if (heap.size >= MAX_QUEUED) stack.push(c);
-      else heap.push(c);
-    }
-    if (result.domains % (BATCH * 16) < B) opts.onProgress?.(result.domains, heap.size + stack.length);
+    return finish();
   }
-  return finish();
 
   /** Bounds of a batch: intermediate bounds (with CROWN, or inherited + IBP only), then one row per (box, open disjunct, constraint). */
-  function boundBatch(batch: Domain[], crown: boolean) {
+  async function boundBatch(batch: Domain[], crown: boolean) {
     const B = batch.length;
     const boxLo = new Float64Array(B * d);
     const boxHi = new Float64Array(B * d);
@@ -287,7 +299,6 @@ export async function inputSplitBab(
         inherited.fill(Infinity, b * 2 * P + P, (b + 1) * 2 * P);
       }
     });
-    const bounds = batchLayerBounds(net, B, boxLo, boxHi, inherited, crown);
     const rowDom: number[] = [];
     const rowG: number[] = [];
     const rowK: number[] = [];
@@ -304,7 +315,7 @@ export async function inputSplitBab(
     const R = rowDom.length;
     const C = new Float64Array(R * numOut);
     for (let r = 0; r < R; r++) C.set(prop.disjuncts[group[rowG[r]!]!]!.constraints[rowK[r]!]!.a, r * numOut);
-    const { lower, inputCoef } = batchOutputBounds(net, bounds, boxLo, boxHi, Int32Array.from(rowDom), C);
+    const { lower, inputCoef } = await pool.run({ B, boxLo, boxHi, inherited, crown, dom: Int32Array.from(rowDom), C });
     // Rows of box b: rowStart[b] .. rowStart[b + 1] (rows are in box order).
     const rowStart = new Int32Array(B + 1);
     for (const b of rowDom) rowStart[b + 1]++;
@@ -313,7 +324,7 @@ export async function inputSplitBab(
   }
 
   /** The open mask of box b after a bound pass: disjuncts whose best row clears the margin close. */
-  function openAfter(pass: ReturnType<typeof boundBatch>, b: number, open: number): number {
+  function openAfter(pass: Awaited<ReturnType<typeof boundBatch>>, b: number, open: number): number {
     const best = new Float64Array(group.length).fill(-Infinity);
     for (let r = 0; r < pass.rowDom.length; r++) {
       if (pass.rowDom[r] !== b) continue;
@@ -335,7 +346,7 @@ export async function inputSplitBab(
    * Box `b` of a cheap pass, as a candidate child `c`: its open mask and bound (kept pending in
    * c.closedBy until the child is chosen, so a split not taken proves nothing).
    */
-  function screen(pass: ReturnType<typeof boundBatch>, b: number, c: Domain): void {
+  function screen(pass: Awaited<ReturnType<typeof boundBatch>>, b: number, c: Domain): void {
     const best = new Float64Array(group.length).fill(-Infinity);
     for (let r = pass.rowStart[b]!; r < pass.rowStart[b + 1]!; r++) {
       const g = pass.rowG[r]!;

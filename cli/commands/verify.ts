@@ -20,6 +20,7 @@ interface VerifyOptions {
   vnnlib: string;
   timeout?: string;
   seed?: string;
+  threads?: string;
   json?: boolean;
   resultFile?: string;
 }
@@ -32,6 +33,7 @@ export function registerVerify(program: Command): void {
     .requiredOption('--vnnlib <file>', 'VNNLIB property (asserts the unsafe set)')
     .option('--timeout <seconds>', 'time budget in seconds (default 60)')
     .option('--seed <n>', 'seed of the random restarts (default 0)')
+    .option('--threads <n>', 'threads for the batched input-splitting bounds (default 1)')
     .option('--json', 'print exactly one JSON object on stdout')
     .option('--result-file <file>', 'also write the VNN-COMP result file (sat with the assignment / unsat / timeout / unknown)')
     .action(action((opts: VerifyOptions) => verify(opts)));
@@ -44,6 +46,7 @@ async function verify(opts: VerifyOptions): Promise<void> {
   const raw: Record<string, unknown> = { vnnlib: text };
   if (opts.timeout !== undefined) raw.timeout = opts.timeout;
   if (opts.seed !== undefined) raw.seed = opts.seed;
+  if (opts.threads !== undefined) raw.threads = opts.threads;
   const params = validateParams(safetyAnalyzer.params, raw) as SafetyParams;
   const ir = loadModel(bytes);
   const controller = new AbortController();
