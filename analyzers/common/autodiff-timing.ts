@@ -66,7 +66,7 @@ export async function timeAutodiff(
   const feeds = { ...batch.inputs };
   const rng = new Rng(1);
   const v = Float64Array.from({ length: runner.dim }, () => rng.normal());
-  const vs = Array.from({ length: block }, () => Float64Array.from({ length: runner.dim }, () => rng.normal()));
+  const vs = block > 1 ? Array.from({ length: block }, () => Float64Array.from({ length: runner.dim }, () => rng.normal())) : [];
   const warmup = opts.warmup ?? 3;
   const repeats = opts.repeats ?? 10;
   try {

@@ -164,4 +164,3 @@ export class DatasetHessian implements LinearOperator {
     return out;
   }
 }
-

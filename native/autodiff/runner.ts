@@ -8,6 +8,7 @@ import { cloneModel, serializeModel, type Model } from '../onnx/ir.js';
 import { tensor, type Tensor } from '../onnx/tensor.js';
 import { createSession, runSession } from '../runtime/session.js';
 import { hvpGraph, parameterGradientGraph, type PreparedModel } from './index.js';
+import type { HvpProbe } from './hvp.js';
 import { buildPerExampleGrams } from './per-example.js';
 
 export interface Batch {
@@ -92,7 +93,7 @@ export class LossRunner {
     private readonly hvpNames: { grads: Map<string, string>; v: Map<string, string>; hv: Map<string, string> } | null,
     private readonly gradNames: Map<string, string> | null,
     private readonly products: { session: ort.InferenceSession; v: Map<string, string>; hv: Map<string, string> } | null = null,
-    private readonly block: { session: ort.InferenceSession; probes: { tangentInputs: Map<string, string>; hvps: Map<string, string> }[] } | null = null,
+    private readonly block: { session: ort.InferenceSession; probes: HvpProbe[] } | null = null,
   ) {
     let offset = 0;
     for (const p of prepared.params) {
@@ -207,17 +208,19 @@ export class LossRunner {
     }
     const { session, probes } = this.block;
     const k = probes.length;
+    // One set of batch feeds for every chunk: each run overwrites all k probes' tangent inputs.
+    const feeds = this.feeds(batch);
+    let zero: Map<string, Tensor> | null = null;
     for (let start = 0; start < vs.length; start += k) {
       const chunk = vs.slice(start, start + k);
       if (chunk.length === 1 && this.products) {
         out.push(await this.hvpProduct(batch, chunk[0]!));
         continue;
       }
-      const feeds = this.feeds(batch);
-      const zero = chunk.length < k ? new Float64Array(this.dim) : null;
-      probes.forEach((probe, j) => {
-        for (const [p, t] of this.unflatten(chunk[j] ?? zero!)) feeds[probe.tangentInputs.get(p)!] = t;
-      });
+      for (let j = 0; j < k; j++) {
+        const tangents = j < chunk.length ? this.unflatten(chunk[j]!) : (zero ??= this.unflatten(new Float64Array(this.dim)));
+        for (const [p, t] of tangents) feeds[probes[j]!.tangentInputs.get(p)!] = t;
+      }
       const res = await runSession(session, feeds);
       for (let j = 0; j < chunk.length; j++) out.push(this.flatten((p) => res[probes[j]!.hvps.get(p)!]!));
     }
