@@ -48,7 +48,7 @@ export function readInstances(csv: string): Instance[] {
     .map((l) => {
       const [onnx, vnnlib, timeout] = l.split(',').map((s) => s.trim());
       if (!onnx || !vnnlib || !(Number(timeout) > 0)) throw new Error(`${csv}: bad row "${l}" (want onnx,vnnlib,timeout)`);
-      return { onnx: path.join(dir, onnx), vnnlib: path.join(dir, vnnlib), timeout: Number(timeout) };
+      return { onnx: path.resolve(dir, onnx), vnnlib: path.resolve(dir, vnnlib), timeout: Number(timeout) };
     });
 }
 

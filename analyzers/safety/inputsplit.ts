@@ -27,7 +27,9 @@ const DESCENTS = 4;
 /** Signed-gradient steps of each of those descents (dense-attack.ts). */
 const DESCENT_STEPS = 12;
 /** Bisections tried per box by strong branching (the largest smears). */
-const SB_CANDIDATES = 3;
+const SB_CANDIDATES = 5;
+/** Relative gain of the best strong-branching candidate below which the widest dimension is split instead. */
+const STALL = 1e-3;
 /** Share of the search's time given to interleaved multi-start PGD (1_6/prop_2: found after ~6 s of it). */
 const ATTACK_SHARE = 0.15;
 /** About 1.3 KB a domain on ACAS Xu (its parent's bounds shared with a sibling): ~250 MB. */
@@ -134,6 +136,7 @@ export async function inputSplitBab(
   const closedLB = new Map<number, number>(group.map((i) => [i, Infinity]));
   const result: InputSplitResult = { lowerBounds: new Map(), proved: new Set(), counterexample: null, domains: 0, branched: false };
   const numOut = net.numOutputs;
+  const rootWidth = Float64Array.from(d0.lo, (l, j) => d0.hi[j]! - l || 1);
   const P = reluCount(net);
   const pending = new Map<Domain, Array<[number, number]>>();
   const attacks = group.map((i) => new DenseAttack(net, runner, prop.disjuncts[i]!, i, state, (opts.seed ?? 0) + 1));
@@ -217,13 +220,20 @@ export async function inputSplitBab(
           continue;
         }
         ranked.sort((p, q) => q[0] - p[0]);
+        // The widest dimension relative to the property's box is always tried too: the smear
+        // only sees the output row's coefficients, and a dimension that loosens the intermediate
+        // bounds can have a tiny one (1_3/prop_1: psi kept its whole half-range while rho was cut
+        // to 1e-5 of its width, the bound stuck at -280).
+        const tried = ranked.slice(0, SB_CANDIDATES);
+        const widest = ranked.reduce((w, c) => ((dom.hi[c[1]]! - dom.lo[c[1]]!) / rootWidth[c[1]]! > (dom.hi[w[1]]! - dom.lo[w[1]]!) / rootWidth[w[1]]! ? c : w));
+        if (!tried.includes(widest)) tried.push(widest);
         const parent = new Float32Array(2 * P);
         for (let t = 0; t < P; t++) {
           parent[t] = float32AtMost(inherited[b * 2 * P + t]!);
           parent[P + t] = float32AtLeast(inherited[b * 2 * P + P + t]!);
         }
         const pairs: Domain[][] = [];
-        for (const [, j] of ranked.slice(0, SB_CANDIDATES)) {
+        for (const [, j] of tried) {
           const mid = 0.5 * (dom.lo[j]! + dom.hi[j]!);
           const left: Domain = { lo: dom.lo, hi: dom.hi.slice(), open, lb, parent };
           left.hi[j] = mid;
@@ -249,16 +259,26 @@ export async function inputSplitBab(
         for (const pairs of candidates) {
           let best = pairs[0]!;
           let bestKey = -Infinity;
+          const parentKey = 2 * Math.min(cap, best[0]!.lb);
+          let widest = best;
           for (const pair of pairs) {
             if (pass) for (const c of pair) screen(pass, t++, c);
             const key = pair.reduce((t, c) => t + (c.open === 0 ? cap : Math.min(cap, c.lb)), 0);
             if (key > bestKey) (best = pair), (bestKey = key);
+            if (relWidth(pair) > relWidth(widest)) widest = pair;
           }
+          // When no candidate's cheap pass (inherited intermediate bounds) gains on the parent
+          // beyond STALL relative, the looseness is in the intermediate bounds, which the cheap
+          // pass cannot see: bisect the relatively widest dimension (1_3/prop_1 otherwise cut rho
+          // to 1e-5 of its width for gains of 5e-7 while psi kept half its range, stuck at -33).
+          if (Number.isFinite(parentKey) && bestKey - parentKey <= STALL * (1 + Math.abs(parentKey))) best = widest;
           for (const c of best) {
             if (c.screened) commit(c);
             if (c.open !== 0) children.push(c);
           }
         }
+        // The splits not taken prove nothing and are dropped.
+        pending.clear();
       }
       openBoxes.sort((p, q) => p[0] - q[0]);
       for (const [, b] of openBoxes.slice(0, DESCENTS)) {
@@ -373,6 +393,14 @@ export async function inputSplitBab(
   function commit(c: Domain): void {
     for (const [i, v] of pending.get(c) ?? []) closedLB.set(i, Math.min(closedLB.get(i)!, v));
     pending.delete(c);
+  }
+
+  /** Width of the split dimension of a candidate pair, relative to the property's box. */
+  function relWidth(pair: Domain[]): number {
+    const [l, r] = pair as [Domain, Domain];
+    let j = 0;
+    while (j < d && l.hi[j] === r.hi[j]) j++;
+    return (r.hi[j]! - l.lo[j]!) / rootWidth[j]!;
   }
 
   function finish(): InputSplitResult {
