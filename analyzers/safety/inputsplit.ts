@@ -6,8 +6,10 @@
  * closing, which is also where counterexamples live), BATCH domains per step. Memory is bounded:
  * once MAX_QUEUED domains wait, new children go to a stack that is worked off depth first (it
  * closes whole subtrees before anything else grows), until the queue is short again.
- * Branching: bisect the input dimension with the largest |coefficient| x width of the relaxation
- * of the worst open constraint (the "smear" of Wang et al. 2018, ReluVal).
+ * Branching: strong branching over the input dimensions, ranked by |coefficient| x width of the
+ * relaxation of the worst open constraint (the "smear" of Wang et al. 2018, ReluVal); the
+ * relatively widest dimension is bisected instead when no candidate gains (STALL) or the pick is
+ * far narrower than it (ANISO).
  * Falsification learns from the bounds: each box's relaxation minimizer (the box corner picked
  * by the signs of the input coefficients) is evaluated in Float64, and the DESCENTS boxes of each
  * batch with the lowest bounds seed a few signed-gradient steps inside them; anything that violates in Float64 goes to
@@ -30,6 +32,14 @@ const DESCENT_STEPS = 12;
 const SB_CANDIDATES = 5;
 /** Relative gain of the best strong-branching candidate below which the widest dimension is split instead. */
 const STALL = 1e-5;
+/**
+ * Largest ratio of relative widths (the box's widest dimension over the one strong branching
+ * picked) before the widest is split instead: 1_5/prop_2's lowest boxes were cut to 1e-3 of
+ * rho, vx, vy while theta, psi kept half their range, the bound stuck at -58 after 1,900 domains;
+ * at 32 its violation turns up after ~2,400 (8: the prop_2 proofs of 1_1, 1_7, 1_8, 1_9 time out;
+ * 256: it takes 50 s).
+ */
+const ANISO = 32;
 /** Share of the search's time given to interleaved multi-start PGD (1_6/prop_2: found after ~6 s of it). */
 const ATTACK_SHARE = 0.15;
 /** About 1.3 KB a domain on ACAS Xu (its parent's bounds shared with a sibling): ~250 MB. */
@@ -235,6 +245,14 @@ export async function inputSplitBab(
         const pairs: Domain[][] = [];
         for (const [, j] of tried) {
           const mid = 0.5 * (dom.lo[j]! + dom.hi[j]!);
+          // The minimizer moved to the cut is the corner a child's relaxation would likely pick:
+          // a probe per candidate, taken or not (1_9/prop_7's violations lie on x3 = mid).
+          const xm = x.slice();
+          xm[j] = mid;
+          if (violationScore(disjunct, denseForward(net, xm)) <= 0) {
+            const cex = await confirm(runner, disjunct, group[worstGOf[b]!]!, xm, state);
+            if (cex) return { ...finish(), counterexample: cex };
+          }
           const left: Domain = { lo: dom.lo, hi: dom.hi.slice(), open, lb, parent };
           left.hi[j] = mid;
           const right: Domain = { lo: dom.lo.slice(), hi: dom.hi, open, lb, parent };
@@ -272,6 +290,7 @@ export async function inputSplitBab(
           // pass cannot see: bisect the relatively widest dimension (1_3/prop_1 otherwise cut rho
           // to 1e-5 of its width for gains of 5e-7 while psi kept half its range, stuck at -33).
           if (Number.isFinite(parentKey) && bestKey - parentKey <= STALL * (1 + Math.abs(parentKey))) best = widest;
+          else if (relWidth(best) * ANISO < relWidth(widest)) best = widest;
           for (const c of best) {
             if (c.screened) commit(c);
             if (c.open !== 0) children.push(c);
