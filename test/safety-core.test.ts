@@ -9,11 +9,12 @@ import { Rng } from '../common/random.js';
 import { AppError } from '../common/errors.js';
 import { int, ints, type Model } from '../native/onnx/ir.js';
 import { tensor } from '../native/onnx/tensor.js';
-import { runModelOnce } from '../native/runtime/session.js';
+import { createSession, runModelOnce, runSession } from '../native/runtime/session.js';
 import { upgradeOpset } from '../native/onnx/upgrade.js';
 import { parseVnnlib } from '../analyzers/safety/vnnlib.js';
 import { applyLayer, forward, lowerNetwork, type Network } from '../analyzers/safety/network.js';
 import { backward, layerBounds, ibpOutput, type Box } from '../analyzers/safety/bounds.js';
+import { marginFor } from '../analyzers/safety/engine.js';
 import { buildModel } from './helpers/onnx-builder.js';
 import { randomCnn, randomMlp, vNet } from './helpers/safety-nets.js';
 import { readTestData, testData } from './helpers/test-data.js';
@@ -263,6 +264,48 @@ test('lowering: the VNN-COMP networks match ONNX Runtime', async () => {
     const x = Float32Array.from({ length: net.numInputs }, () => Math.fround(rng.next()));
     assertClose(forward(net, x), await ortForward(model, x, net.inputShape), 1e-4, file);
   }
+});
+
+test('proof margin: ONNX Runtime float32 stays 5x inside it on the ACAS Xu and mnistfc nets', async () => {
+  // "holds" is proven for the real-valued network; the margin is what ORT's float32 round-off may
+  // take back. Each constraint a.y of a property: |a.(y_ORT - y_Float64)| <= margin / 5.
+  const { loadModel } = await import('../native/onnx/load.js');
+  const rng = new Rng(23);
+  const A = 'vnncomp2021/acasxu';
+  const cases: Array<[string, string[]]> = [
+    [`${A}/ACASXU_run2a_1_1_batch_2000.onnx`, ['prop_1', 'prop_6']],
+    [`${A}/ACASXU_run2a_3_3_batch_2000.onnx`, ['prop_2', 'prop_3']],
+    [`${A}/ACASXU_run2a_5_9_batch_2000.onnx`, ['prop_4']],
+    ['vnncomp2021/mnistfc/mnist-net_256x2.onnx', ['prop_0_0.05', 'prop_7_0.05']],
+    ['vnncomp2021/verivital/Convnet_maxpool.onnx', ['specs/maxpool_specs/prop_0_0.004']],
+  ];
+  let worst = 0;
+  for (const [file, props] of cases) {
+    const bytes = readTestData(file);
+    const model = loadModel(bytes);
+    const net = lowerNetwork(upgradeOpset(model));
+    const session = await createSession(bytes);
+    try {
+      for (const name of props) {
+        const d = parseVnnlib(readFileSync(testData(`${file.slice(0, file.lastIndexOf('/'))}/${name}.vnnlib`), 'utf8')).disjuncts[0]!;
+        const margin = marginFor(net, d);
+        for (let t = 0; t < 60; t++) {
+          const x = Float32Array.from(d.lo, (l, j) => Math.fround(rng.uniform(l, d.hi[j]!)));
+          const out = await runSession(session, { [model.graph.inputs[0]!.name]: { dtype: 'float32', dims: net.inputShape, data: x } });
+          const y32 = Object.values(out)[0]!.data as Float32Array;
+          const y64 = forward(net, x);
+          for (const c of d.constraints) {
+            const dev = Math.abs(c.a.reduce((s, a, j) => s + a * (y32[j]! - y64[j]!), 0));
+            worst = Math.max(worst, dev / margin);
+          }
+        }
+      }
+    } finally {
+      await session.release();
+    }
+  }
+  assert.ok(worst > 0, 'float32 and Float64 differ somewhere (the comparison is live)');
+  assert.ok(worst <= 0.2, `worst deviation ${worst} of the margin`);
 });
 
 test('stripSoftmax: bounds on the logits of a LogSoftmax model; log-softmax of them is what ORT outputs', async () => {

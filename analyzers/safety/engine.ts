@@ -241,7 +241,7 @@ export async function verifyProperty(net: Network | null, runner: ModelRunner, p
 }
 
 /** Proof margin of one disjunct (see the file comment). */
-function marginFor(net: Network, d: Disjunct): number {
+export function marginFor(net: Network, d: Disjunct): number {
   const centre = new Float64Array(d.lo.length);
   for (let j = 0; j < centre.length; j++) centre[j] = 0.5 * (d.lo[j]! + d.hi[j]!);
   const y = forward(net, centre);
