@@ -24,6 +24,8 @@ export interface EigenSolve {
   /** Lanczos steps, or power iterations summed over the eigenvalues. */
   iterations: number;
   converged: boolean;
+  /** Lanczos only: the orthonormal basis and q_i^T H q_i (the tridiagonal's diagonal). */
+  krylov?: { basis: Float64Array[]; diag: number[] };
 }
 
 export interface EigenOptions {
@@ -32,6 +34,11 @@ export interface EigenOptions {
   tol: number;
   maxIter: number;
   rng: Rng;
+  /**
+   * Lanczos only: steps taken even after convergence (capped by maxIter), when the basis serves
+   * the trace too (a Lanczos step deflates more of the spectrum than a random sketch column).
+   */
+  minSteps?: number;
 }
 
 /** value = y^T H y and residual ||H y - value y|| with one product. */
@@ -68,7 +75,7 @@ export async function lanczosEigen(op: LinearOperator, opts: EigenOptions): Prom
     rng: opts.rng,
     stop: (r) => {
       const m = r.alpha.length;
-      if (m < k) return false;
+      if (m < Math.max(k, opts.minSteps ?? 0)) return false;
       if (m === op.dim) return (converged = true);
       // The dense EVD of T costs O(m^3): check every step early on, then every ~m/50 steps.
       if (m > 150 && !r.breakdown && m % Math.ceil(m / 50) !== 0) return false;
@@ -93,7 +100,7 @@ export async function lanczosEigen(op: LinearOperator, opts: EigenOptions): Prom
   const checked = await checkPairs(op, [...requested, ...(at >= 0 ? [] : [m - 1])].map((i) => ritzVector(run.basis, t.vectors[i]!)));
   const pairs = checked.slice(0, requested.length);
   const top = at >= 0 ? pairs[at]! : checked[requested.length]!;
-  return { pairs, top, iterations: m, converged };
+  return { pairs, top, iterations: m, converged, krylov: { basis: run.basis, diag: run.alpha } };
 }
 
 /**

@@ -13,6 +13,9 @@
  * stopped as above. When H has a few dominant eigenvalues (the usual Hessian shape) Q
  * captures them and the variance left is far smaller. Its standard error is that of the
  * second term, conditional on the sketch (the first term has no sampling error given Q).
+ * When the eigenvalue solve ran Lanczos, its orthonormal basis joins Q at no cost (its
+ * q^T H q are the tridiagonal's alphas), in the spirit of Krylov-aware trace estimation (Chen &
+ * Hallman, SIMAX 2023): the dominant eigenvalues it converged to leave the residual's variance.
  */
 import type { Rng } from '../../common/random.js';
 import { applyAll, type LinearOperator } from './operator.js';
@@ -35,6 +38,12 @@ export interface TraceOptions {
   rng: Rng;
   /** Hutch++ sketch size k. */
   sketchSize?: number;
+  /**
+   * Hutch++ only: an orthonormal basis whose products are already known (the Lanczos vectors of
+   * the eigenvalue solve, with diag[i] = q_i^T H q_i, the alphas of its tridiagonal): it joins
+   * Q for free, so the top of the spectrum the solve found leaves the residual.
+   */
+  known?: { basis: readonly Float64Array[]; diag: readonly number[] };
 }
 
 export const MIN_PROBES = 10;
@@ -90,8 +99,10 @@ export async function hutchinson(op: LinearOperator, opts: TraceOptions): Promis
 
 export async function hutchpp(op: LinearOperator, opts: TraceOptions): Promise<TraceEstimate> {
   // Keep at least a third of the budget for the residual probes (Hutch++'s own split is 1/3 each).
-  const k = Math.min(opts.sketchSize ?? 20, op.dim, Math.floor(opts.maxProbes / 3));
-  const q: Float64Array[] = [];
+  const q: Float64Array[] = [...(opts.known?.basis ?? [])];
+  // Nothing to sketch once the known basis spans the space.
+  const k = q.length >= op.dim ? 0 : Math.min(opts.sketchSize ?? 20, op.dim, Math.floor(opts.maxProbes / 3));
+  let exact = (opts.known?.diag ?? []).reduce((a, b) => a + b, 0);
   let used = 0;
   // The sketch H S and the exact part Q^T H Q are blocks of independent products.
   const sketch = await applyAll(op, Array.from({ length: k }, () => rademacher(opts.rng, op.dim)));
@@ -102,9 +113,9 @@ export async function hutchpp(op: LinearOperator, opts: TraceOptions): Promise<T
     // A column already in span(Q) (H of low rank) adds nothing but rounding: drop it.
     if (normalize(y) > 1e-10 * before) q.push(y);
   }
-  let exact = 0;
-  const hq = await applyAll(op, q);
-  q.forEach((v, i) => {
+  const fresh = q.slice(opts.known?.basis.length ?? 0);
+  const hq = await applyAll(op, fresh);
+  fresh.forEach((v, i) => {
     exact += dot(v, hq[i]!);
     used++;
   });
