@@ -34,8 +34,9 @@ export interface TraceResult {
   estimate: number;
   /** Sample standard deviation of the probes / sqrt(probes) (Hutch++: of its residual part). */
   stdErr: number;
-  /** Hessian-vector products spent (Hutch++: including 2 x sketch). */
+  /** Hessian-vector products spent (Hutch++: including 2 x sketch; a reused Lanczos basis costs none). */
   probes: number;
+  /** Columns of Hutch++'s Q: sketch columns kept plus the Lanczos basis when reused. */
   sketch: number;
   exact: boolean;
   hvps: number;

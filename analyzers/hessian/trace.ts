@@ -26,7 +26,7 @@ export interface TraceEstimate {
   stdErr: number;
   /** Products H v spent (probes, plus 2 x sketch for Hutch++). */
   probes: number;
-  /** Hutch++ only: columns kept in Q (0 for Hutchinson). */
+  /** Hutch++ only: columns kept in Q, the known basis included (0 for Hutchinson). */
   sketch: number;
   /** True when the estimate is exact (Q spans the whole space). */
   exact: boolean;

@@ -36,7 +36,7 @@ export const HessianTrace = objectType<AnyTrace>('HessianTrace', 'A stochastic t
   estimate: float(),
   stdErr: float('Sample standard deviation of the probes / sqrt(probes); 0 when exact.'),
   probes: int('Hessian-vector products spent.'),
-  sketch: int('Hutch++ sketch columns kept (0 for Hutchinson).'),
+  sketch: int('Columns of Hutch++ Q: the sketch columns kept, plus the Lanczos vectors of the eigenvalue solve when it ran in the same analysis (those cost no products here; 0 for Hutchinson).'),
   exact: bool(),
   hvps: nullable(int('Hessian-vector products spent on the trace (absent in per-tensor entries).')),
 });
