@@ -54,6 +54,8 @@ type Part = (typeof PARTS)[number];
 
 /** Lanczos keeps every basis vector (full reorthogonalization): cap steps x dim x 8 bytes. */
 const MAX_BASIS_BYTES = 2 * 1024 ** 3;
+/** Memory the Lanczos steps taken for the trace alone (EigenOptions.minSteps) may hold. */
+const TRACE_BASIS_BYTES = 256 * 1024 ** 2;
 /** eigenvectors.npz is written only below this many float32 entries (topK x parameters). */
 const MAX_EIGENVECTOR_ENTRIES = 64 * 1024 ** 2;
 /** Batches are built once and kept when the inputs they hold fit in this much memory. */
@@ -184,7 +186,8 @@ export const hessianAnalyzer: Analyzer<HessianParams, HessianResult> = {
         // With a Hutch++ trace to follow, the Lanczos basis joins its Q (trace.ts): at least 3 x
         // sketchSize steps (small CNN bench, 5,450 parameters, trace to 1%: 454 products at the
         // 25 steps the top-5 need, 161 at 60).
-        const minSteps = traceMethod === 'hutchpp' && parts.has('trace') ? 3 * params.sketchSize : 0;
+        // Steps beyond what the eigenvalues need only while their basis stays under TRACE_BASIS_BYTES.
+        const minSteps = traceMethod === 'hutchpp' && parts.has('trace') ? Math.min(3 * params.sketchSize, Math.floor(TRACE_BASIS_BYTES / (8 * dim))) : 0;
         const opts = { k, which, tol, maxIter, rng: partRng(params.seed, 0), minSteps } as const;
         const solve = await part('top', `${which} eigenvalues (${method})`, () => (method === 'lanczos' ? lanczosEigen(op, opts) : powerEigen(op, opts)));
         krylov = solve.krylov;
