@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Rng } from '../common/random.js';
 import { AppError } from '../common/errors.js';
 import { int, ints, type Model } from '../native/onnx/ir.js';
@@ -266,7 +267,7 @@ test('lowering: the VNN-COMP networks match ONNX Runtime', async () => {
   }
 });
 
-test('proof margin: ONNX Runtime float32 stays 5x inside it on the ACAS Xu and mnistfc nets', async () => {
+test('proof margin: ONNX Runtime float32 stays 5x inside it on the ACAS Xu, mnistfc and verivital nets', async () => {
   // "holds" is proven for the real-valued network; the margin is what ORT's float32 round-off may
   // take back. Each constraint a.y of a property: |a.(y_ORT - y_Float64)| <= margin / 5.
   const { loadModel } = await import('../native/onnx/load.js');
@@ -287,7 +288,7 @@ test('proof margin: ONNX Runtime float32 stays 5x inside it on the ACAS Xu and m
     const session = await createSession(bytes);
     try {
       for (const name of props) {
-        const d = parseVnnlib(readFileSync(testData(`${file.slice(0, file.lastIndexOf('/'))}/${name}.vnnlib`), 'utf8')).disjuncts[0]!;
+        const d = parseVnnlib(readFileSync(testData(`${path.posix.dirname(file)}/${name}.vnnlib`), 'utf8')).disjuncts[0]!;
         const margin = marginFor(net, d);
         for (let t = 0; t < 60; t++) {
           const x = Float32Array.from(d.lo, (l, j) => Math.fround(rng.uniform(l, d.hi[j]!)));

@@ -184,10 +184,10 @@ export const hessianAnalyzer: Analyzer<HessianParams, HessianResult> = {
       if (parts.has('top')) {
         const before = op.hvps;
         // With a Hutch++ trace to follow, the Lanczos basis joins its Q (trace.ts): at least 3 x
-        // sketchSize steps (small CNN bench, 5,450 parameters, trace to 1%: 454 products at the
-        // 25 steps the top-5 need, 161 at 60).
-        // Steps beyond what the eigenvalues need only while their basis stays under TRACE_BASIS_BYTES.
-        const minSteps = traceMethod === 'hutchpp' && parts.has('trace') ? Math.min(3 * params.sketchSize, Math.floor(TRACE_BASIS_BYTES / (8 * dim))) : 0;
+        // sketchSize steps, while the basis stays under TRACE_BASIS_BYTES (small CNN bench, 5,450
+        // parameters, trace to 1%: 454 products at the 25 steps the top-5 need, 161 at 60).
+        const feedsTrace = method === 'lanczos' && traceMethod === 'hutchpp' && parts.has('trace');
+        const minSteps = feedsTrace ? Math.min(3 * params.sketchSize, Math.floor(TRACE_BASIS_BYTES / (8 * dim))) : 0;
         const opts = { k, which, tol, maxIter, rng: partRng(params.seed, 0), minSteps } as const;
         const solve = await part('top', `${which} eigenvalues (${method})`, () => (method === 'lanczos' ? lanczosEigen(op, opts) : powerEigen(op, opts)));
         krylov = solve.krylov;

@@ -209,13 +209,11 @@ export async function inputSplitBab(
         const lb = Math.max(boxWorst, dom.lb);
         // The relaxation's minimizer of the worst row is a cheap candidate.
         const wr = worstRowOf[b]!;
-        const disjunct = prop.disjuncts[group[worstGOf[b]!]!]!;
+        const worstDisjunct = group[worstGOf[b]!]!;
         const x = new Float64Array(d);
         for (let j = 0; j < d; j++) x[j] = inputCoef[wr * d + j]! > 0 ? dom.lo[j]! : dom.hi[j]!;
-        if (violationScore(disjunct, denseForward(net, x)) <= 0) {
-          const cex = await confirm(runner, disjunct, group[worstGOf[b]!]!, x, state);
-          if (cex) return { ...finish(), counterexample: cex };
-        }
+        const cexMin = await probe(worstDisjunct, x);
+        if (cexMin) return { ...finish(), counterexample: cexMin };
         openBoxes.push([lb, b]);
         // Candidate dimensions: the largest smears |coefficient| x width.
         const ranked: Array<[number, number]> = [];
@@ -249,10 +247,8 @@ export async function inputSplitBab(
           // a probe per candidate, taken or not (1_9/prop_7's violations lie on x3 = mid).
           const xm = x.slice();
           xm[j] = mid;
-          if (violationScore(disjunct, denseForward(net, xm)) <= 0) {
-            const cex = await confirm(runner, disjunct, group[worstGOf[b]!]!, xm, state);
-            if (cex) return { ...finish(), counterexample: cex };
-          }
+          const cexMid = await probe(worstDisjunct, xm);
+          if (cexMid) return { ...finish(), counterexample: cexMid };
           const left: Domain = { lo: dom.lo, hi: dom.hi.slice(), open, lb, parent };
           left.hi[j] = mid;
           const right: Domain = { lo: dom.lo.slice(), hi: dom.hi, open, lb, parent };
@@ -406,6 +402,12 @@ export async function inputSplitBab(
     c.lb = Math.max(c.lb, worst);
     c.screened = true;
     pending.set(c, closed);
+  }
+
+  /** Point x evaluated in Float64 against disjunct i; a violation goes to confirm (ORT decides). */
+  async function probe(i: number, x: Float64Array): Promise<Counterexample | null> {
+    const disjunct = prop.disjuncts[i]!;
+    return violationScore(disjunct, denseForward(net, x)) <= 0 ? confirm(runner, disjunct, i, x, state) : null;
   }
 
   /** A chosen child: the disjuncts its cheap pass closed count as closed there. */
