@@ -35,9 +35,11 @@ interface Rows {
 
 /**
  * Lower slope of unstable ReLUs: 'adaptive' (1 if u > -l else 0), 'parallel' (u / (u - l)), or
- * per row: alpha[q] (R x n_q, values in [0, 1]) for ReLU layer q.
+ * per row: alpha[q] (R x n_q, values in [0, 1]) for ReLU layer q. `beta[q]` (R x n_q), when
+ * given, is added to the rows' coefficients on z_q after the ReLU is relaxed: -s_j beta_j for a
+ * split neuron s_j z_j >= 0 (beta_j >= 0; beta-CROWN's Lagrangian term), 0 elsewhere.
  */
-export type SlopeChoice = 'adaptive' | 'parallel' | { alpha: (Float64Array | null)[] };
+export type SlopeChoice = 'adaptive' | 'parallel' | { alpha: (Float64Array | null)[]; beta?: (Float64Array | null)[] };
 
 /**
  * Pushes rows (coefficients on h_from, the output of layer `from`) back to the input and
@@ -97,6 +99,8 @@ function pushBack(
         cst[r] = c;
         cstAbs[r] = ca;
       }
+      const beta = typeof slopes === 'object' ? slopes.beta?.[q] : undefined;
+      if (beta) for (let t = 0; t < R * n; t++) if (beta[t] !== 0) A[t] += beta[t]!;
     }
     // z_q = W_q h_{q-1} + b_q.
     const m = L.nIn;
@@ -345,6 +349,22 @@ function outputRows(net: DenseNet, C: Float64Array, dom: Int32Array): Rows {
 /** Gradient steps of alpha-CROWN on the output rows. */
 const ALPHA_STEPS = 8;
 
+/** Per domain split signs and per row warm starts for the ReLU-splitting search (relusplit.ts). */
+export interface SplitState {
+  /** Per layer (null for non-ReLU layers), B x n_q: +1 the domain keeps z_qj >= 0, -1 z_qj <= 0, 0 no split. */
+  sign: (Int8Array | null)[];
+  /** Warm starts, R x n_q per ReLU layer: lower slopes in [0, 1] (NaN or missing: CROWN's adaptive one), multipliers >= 0 (default 0). */
+  alpha?: (Float64Array | null)[];
+  beta?: (Float64Array | null)[];
+}
+
+/** What the optimizer ends with, per row: the slopes and multipliers of its best bound, and that run's coefficients on each ReLU output. */
+export interface OptimizedRelaxation {
+  alpha: (Float64Array | null)[];
+  beta: (Float64Array | null)[];
+  reluCoef: (Float64Array | null)[];
+}
+
 /**
  * alpha-CROWN for the output rows (Xu et al. 2021, "Fast and Complete"): each row's lower ReLU
  * slopes alpha in [0, 1] are raised by projected signed-gradient ascent on its own bound, the
@@ -353,6 +373,11 @@ const ALPHA_STEPS = 8;
  * the bound with respect to the coefficient on its input, got by one reverse sweep (the transpose
  * of the push-back with the sign choices frozen). Every alpha in [0, 1] is a sound relaxation, so
  * each iterate's bound is sound and the best per row is kept (`keep`).
+ *
+ * With `split` (beta-CROWN, Wang et al. 2021): a split s_j z_j >= 0 enters the bound as the
+ * Lagrangian term -beta_j s_j z_j, beta_j >= 0, added to the row's coefficient on z_j; the bound
+ * stays sound for every beta >= 0 (the term is <= 0 on the domain) and d bound / d beta_j =
+ * -s_j g_qj from the same sweep, so beta ascends with alpha.
  */
 function optimizeSlopes(
   net: DenseNet,
@@ -362,26 +387,65 @@ function optimizeSlopes(
   dom: Int32Array,
   run: (choice: SlopeChoice, record?: (Float64Array | null)[]) => { lower: Float64Array; inputCoef: Float64Array },
   keep: (t: { lower: Float64Array; inputCoef: Float64Array }) => void,
-): void {
+  steps = ALPHA_STEPS,
+  split?: SplitState,
+): OptimizedRelaxation | null {
   const R = dom.length;
   const d = net.numInputs;
   const last = net.layers.length - 1;
-  // Start from CROWN's adaptive slopes.
+  const relu = (q: number) => net.layers[q]!.relu && q < last;
+  // Start from the warm start, else CROWN's adaptive slopes.
   const alpha: (Float64Array | null)[] = net.layers.map((L, q) => {
-    if (!L.relu || q >= last) return null;
+    if (!relu(q)) return null;
     const n = L.nOut;
+    const warm = split?.alpha?.[q];
     const a = new Float64Array(R * n);
     for (let r = 0; r < R; r++) {
       const ob = dom[r]! * n;
-      for (let j = 0; j < n; j++) a[r * n + j] = bounds.hi[q]![ob + j]! > -bounds.lo[q]![ob + j]! ? 1 : 0;
+      for (let j = 0; j < n; j++) {
+        const w = warm ? warm[r * n + j]! : NaN;
+        a[r * n + j] = Number.isNaN(w) ? (bounds.hi[q]![ob + j]! > -bounds.lo[q]![ob + j]! ? 1 : 0) : w;
+      }
     }
     return a;
   });
-  for (let step = 0; step < ALPHA_STEPS; step++) {
+  const beta = net.layers.map((L, q) => (split && relu(q) ? (split.beta?.[q]?.slice() ?? new Float64Array(R * L.nOut)) : null));
+  // Row r's sign of neuron j on layer q: split.sign[q][dom[r] * n + j].
+  const best = split
+    ? { lower: new Float64Array(R).fill(-Infinity), alpha: alpha.map((a) => a?.slice() ?? null), beta: beta.map((b) => b?.slice() ?? null), reluCoef: net.layers.map((L, q) => (relu(q) ? new Float64Array(R * L.nOut) : null)) }
+    : null;
+  for (let step = 0; step < steps; step++) {
     const record: (Float64Array | null)[] = [];
-    const t = run({ alpha }, record);
+    let betaCoef: (Float64Array | null)[] | undefined;
+    if (split) {
+      betaCoef = beta.map((b, q) => {
+        if (!b) return null;
+        const n = net.layers[q]!.nOut;
+        const sg = split.sign[q]!;
+        const c = new Float64Array(R * n);
+        for (let r = 0; r < R; r++) {
+          const ob = dom[r]! * n;
+          for (let j = 0; j < n; j++) if (sg[ob + j] !== 0) c[r * n + j] = -sg[ob + j]! * b[r * n + j]!;
+        }
+        return c;
+      });
+    }
+    const t = run({ alpha, beta: betaCoef }, record);
     keep(t);
-    if (step === ALPHA_STEPS - 1) break;
+    if (best) {
+      for (let r = 0; r < R; r++) {
+        if (!(t.lower[r]! > best.lower[r]!)) continue;
+        best.lower[r] = t.lower[r]!;
+        for (let q = 0; q < last; q++) {
+          if (!relu(q)) continue;
+          const n = net.layers[q]!.nOut;
+          best.alpha[q]!.set(alpha[q]!.subarray(r * n, (r + 1) * n), r * n);
+          best.beta[q]!.set(beta[q]!.subarray(r * n, (r + 1) * n), r * n);
+          best.reluCoef[q]!.set(record[q]!.subarray(r * n, (r + 1) * n), r * n);
+        }
+      }
+    }
+    if (step === steps - 1) break;
     // Reverse sweep: G = d bound / d (coefficients on h_{q-1}), starting from the input box.
     let G = new Float64Array(R * d);
     for (let r = 0; r < R; r++) {
@@ -392,14 +456,16 @@ function optimizeSlopes(
     for (let q = 0; q < last; q++) {
       const L = net.layers[q]!;
       const { nIn: m, nOut: n, W } = L;
+      const sg = split?.sign[q] ?? null;
       // Through z_q = W h + b: dG/d(coef on z_q)_j = b_j + sum_i W_ji G_i; not needed (left 0)
-      // for a ReLU input that is inactive on the row's box (its Gh below is 0 whatever it is).
+      // for a ReLU input that is inactive on the row's box (its Gh below is 0 whatever it is),
+      // unless it is split (its multiplier's gradient).
       const Gz = new Float64Array(R * n);
       const hiQ = L.relu ? bounds.hi[q]! : null;
       for (let r = 0; r < R; r++) {
         const ob = dom[r]! * n;
         for (let j = 0; j < n; j++) {
-          if (hiQ && hiQ[ob + j]! <= 0) continue;
+          if (hiQ && hiQ[ob + j]! <= 0 && !(sg && sg[ob + j] !== 0)) continue;
           let v = L.b[j]!;
           for (let i = 0; i < m; i++) v += W[j * m + i]! * G[r * m + i]!;
           Gz[r * n + j] = v;
@@ -413,14 +479,22 @@ function optimizeSlopes(
       const lo = bounds.lo[q]!;
       const hi = bounds.hi[q]!;
       const al = alpha[q]!;
+      const be = beta[q];
       const Gh = new Float64Array(R * n);
       for (let r = 0; r < R; r++) {
         const ob = dom[r]! * n;
+        let scale = 0;
+        if (sg) for (let j = 0; j < n; j++) scale = Math.max(scale, Math.abs(A[r * n + j]!));
         for (let j = 0; j < n; j++) {
           const l = lo[ob + j]!;
           const u = hi[ob + j]!;
           const a = A[r * n + j]!;
           const g = Gz[r * n + j]!;
+          if (sg && be && sg[ob + j] !== 0) {
+            // Ascend: d bound / d beta = -s g; steps on the scale of the row's coefficients.
+            const grad = -sg[ob + j]! * g;
+            if (grad !== 0) be[r * n + j] = Math.max(0, be[r * n + j]! + (grad > 0 ? 1 : -1) * size * scale);
+          }
           if (u <= 0) continue;
           if (l >= 0) {
             Gh[r * n + j] = g;
@@ -440,4 +514,43 @@ function optimizeSlopes(
       G = Gh;
     }
   }
+  return best ? { alpha: best.alpha, beta: best.beta, reluCoef: best.reluCoef } : null;
+}
+
+/**
+ * Output-row bounds of a batch of ReLU-split domains (relusplit.ts): the bounds' clamps already
+ * encode the splits; alpha and beta optimized per row from the warm starts, `steps` iterations.
+ * Returns each row's best bound, its relaxation's input coefficients (the minimizer), and the
+ * slopes, multipliers and ReLU-output coefficients of that bound (warm starts and branching).
+ */
+export function batchSplitOutputBounds(
+  net: DenseNet,
+  bounds: BatchBounds,
+  boxLo: Float64Array,
+  boxHi: Float64Array,
+  dom: Int32Array,
+  C: Float64Array,
+  split: SplitState,
+  steps: number,
+): { lower: Float64Array; inputCoef: Float64Array } & OptimizedRelaxation {
+  const R = dom.length;
+  const d = net.numInputs;
+  const last = net.layers.length - 1;
+  const run = (choice: SlopeChoice, record?: (Float64Array | null)[]) => {
+    const rows = outputRows(net, C, dom);
+    const lower = new Float64Array(R);
+    const inputCoef = new Float64Array(R * d);
+    pushBack(net, last - 1, rows, bounds, boxLo, boxHi, choice, lower, inputCoef, record);
+    return { lower, inputCoef };
+  };
+  const best = { lower: new Float64Array(R).fill(-Infinity), inputCoef: new Float64Array(R * d) };
+  const opt = optimizeSlopes(net, bounds, boxLo, boxHi, dom, run, (t) => {
+    for (let r = 0; r < R; r++) {
+      if (t.lower[r]! > best.lower[r]!) {
+        best.lower[r] = t.lower[r]!;
+        best.inputCoef.set(t.inputCoef.subarray(r * d, (r + 1) * d), r * d);
+      }
+    }
+  }, steps, split)!;
+  return { ...best, ...opt };
 }

@@ -32,6 +32,7 @@ import { countBinaries, encodingSize, milpEncodable, solveMilp } from './milp.js
 import { forward, type Network } from './network.js';
 import { toDense, type DenseNet } from './dense.js';
 import { inputSplitBab, MAX_GROUP } from './inputsplit.js';
+import { reluSplitBab } from './relusplit.js';
 import { attackDense } from './dense-attack.js';
 import { confirm, falsify, newSearchState, type Counterexample, type SearchState } from './falsify.js';
 import type { ModelRunner } from './runner.js';
@@ -191,6 +192,8 @@ export async function verifyProperty(net: Network | null, runner: ModelRunner, p
   const margins = prop.disjuncts.map((d) => marginFor(net, d));
   out.margin = Math.max(...margins);
   const groups = groupByBox(prop.disjuncts);
+  // Wider ReLU chains get the batched ReLU-splitting search (relusplit.ts).
+  const wide = !dense && (opts.batched ?? true) ? toDense(net) : null;
   const disjunctLB = new Float64Array(prop.disjuncts.length).fill(Infinity);
   let usedBab = false;
   let usedMilp = false;
@@ -198,10 +201,13 @@ export async function verifyProperty(net: Network | null, runner: ModelRunner, p
   for (let gi = 0; gi < groups.length; gi++) {
     const group = groups[gi]!;
     const groupDeadline = Date.now() + (deadline - Date.now()) / (groups.length - gi);
+    const gopts = { ...opts, deadline: groupDeadline, start };
     const r =
       dense && group.length <= MAX_GROUP
-        ? await proveGroupBatched(dense, runner, prop, group, margins, state, out, { ...opts, deadline: groupDeadline, start })
-        : await proveGroup(net, runner, prop, group, margins, state, out, { ...opts, deadline: groupDeadline, start });
+        ? await proveGroupBatched(inputSplitBab, 'input splitting', dense, runner, prop, group, margins, state, out, gopts)
+        : wide && group.length <= MAX_GROUP
+          ? await proveGroupBatched(reluSplitBab, 'ReLU splitting', wide, runner, prop, group, margins, state, out, gopts)
+          : await proveGroup(net, runner, prop, group, margins, state, out, gopts);
     for (const [i, lb] of r.lowerBounds) disjunctLB[i] = lb;
     if (r.counterexample) {
       out.proveMs = Date.now() - p0;
@@ -398,8 +404,10 @@ async function proveGroup(
   return result;
 }
 
-/** A group through the batched input-splitting search (inputsplit.ts). */
+/** A group through one of the batched searches (inputsplit.ts, relusplit.ts). */
 async function proveGroupBatched(
+  search: typeof inputSplitBab,
+  what: string,
   dense: DenseNet,
   runner: ModelRunner,
   prop: Property,
@@ -410,12 +418,12 @@ async function proveGroupBatched(
   opts: EngineOptions & { deadline: number; start: number },
 ): Promise<GroupResult> {
   const t0 = Date.now();
-  const r = await inputSplitBab(dense, runner, prop, group, margins, state, {
+  const r = await search(dense, runner, prop, group, margins, state, {
     deadline: opts.deadline,
     seed: opts.seed,
     signal: opts.signal,
     threads: opts.threads,
-    onProgress: (domains, queued) => opts.progress?.(Math.min(1, (Date.now() - opts.start) / opts.timeoutMs), `input splitting: ${domains} domains, ${queued} open`),
+    onProgress: (domains, queued) => opts.progress?.(Math.min(1, (Date.now() - opts.start) / opts.timeoutMs), `${what}: ${domains} domains, ${queued} open`),
   });
   out.domains += r.domains;
   out.batchedMs += Date.now() - t0;

@@ -16,6 +16,7 @@
  * falsify.ts:confirm, the only thing that can make a verdict "violated".
  */
 import { reluCount } from './dense-bounds.js';
+import { DomainHeap } from './domain-heap.js';
 import { DensePool } from './dense-pool.js';
 import { DenseAttack, descendDense } from './dense-attack.js';
 import { denseForward, type DenseNet } from './dense.js';
@@ -83,50 +84,6 @@ export interface InputSplitResult {
   branched: boolean;
 }
 
-/** Min-heap on lb. */
-class DomainHeap {
-  private items: Domain[] = [];
-  get size(): number {
-    return this.items.length;
-  }
-  push(d: Domain): void {
-    const a = this.items;
-    a.push(d);
-    let i = a.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (a[p]!.lb <= d.lb) break;
-      a[i] = a[p]!;
-      i = p;
-    }
-    a[i] = d;
-  }
-  pop(): Domain | undefined {
-    const a = this.items;
-    const top = a[0];
-    const last = a.pop();
-    if (a.length > 0 && last) {
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        if (l >= a.length) break;
-        const r = l + 1;
-        const c = r < a.length && a[r]!.lb < a[l]!.lb ? r : l;
-        if (a[c]!.lb >= last.lb) break;
-        a[i] = a[c]!;
-        i = c;
-      }
-      a[i] = last;
-    }
-    return top;
-  }
-  drain(): Domain[] {
-    const all = this.items;
-    this.items = [];
-    return all;
-  }
-}
-
 export async function inputSplitBab(
   net: DenseNet,
   runner: ModelRunner,
@@ -138,7 +95,7 @@ export async function inputSplitBab(
 ): Promise<InputSplitResult> {
   const d = net.numInputs;
   const d0 = prop.disjuncts[group[0]!]!;
-  const heap = new DomainHeap();
+  const heap = new DomainHeap<Domain>();
   const stack: Domain[] = [];
   const stuck: Domain[] = [];
   if (group.length > MAX_GROUP) throw new Error(`inputSplitBab: at most ${MAX_GROUP} disjuncts per box`);
