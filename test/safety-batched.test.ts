@@ -22,7 +22,7 @@ import { upgradeOpset } from '../native/onnx/upgrade.js';
 import { loadModel } from '../native/onnx/load.js';
 import { forward, lowerNetwork } from '../analyzers/safety/network.js';
 import { denseForward, denseGradient, toDense, type DenseNet } from '../analyzers/safety/dense.js';
-import { batchLayerBounds, batchOutputBounds, reluCount } from '../analyzers/safety/dense-bounds.js';
+import { batchLayerBounds, batchOutputBounds, batchSplitOutputBounds, reluCount } from '../analyzers/safety/dense-bounds.js';
 import { boundsOfBatch, DensePool, type BoundsJob } from '../analyzers/safety/dense-pool.js';
 import { parseVnnlib, satisfiesAll } from '../analyzers/safety/vnnlib.js';
 import { vnncompResultText, vnncompScore } from '../analyzers/safety/vnncomp.js';
@@ -175,6 +175,110 @@ test('soundness: batched bounds of random boxes and of sub-boxes with inherited 
   }
   assert.equal(checked, nets.length * 2 * 4 * 300);
   assert.ok(alphaGained > 0, 'alpha-CROWN tightens some row (else the optimization is not exercised)');
+});
+
+test('beta-CROWN on a hand-worked split: y = relu(x) - relu(-x) on x in [-1, 1] with the split x >= 0', () => {
+  // Without the multiplier: relu(x) is exact (active), relu(-x) gets the chord (1 - x) / 2, so
+  // y >= 1.5 x - 0.5, whose minimum over the box is -2 (at x = -1, outside the split). With
+  // -beta x added: (1.5 - beta) x - 0.5, best at beta = 1.5: -0.5. The true minimum on x >= 0 is 0.
+  const net: DenseNet = {
+    numInputs: 1,
+    numOutputs: 1,
+    width: 2,
+    layers: [
+      { nIn: 1, nOut: 2, W: Float64Array.of(1, -1), b: new Float64Array(2), relu: true },
+      { nIn: 2, nOut: 1, W: Float64Array.of(1, -1), b: new Float64Array(1), relu: false },
+    ],
+  };
+  const lo = Float64Array.of(-1);
+  const hi = Float64Array.of(1);
+  const inherited = Float64Array.of(0, -Infinity, Infinity, Infinity); // z_0 >= 0 clamped
+  const bounds = batchLayerBounds(net, 1, lo, hi, inherited);
+  assert.ok(bounds.lo[0]![0] === 0 && Math.abs(bounds.hi[0]![0]! - 1) < 1e-8, `z_0 in [${bounds.lo[0]![0]}, ${bounds.hi[0]![0]}]`);
+  const C = Float64Array.of(1);
+  const dom = new Int32Array(1);
+  const split = batchSplitOutputBounds(net, bounds, lo, hi, dom, C, { sign: [Int8Array.of(1, 0), null] }, 20);
+  const none = batchSplitOutputBounds(net, bounds, lo, hi, dom, C, { sign: [Int8Array.of(0, 0), null] }, 20);
+  assert.ok(Math.abs(none.lower[0]! + 2) < 1e-6, `alpha only: ${none.lower[0]}`);
+  assert.ok(split.lower[0]! > -0.55 && split.lower[0]! <= 0, `with beta: ${split.lower[0]}`);
+  assert.ok(Math.abs(split.beta[0]![0]! - 1.5) < 0.05, `multiplier ${split.beta[0]![0]}`);
+});
+
+test('soundness: ReLU-split domains with alpha/beta-CROWN contain every sampled point that satisfies the splits; beta tightens', () => {
+  const rng = new Rng(23);
+  let kept = 0;
+  let betaGained = 0;
+  for (const [widths, seed] of [[[4, 16, 16, 3], 7], [[3, 12, 12, 12, 2], 8]] as Array<[number[], number]>) {
+    const net = toDense(lowerNetwork(upgradeOpset(randomMlp(widths, seed).model)))!;
+    const d = net.numInputs;
+    const P = reluCount(net);
+    const reluLayers = net.layers.map((L, q) => q).filter((q) => net.layers[q]!.relu);
+    for (let trial = 0; trial < 6; trial++) {
+      const lo = new Float64Array(d);
+      const hi = new Float64Array(d);
+      for (let i = 0; i < d; i++) {
+        const c = rng.uniform(-0.5, 0.5);
+        lo[i] = c - 0.4;
+        hi[i] = c + 0.4;
+      }
+      const inherited = new Float64Array(2 * P).fill(-Infinity, 0, P).fill(Infinity, P);
+      const root = batchLayerBounds(net, 1, lo, hi, inherited);
+      // Up to 3 splits on unstable neurons of any ReLU layer, random sides, clamped into the bounds.
+      const sign = reluLayers.map((q) => new Int8Array(net.layers[q]!.nOut));
+      const unstable: Array<[number, number, number]> = [];
+      let o = 0;
+      reluLayers.forEach((q, li) => {
+        for (let j = 0; j < net.layers[q]!.nOut; j++) if (root.lo[q]![j]! < 0 && root.hi[q]![j]! > 0) unstable.push([li, j, o + j]);
+        o += net.layers[q]!.nOut;
+      });
+      const clamped = inherited.slice();
+      for (let k = 0; k < 3 && unstable.length > 0; k++) {
+        const [li, j, t] = unstable.splice(rng.int(unstable.length), 1)[0]!;
+        const side = rng.next() < 0.5 ? 1 : -1;
+        sign[li]![j] = side;
+        if (side === 1) clamped[t] = Math.max(clamped[t]!, 0);
+        else clamped[P + t] = Math.min(clamped[P + t]!, 0);
+      }
+      const bounds = batchLayerBounds(net, 1, lo, hi, clamped);
+      if (clamped.some((v, t) => t < P && v > clamped[P + t]!)) continue; // contradictory splits: empty
+      const rows = net.numOutputs;
+      const C = new Float64Array(rows * rows);
+      for (let j = 0; j < rows; j++) C[j * rows + j] = j % 2 ? -1 : 1;
+      const dom = new Int32Array(rows);
+      const full = (layerArr: Int8Array[]) => net.layers.map((L, q) => (L.relu && q < net.layers.length - 1 ? layerArr[reluLayers.indexOf(q)]! : null));
+      const withBeta = batchSplitOutputBounds(net, bounds, lo, hi, dom, C, { sign: full(sign) }, 20);
+      const alphaOnly = batchSplitOutputBounds(net, bounds, lo, hi, dom, C, { sign: full(sign.map((s) => new Int8Array(s.length))) }, 20);
+      // A random warm start, evaluated as is (one step), is sound too.
+      const rand = (q: number, f: () => number) => Float64Array.from({ length: rows * net.layers[q]!.nOut }, f);
+      const warm = batchSplitOutputBounds(net, bounds, lo, hi, dom, C, {
+        sign: full(sign),
+        alpha: net.layers.map((L, q) => (L.relu ? rand(q, () => rng.next()) : null)),
+        beta: net.layers.map((L, q) => (L.relu ? rand(q, () => 2 * rng.next()) : null)),
+      }, 1);
+      for (let r = 0; r < rows; r++) if (withBeta.lower[r]! > alphaOnly.lower[r]! + 1e-9) betaGained++;
+      for (let s = 0; s < 4000; s++) {
+        const x = Array.from({ length: d }, (_, i) => (s % 3 ? rng.uniform(lo[i]!, hi[i]!) : rng.next() < 0.5 ? lo[i]! : hi[i]!));
+        const z = preActivations(net, x);
+        if (!reluLayers.every((q, li) => sign[li]!.every((sg, j) => sg === 0 || sg * z[q]![j]! >= 0))) continue;
+        kept++;
+        for (const q of reluLayers) {
+          for (let j = 0; j < net.layers[q]!.nOut; j++) {
+            const v = z[q]![j]!;
+            assert.ok(v >= bounds.lo[q]![j]! && v <= bounds.hi[q]![j]!, `layer ${q} neuron ${j}: ${v} outside [${bounds.lo[q]![j]}, ${bounds.hi[q]![j]}]`);
+          }
+        }
+        const y = z[z.length - 1]!;
+        for (let r = 0; r < rows; r++) {
+          const cy = (r % 2 ? -1 : 1) * y[r]!;
+          for (const [what, o] of [['alpha/beta', withBeta], ['alpha only', alphaOnly], ['random warm start', warm]] as const) {
+            assert.ok(cy >= o.lower[r]!, `${what} row ${r}: ${cy} below ${o.lower[r]} (trial ${trial})`);
+          }
+        }
+      }
+    }
+  }
+  assert.ok(kept > 2000, `only ${kept} sampled points satisfied the splits`);
+  assert.ok(betaGained > 0, 'beta-CROWN tightens some split row (else the multipliers are not exercised)');
 });
 
 test('threads: a batch split over worker threads (dense-pool.ts) gives the bounds one thread gives, bit for bit', async () => {

@@ -453,6 +453,8 @@ function optimizeSlopes(
       for (let i = 0; i < d; i++) G[r * d + i] = t.inputCoef[r * d + i]! > 0 ? boxLo[b * d + i]! : boxHi[b * d + i]!;
     }
     const size = 0.5 * Math.pow(0.5, step);
+    // Multipliers are unbounded: slower decay (steps sum to ~2.5 x the row's coefficient scale over 20 steps).
+    const sizeBeta = 0.5 * Math.pow(0.8, step);
     for (let q = 0; q < last; q++) {
       const L = net.layers[q]!;
       const { nIn: m, nOut: n, W } = L;
@@ -493,7 +495,7 @@ function optimizeSlopes(
           if (sg && be && sg[ob + j] !== 0) {
             // Ascend: d bound / d beta = -s g; steps on the scale of the row's coefficients.
             const grad = -sg[ob + j]! * g;
-            if (grad !== 0) be[r * n + j] = Math.max(0, be[r * n + j]! + (grad > 0 ? 1 : -1) * size * scale);
+            if (grad !== 0) be[r * n + j] = Math.max(0, be[r * n + j]! + (grad > 0 ? 1 : -1) * sizeBeta * scale);
           }
           if (u <= 0) continue;
           if (l >= 0) {
