@@ -9,7 +9,7 @@
  * parallel over boxes; the verdict criterion is wall time on a 2-core machine.
  */
 import { Worker } from 'node:worker_threads';
-import { batchLayerBounds, batchOutputBounds } from './dense-bounds.js';
+import { batchLayerBounds, batchOutputBounds, batchSplitOutputBounds, type OptimizedRelaxation } from './dense-bounds.js';
 import type { DenseNet } from './dense.js';
 
 /** A batch of B boxes: boxes (B x d), the parents' ReLU input bounds (B x 2P, updated), output rows. */
@@ -25,19 +25,37 @@ export interface BoundsJob {
   dom: Int32Array;
   /** R x numOutputs. */
   C: Float64Array;
+  /**
+   * ReLU-split domains (relusplit.ts): per layer the B x n_q split signs and the R x n_q warm
+   * starts (dense-bounds.ts SplitState), and the alpha/beta iterations; the output rows then come
+   * from batchSplitOutputBounds.
+   */
+  split?: { sign: (Int8Array | null)[]; alpha: (Float64Array | null)[]; beta: (Float64Array | null)[]; steps: number };
 }
 
 export interface BoundsOut {
   inherited: Float64Array;
   lower: Float64Array;
   inputCoef: Float64Array;
+  /** Split jobs: each row's best slopes, multipliers and ReLU-output coefficients. */
+  relaxation?: OptimizedRelaxation;
 }
 
 /** One batch in this thread. */
 export function boundsOfBatch(net: DenseNet, job: BoundsJob): BoundsOut {
   const bounds = batchLayerBounds(net, job.B, job.boxLo, job.boxHi, job.inherited, job.crown);
+  if (job.split) {
+    const { lower, inputCoef, ...relaxation } = batchSplitOutputBounds(net, bounds, job.boxLo, job.boxHi, job.dom, job.C, job.split, job.split.steps);
+    return { inherited: job.inherited, lower, inputCoef, relaxation };
+  }
   const { lower, inputCoef } = batchOutputBounds(net, bounds, job.boxLo, job.boxHi, job.dom, job.C);
   return { inherited: job.inherited, lower, inputCoef };
+}
+
+/** The typed arrays of an output, for the transfer list of a worker's reply. */
+export function outBuffers(out: BoundsOut): ArrayBuffer[] {
+  const rel = out.relaxation ? [...out.relaxation.alpha, ...out.relaxation.beta, ...out.relaxation.reluCoef] : [];
+  return [out.inherited, out.lower, out.inputCoef, ...rel].filter((a): a is Float64Array => a !== null).map((a) => a.buffer as ArrayBuffer);
 }
 
 /** Fewest boxes worth sending to another thread (the message costs ~0.1 ms, a box's bounds ~1 ms). */
@@ -96,8 +114,15 @@ export class DensePool {
         crown: job.crown,
         dom: job.dom.slice(r0, r1).map((b) => b - b0),
         C: job.C.slice(r0 * k, r1 * k),
+        split: job.split && {
+          steps: job.split.steps,
+          sign: job.split.sign.map((sg, q) => sg && sg.slice(b0 * widthOf(q), b1 * widthOf(q))),
+          alpha: job.split.alpha.map((a, q) => a && a.slice(r0 * widthOf(q), r1 * widthOf(q))),
+          beta: job.split.beta.map((a, q) => a && a.slice(r0 * widthOf(q), r1 * widthOf(q))),
+        },
       };
     };
+    const widthOf = (q: number) => this.net.layers[q]!.nOut;
     const remote = this.workers.slice(0, parts - 1).map((w, i) => this.post(w, part(i + 1)));
     // Rejections are awaited below; until then they must not count as unhandled.
     for (const r of remote) r.catch(() => undefined);
@@ -110,7 +135,16 @@ export class DensePool {
       lower.set(o.lower, rowCut[p]!);
       inputCoef.set(o.inputCoef, rowCut[p]! * d);
     });
-    return { inherited: job.inherited, lower, inputCoef };
+    if (!job.split) return { inherited: job.inherited, lower, inputCoef };
+    // Per-row relaxations, concatenated in row order.
+    const merge = (pick: (r: OptimizedRelaxation) => (Float64Array | null)[]) =>
+      this.net.layers.map((L, q) => {
+        if (!pick(outs[0]!.relaxation!)[q]) return null;
+        const all = new Float64Array(R * L.nOut);
+        outs.forEach((o, p) => all.set(pick(o.relaxation!)[q]!, rowCut[p]! * L.nOut));
+        return all;
+      });
+    return { inherited: job.inherited, lower, inputCoef, relaxation: { alpha: merge((r) => r.alpha), beta: merge((r) => r.beta), reluCoef: merge((r) => r.reluCoef) } };
   }
 
   async close(): Promise<void> {
@@ -122,7 +156,8 @@ export class DensePool {
     const id = this.nextId++;
     return new Promise<BoundsOut>((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
-      w.postMessage({ id, job }, [job.boxLo.buffer, job.boxHi.buffer, job.inherited.buffer, job.dom.buffer, job.C.buffer] as ArrayBuffer[]);
+      const split = job.split ? [...job.split.sign, ...job.split.alpha, ...job.split.beta].filter((a) => a !== null).map((a) => a.buffer) : [];
+      w.postMessage({ id, job }, [job.boxLo.buffer, job.boxHi.buffer, job.inherited.buffer, job.dom.buffer, job.C.buffer, ...split] as ArrayBuffer[]);
     });
   }
 

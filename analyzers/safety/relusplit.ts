@@ -19,7 +19,8 @@
  * minimizer is evaluated in Float64, the lowest few seed PGD steps, and a share of the time goes
  * to multi-start PGD (dense-attack.ts); only falsify.ts:confirm (ORT) makes a verdict "violated".
  */
-import { batchLayerBounds, batchSplitOutputBounds, reluCount, type BatchBounds } from './dense-bounds.js';
+import { reluCount } from './dense-bounds.js';
+import { DensePool } from './dense-pool.js';
 import { DomainHeap } from './domain-heap.js';
 import { DenseAttack, descendDense } from './dense-attack.js';
 import { denseForward, type DenseNet } from './dense.js';
@@ -84,7 +85,14 @@ export async function reluSplitBab(
   const result: InputSplitResult = { lowerBounds: new Map(), proved: new Set(), counterexample: null, domains: 0, branched: false };
   const attacks = group.map((i) => new DenseAttack(net, runner, prop.disjuncts[i]!, i, state, (opts.seed ?? 0) + 1));
   let batches = 0;
+  const pool = new DensePool(net, opts.threads ?? 1);
+  try {
+    return await search();
+  } finally {
+    await pool.close();
+  }
 
+  async function search(): Promise<InputSplitResult> {
   while (heap.size > 0 || stack.length > 0) {
     if (Date.now() > opts.deadline || opts.signal?.aborted) break;
     const tBatch = Date.now();
@@ -116,6 +124,7 @@ export async function reluSplitBab(
     if (batches % 8 === 0) opts.onProgress?.(result.domains, heap.size + stack.length);
   }
   return finish(null);
+  }
 
   /** Bounds of domains that share the `crown` flag; their children go to `children`. */
   async function boundPart(part: Domain[], crown: boolean, children: Domain[], lowest: Array<{ lb: number; g: number; x: Float64Array }>): Promise<Counterexample | null> {
@@ -132,23 +141,14 @@ export async function reluSplitBab(
         inherited.fill(Infinity, b * 2 * P + P, (b + 1) * 2 * P);
       }
     });
-    const bounds = batchLayerBounds(net, B, boxLo, boxHi, inherited, crown);
-    // Empty domains (contradictory splits) close; the rest get output rows.
-    const feasible = part.map((_, b) => {
-      for (let t = 0; t < P; t++) if (inherited[b * 2 * P + t]! > inherited[b * 2 * P + P + t]!) return false;
-      return true;
-    });
-    const live = part.map((_, b) => b).filter((b) => feasible[b]);
-    if (live.length === 0) return null;
-    const sub = subsetBounds(bounds, live);
     const rowDom: number[] = [];
     const rowG: number[] = [];
     const rowK: number[] = [];
-    live.forEach((b, lb) => {
+    part.forEach((dom, b) => {
       group.forEach((i, g) => {
-        if (!(part[b]!.open & (1 << g))) return;
+        if (!(dom.open & (1 << g))) return;
         prop.disjuncts[i]!.constraints.forEach((_, k) => {
-          rowDom.push(lb);
+          rowDom.push(b);
           rowG.push(g);
           rowK.push(k);
         });
@@ -157,7 +157,7 @@ export async function reluSplitBab(
     const R = rowDom.length;
     const C = new Float64Array(R * numOut);
     for (let r = 0; r < R; r++) C.set(prop.disjuncts[group[rowG[r]!]!]!.constraints[rowK[r]!]!.a, r * numOut);
-    // Split signs (per live domain) and warm starts (per row), per ReLU layer.
+    // Split signs (per domain) and warm starts (per row, NaN: none), per ReLU layer.
     const sign: (Int8Array | null)[] = [];
     const alpha: (Float64Array | null)[] = [];
     const beta: (Float64Array | null)[] = [];
@@ -168,32 +168,36 @@ export async function reluSplitBab(
         continue;
       }
       const n = net.layers[q]!.nOut;
-      const s = new Int8Array(live.length * n);
-      live.forEach((b, lb) => s.set(part[b]!.sign.subarray(o, o + n), lb * n));
+      const s = new Int8Array(B * n);
+      part.forEach((dom, b) => s.set(dom.sign.subarray(o, o + n), b * n));
       const a = new Float64Array(R * n).fill(NaN);
       const be = new Float64Array(R * n);
       for (let r = 0; r < R; r++) {
-        const w = part[live[rowDom[r]!]!]!.warm?.get(rowG[r]! * 1024 + rowK[r]!);
+        const w = part[rowDom[r]!]!.warm?.get(rowG[r]! * 1024 + rowK[r]!);
         if (!w) continue;
         for (let j = 0; j < n; j++) (a[r * n + j] = w[o + j]!), (be[r * n + j] = w[P + o + j]!);
       }
       sign.push(s), alpha.push(a), beta.push(be);
     }
-    const subLo = boxLo.subarray(0, live.length * d);
-    const subHi = boxHi.subarray(0, live.length * d);
-    const warmStarted = part[live[0]!]!.warm !== null;
-    const out = batchSplitOutputBounds(net, sub, subLo, subHi, Int32Array.from(rowDom), C, { sign, alpha, beta }, warmStarted ? CHILD_STEPS : ROOT_STEPS);
+    const steps = part.some((dom) => dom.warm === null) ? ROOT_STEPS : CHILD_STEPS;
+    const run = await pool.run({ B, boxLo, boxHi, inherited, crown, dom: Int32Array.from(rowDom), C, split: { sign, alpha, beta, steps } });
+    const out = { lower: run.lower, inputCoef: run.inputCoef, ...run.relaxation! };
+    const own = run.inherited;
     let r = 0;
-    for (let lbIdx = 0; lbIdx < live.length; lbIdx++) {
-      const b = live[lbIdx]!;
+    for (let b = 0; b < B; b++) {
       const dom = part[b]!;
+      if (!feasible(own, b)) {
+        // Contradictory splits: the domain is empty.
+        while (r < R && rowDom[r] === b) r++;
+        continue;
+      }
       let open = 0;
       let worst = Infinity;
       let worstRow = -1;
       const best = new Float64Array(group.length).fill(-Infinity);
       const bestRow = new Int32Array(group.length).fill(-1);
       const r0 = r;
-      for (; r < R && rowDom[r] === lbIdx; r++) {
+      for (; r < R && rowDom[r] === b; r++) {
         const g = rowG[r]!;
         const v = out.lower[r]! - prop.disjuncts[group[g]!]!.constraints[rowK[r]!]!.b;
         if (v > best[g]!) (best[g] = v), (bestRow[g] = r);
@@ -221,14 +225,13 @@ export async function reluSplitBab(
       let pickScore = -1;
       for (const [q, o] of offsets) {
         const n = net.layers[q]!.nOut;
-        const lo = sub.lo[q]!;
-        const hi = sub.hi[q]!;
+        const o2 = b * 2 * P + o;
         const A = out.reluCoef[q]!;
         const al = out.alpha[q]!;
         for (let j = 0; j < n; j++) {
           if (dom.sign[o + j] !== 0) continue;
-          const l = lo[lbIdx * n + j]!;
-          const u = hi[lbIdx * n + j]!;
+          const l = own[o2 + j]!;
+          const u = own[o2 + P + j]!;
           if (!(l < 0 && u > 0)) continue;
           const a = A[worstRow * n + j]!;
           const s = Math.max(0, -a) * ((-u * l) / (u - l)) + 0.1 * Math.max(0, a) * Math.max(al[worstRow * n + j]! * -l, (1 - al[worstRow * n + j]!) * u) + 1e-9 * (u - l);
@@ -241,10 +244,10 @@ export async function reluSplitBab(
         continue;
       }
       // Children inherit these bounds (float32, rounded outward) and these rows' best alpha/beta.
-      const own = new Float32Array(2 * P);
+      const kept = new Float32Array(2 * P);
       for (let t = 0; t < P; t++) {
-        own[t] = float32AtMost(inherited[b * 2 * P + t]!);
-        own[P + t] = float32AtLeast(inherited[b * 2 * P + P + t]!);
+        kept[t] = float32AtMost(own[b * 2 * P + t]!);
+        kept[P + t] = float32AtLeast(own[b * 2 * P + P + t]!);
       }
       const warm = new Map<number, Float32Array>();
       for (let rr = r0; rr < r; rr++) {
@@ -259,7 +262,7 @@ export async function reluSplitBab(
       for (const side of [1, -1] as const) {
         const sg = dom.sign.slice();
         sg[pick] = side;
-        const cb = own.slice();
+        const cb = kept.slice();
         if (side === 1) cb[pick] = Math.max(cb[pick]!, 0);
         else cb[P + pick] = Math.min(cb[P + pick]!, 0);
         children.push({ sign: sg, bounds: cb, open, lb, crown: pickLayer !== lastRelu, warm });
@@ -268,16 +271,10 @@ export async function reluSplitBab(
     return null;
   }
 
-  /** The rows of `keep` (domain indices) of a batch's bounds. */
-  function subsetBounds(bounds: BatchBounds, keep: number[]): BatchBounds {
-    const pick = (arr: Float64Array | null, q: number) => {
-      if (!arr) return null;
-      const n = net.layers[q]!.nOut;
-      const o = new Float64Array(keep.length * n);
-      keep.forEach((b, i) => o.set(arr.subarray(b * n, (b + 1) * n), i * n));
-      return o;
-    };
-    return { B: keep.length, lo: bounds.lo.map(pick), hi: bounds.hi.map(pick) };
+  /** False when domain b's bounds cross somewhere (its splits contradict each other). */
+  function feasible(bounds: Float64Array, b: number): boolean {
+    for (let t = 0; t < P; t++) if (bounds[b * 2 * P + t]! > bounds[b * 2 * P + P + t]!) return false;
+    return true;
   }
 
   /** Point x evaluated in Float64 against disjunct i; a violation goes to confirm (ORT decides). */
