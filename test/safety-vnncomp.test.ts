@@ -87,7 +87,9 @@ test('mnistfc 256x2: verdicts with checked counterexamples, never contradicting 
   // [property, expected verdict at this budget or null for "consistent only", timeout s]
   const cases: Array<[string, string | null, number]> = [
     ['prop_2_0.03', 'holds', 8], // CROWN proves it at the root
-    ['prop_0_0.03', 'holds', 25], // needs branch and bound (~50 ReLU-split domains)
+    ['prop_0_0.03', 'holds', 25], // needs branch and bound (~10 ReLU-split domains)
+    ['prop_13_0.03', 'holds', 30], // ReLU splitting with beta-CROWN: ~20 domains (the CSR search without beta: open at 60 s)
+    ['prop_0_0.05', 'violated', 30], // VNN-COMP 2021: sat; found by the ReLU-splitting search's minimizers (~45 domains)
     ['prop_1_0.05', 'violated', 8], // VNN-COMP 2021: sat
     ['prop_3_0.05', 'violated', 8],
     ['prop_5_0.05', null, 4],

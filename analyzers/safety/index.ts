@@ -383,7 +383,7 @@ export const safetyAnalyzer: Analyzer<SafetyParams, SafetyResult> = {
     { name: 'timeout', type: 'float', description: 'Time budget per property (per sample for robustness), seconds.', default: 60, min: 0.1, max: 86400 },
     { name: 'milp', type: 'bool', description: 'Use the exact MILP check (HiGHS) on small subproblems.', default: true },
     { name: 'milpMaxBinaries', type: 'int', description: 'Largest number of binary variables a MILP subproblem may have.', default: 200, min: 0 },
-    { name: 'inputSplitting', type: 'bool', description: 'Batched dense input-splitting search for ReLU chains with at most 8 inputs (false: the general search, ReLU splitting and MILP leaves).', default: true },
+    { name: 'inputSplitting', type: 'bool', description: 'Batched dense searches: input splitting for ReLU chains with at most 8 inputs, ReLU splitting with alpha/beta-CROWN for wider dense ReLU chains (false: the general search, ReLU splitting and MILP leaves).', default: true },
     { name: 'threads', type: 'int', description: 'Threads computing the batched input-splitting bounds (worker_threads; results equal to 1 thread, only faster).', default: 1, min: 1, max: 16 },
     { name: 'seed', type: 'int', description: 'Seed of the random restarts.', default: 0 },
   ],
